@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` (set up, then the main job on ./mlops.yaml) and
+# `make test` (set up, then the whole suite). Both create and reuse .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+EXTRAS := serve,gate,train,load,dev
+
+.PHONY: setup run test test-fast tools lint bench compile clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+# System tools for the real-consumer tests; installed automatically under CI=true.
+tools:
+	bash scripts/install-tools.sh
+
+run: setup
+	$(BIN)/mlops release mlops.yaml
+
+test: setup
+	@if [ "$$CI" = "true" ]; then bash scripts/install-tools.sh; fi
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m bench
+
+compile: setup
+	$(BIN)/mlops compile mlops.yaml
+
+clean:
+	rm -rf $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: side-by-side measurements reported as ratios (machines here are shared and noisy)."""

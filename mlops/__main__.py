@@ -1,0 +1,5 @@
+"""`python -m mlops` == `mlops`."""
+
+from mlops.cli import main
+
+main()

@@ -1,0 +1,427 @@
+"""The mlops.yaml schema: strict pydantic models, one class per section.
+
+Field descriptions double as the README's spec reference (`mlops docs`), so keep them short and
+user-facing. Cross-field rules that need the whole spec live in `semantic.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .types import (
+    Cron,
+    CpuQuantity,
+    Duration,
+    Fraction,
+    MemoryQuantity,
+    RelPath,
+    Slug,
+    ThresholdField,
+)
+
+Task = Literal["binary_classification", "multiclass_classification", "regression"]
+DriftMethod = Literal["psi", "ks", "wasserstein", "jensen_shannon", "chi2"]
+ColumnType = Literal["float", "int", "str", "bool", "category"]
+
+CLASSIFICATION_METRICS = (
+    "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
+    "precision_macro", "recall_macro", "f1_macro", "precision_weighted", "recall_weighted",
+    "f1_weighted",
+)
+REGRESSION_METRICS = ("rmse", "mae", "r2")
+BINARY_ONLY_METRICS = ("precision", "recall", "f1", "roc_auc")
+MetricName = Literal[
+    "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
+    "precision_macro", "recall_macro", "f1_macro", "precision_weighted", "recall_weighted",
+    "f1_weighted", "rmse", "mae", "r2",
+]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+class Column(Strict):
+    """One column of the data: its type and the values it may take."""
+
+    dtype: ColumnType = Field(description="Column type.")
+    nullable: bool = Field(False, description="Whether missing values are allowed.")
+    min: float | None = Field(None, description="Smallest allowed value (numeric columns).")
+    max: float | None = Field(None, description="Largest allowed value (numeric columns).")
+    allowed: list[str | int | float | bool] | None = Field(
+        None, description="The only allowed values (categorical or integer columns)."
+    )
+    description: str | None = Field(None, description="Free text for humans.")
+
+
+class QualityChecks(Strict):
+    """Dataset-level quality rules checked by the data gate."""
+
+    min_rows: int = Field(1, ge=0, description="Fewest rows each split may have.")
+    max_null_fraction: Fraction = Field(0.0, description="Largest fraction of nulls per column.")
+    max_duplicate_fraction: Fraction = Field(1.0, description="Largest fraction of duplicate rows.")
+    min_class_fraction: Fraction | None = Field(
+        None, description="Smallest share of any target class (classification only)."
+    )
+
+
+class DriftRules(Strict):
+    """How `current` is compared with `reference`, per feature and for the whole dataset."""
+
+    method: DriftMethod = Field("psi", description="Statistic per numeric feature.")
+    threshold: float = Field(0.2, gt=0, description="A feature drifts when its statistic exceeds this "
+                             "(for ks: when the p-value is below it).")
+    max_drifted_features: Fraction = Field(
+        0.3, description="Largest fraction of drifted features before the dataset counts as drifted."
+    )
+    features: list[str] | None = Field(None, description="Features to check (default: all).")
+    bins: int = Field(10, ge=2, le=1000, description="Histogram bins for psi and jensen_shannon.")
+
+
+class Data(Strict):
+    """Where the data lives and what it must look like."""
+
+    format: Literal["csv", "parquet"] = Field("csv", description="File format of every split.")
+    train: RelPath = Field(description="Training split.")
+    test: RelPath = Field(description="Held-out test split the model gate evaluates on.")
+    reference: RelPath | None = Field(None, description="Baseline distribution for drift "
+                                      "(default: the training split).")
+    current: RelPath | None = Field(None, description="A fresh batch checked for drift.")
+    target: str = Field(description="Name of the label column.")
+    columns: dict[str, Column] = Field(alias="schema", min_length=1,
+                                       description="Every column in model input order, then the target.")
+    checks: QualityChecks = Field(default_factory=QualityChecks, description="Quality rules.")
+    drift: DriftRules = Field(default_factory=DriftRules, description="Drift rules.")
+
+    @property
+    def features(self) -> list[str]:
+        """Model inputs in order: every schema column except the target."""
+        return [name for name in self.columns if name != self.target]
+
+    @property
+    def reference_path(self) -> str:
+        return self.reference or self.train
+
+
+# --- model -----------------------------------------------------------------------------------
+
+
+class NativeModel(Strict):
+    """The model in its training framework, for ONNX parity checks."""
+
+    framework: Literal["sklearn", "torch"] = Field(description="Training framework.")
+    path: RelPath = Field(description="Saved native model (joblib for sklearn, state dict for torch).")
+
+
+class Baseline(Strict):
+    """The model the candidate must not regress against."""
+
+    ref: str = Field("origin/main", min_length=1, description="Git ref holding the baseline model.")
+    metrics: RelPath | None = Field(None, description="Saved metrics JSON at that ref, if any.")
+
+
+class Model(Strict):
+    """The ONNX artifact that is gated, served and monitored."""
+
+    task: Task = Field(description="What the model predicts.")
+    artifact: RelPath = Field(description="ONNX file: float input [batch, n_features].")
+    train: str | None = Field(None, description="Shell command that (re)produces the artifact.")
+    source: NativeModel | None = Field(None, description="Native model for ONNX parity.")
+    baseline: Baseline | None = Field(default_factory=Baseline, description="Regression baseline.")
+    labels: list[str] | None = Field(None, description="Class names in output order.")
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+
+class Slice(Strict):
+    """A metric that must hold on a subset of the test data."""
+
+    by: str = Field(description="Row filter 'feature OP number', e.g. 'mean_radius > 15'.")
+    metric: MetricName = Field(description="Metric computed on the slice.")
+    threshold: ThresholdField = Field(description="Pass condition, e.g. '>= 0.9'.")
+
+
+class GroupGap(Strict):
+    """Fairness: the metric may differ by at most `max_gap` between groups of a column."""
+
+    column: str = Field(description="Column whose values define the groups.")
+    metric: MetricName = Field(description="Metric compared across groups.")
+    max_gap: float = Field(gt=0, description="Largest allowed best-minus-worst difference.")
+
+
+class Parity(Strict):
+    """ONNX vs native model agreement."""
+
+    atol: float = Field(1e-4, gt=0, description="Largest absolute difference of scores.")
+    max_mismatch_fraction: Fraction = Field(
+        0.0, description="Largest fraction of rows whose predicted label differs."
+    )
+
+
+class Robustness(Strict):
+    """Property tests run with hypothesis under a fixed seed."""
+
+    examples: int = Field(200, ge=10, le=100_000, description="Generated examples per property.")
+    noise: float = Field(0.01, ge=0, description="Relative noise added to inputs.")
+    max_flip_fraction: Fraction = Field(0.05, description="Largest fraction of flipped predictions.")
+    seed: int = Field(0, description="Seed for reproducible runs.")
+
+
+class Metrics(Strict):
+    """Pass conditions on the model's test-set metrics."""
+
+    accuracy: ThresholdField | None = None
+    precision: ThresholdField | None = None
+    recall: ThresholdField | None = None
+    f1: ThresholdField | None = None
+    roc_auc: ThresholdField | None = None
+    log_loss: ThresholdField | None = None
+    precision_macro: ThresholdField | None = None
+    recall_macro: ThresholdField | None = None
+    f1_macro: ThresholdField | None = None
+    precision_weighted: ThresholdField | None = None
+    recall_weighted: ThresholdField | None = None
+    f1_weighted: ThresholdField | None = None
+    rmse: ThresholdField | None = None
+    mae: ThresholdField | None = None
+    r2: ThresholdField | None = None
+    no_regression: dict[MetricName, float] = Field(
+        default_factory=dict, description="Largest allowed drop (or rise, for errors) vs baseline."
+    )
+    slices: list[Slice] = Field(default_factory=list, description="Metrics on data subsets.")
+    group_gaps: list[GroupGap] = Field(default_factory=list, description="Fairness gaps.")
+    parity: Parity = Field(default_factory=Parity, description="ONNX vs native agreement.")
+    robustness: Robustness = Field(default_factory=Robustness, description="Property tests.")
+
+    def thresholds(self) -> dict[str, ThresholdField]:
+        """The metric thresholds that are set, in declaration order."""
+        return {
+            name: value
+            for name in CLASSIFICATION_METRICS + REGRESSION_METRICS
+            if (value := getattr(self, name)) is not None
+        }
+
+
+# --- benchmark and load ----------------------------------------------------------------------
+
+
+class Benchmark(Strict):
+    """ONNX Runtime inference benchmark."""
+
+    batch_sizes: list[int] = Field(default_factory=lambda: [1, 64], min_length=1,
+                                   description="Batch sizes to time.")
+    warmup: int = Field(20, ge=0, description="Untimed runs before measuring.")
+    iterations: int = Field(200, ge=1, description="Timed runs per batch size.")
+    threads: int = Field(1, ge=0, description="ONNX Runtime intra-op threads (0: all cores).")
+    thresholds: dict[str, ThresholdField] = Field(
+        default_factory=dict,
+        description="'STAT@BATCH' -> condition; STAT is p50_ms, p95_ms, p99_ms, mean_ms or rows_per_s.",
+    )
+    max_slowdown: float | None = Field(
+        None, gt=0, description="Largest allowed candidate/baseline p50 latency ratio."
+    )
+
+
+class LoadThresholds(Strict):
+    """Service-level objectives of the load test."""
+
+    p50_ms: ThresholdField | None = None
+    p95_ms: ThresholdField | None = None
+    p99_ms: ThresholdField | None = None
+    error_rate: ThresholdField | None = None
+    rps: ThresholdField | None = None
+
+
+class Load(Strict):
+    """Locust load test against the real inference server on 127.0.0.1."""
+
+    users: int = Field(10, ge=1, le=1000, description="Concurrent simulated users.")
+    spawn_rate: float = Field(10, gt=0, description="Users started per second.")
+    duration: Duration = Field(20.0, description="How long to run, e.g. '20s'.")
+    rows_per_request: int = Field(1, ge=1, le=10_000, description="Rows in each request.")
+    workers: int = Field(0, ge=0, le=16, description="0: one local process; N: master + N workers.")
+    thresholds: LoadThresholds = Field(default_factory=LoadThresholds, description="SLOs.")
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+
+class RequestLog(Strict):
+    """Sampled request/prediction logging for the monitor job."""
+
+    path: str = Field("/var/log/mlops", description="Folder for the log files.")
+    sample_rate: Fraction = Field(0.1, description="Fraction of requests logged.")
+    format: Literal["jsonl", "parquet"] = Field("jsonl", description="File format.")
+    rotate_mb: int = Field(64, ge=1, description="Start a new file after this many MiB.")
+
+
+class Serving(Strict):
+    """The inference server (`mlops serve`), as the container runs it."""
+
+    port: int = Field(8080, ge=1024, le=65535, description="Port inside the container.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes.")
+    threads: int = Field(1, ge=0, description="ONNX Runtime intra-op threads per process.")
+    max_batch_size: int = Field(32, ge=1, description="Most rows coalesced into one model run.")
+    max_batch_delay_ms: float = Field(2.0, ge=0, description="Longest wait to fill a batch.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body.")
+    allow_non_finite: bool = Field(False, description="Accept NaN and Inf inputs.")
+    request_log: RequestLog | None = Field(None, description="Sampled request logging.")
+    base_image: str = Field(
+        "python:3.11.14-slim-bookworm",
+        description="Base image of the generated Dockerfile; pin it by digest ('name@sha256:...').",
+    )
+
+
+# --- deploy ----------------------------------------------------------------------------------
+
+
+class Resources(Strict):
+    """Container resource requests; limits default to the requests."""
+
+    cpu: CpuQuantity = Field("500m", description="CPU request.")
+    memory: MemoryQuantity = Field("512Mi", description="Memory request.")
+    cpu_limit: CpuQuantity | None = Field(None, description="CPU limit (default: the request).")
+    memory_limit: MemoryQuantity | None = Field(None, description="Memory limit (default: the request).")
+
+
+class Autoscale(Strict):
+    """HorizontalPodAutoscaler on CPU utilisation."""
+
+    min: int = Field(1, ge=1, description="Fewest replicas.")
+    max: int = Field(ge=1, description="Most replicas.")
+    cpu_percent: int = Field(70, ge=1, le=100, description="Target CPU utilisation of the request.")
+
+
+class Rollout(Strict):
+    """How a new version replaces the old one."""
+
+    strategy: Literal["rolling", "canary"] = Field("rolling", description="rolling or canary "
+                                                   "(Argo Rollouts).")
+    steps: list[int] = Field(default_factory=lambda: [10, 50, 100],
+                             description="Canary traffic percentages, ending at 100.")
+    pause: Duration = Field(60.0, description="Analysis time at each canary step.")
+
+
+class Environment(Strict):
+    """One deployment target; becomes a kustomize overlay."""
+
+    name: Slug = Field(description="Environment name (also the overlay folder).")
+    kind: Literal["kubernetes"] = Field("kubernetes", description="Deployment platform.")
+    namespace: Slug = Field(description="Kubernetes namespace.")
+    replicas: int = Field(1, ge=1, le=1000, description="Replicas (without autoscaling).")
+    resources: Resources = Field(default_factory=Resources, description="Requests and limits.")
+    autoscale: Autoscale | None = Field(None, description="Autoscaling; off when absent.")
+    approval: Literal["none", "required"] = Field("none", description="Reviewer approval "
+                                                  "before deploying.")
+    rollout: Rollout = Field(default_factory=Rollout, description="Rollout strategy.")
+
+
+class Deploy(Strict):
+    """Image and environments, promoted GitOps-style."""
+
+    image: str = Field(pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$",
+                       description="Image repository, without tag.")
+    environments: list[Environment] = Field(min_length=1, description="In promotion order.")
+    gitops: Literal["argocd", "flux", "none"] = Field("none", description="GitOps controller.")
+    repository: str | None = Field(None, description="Git URL the GitOps controller syncs from.")
+    branch: str = Field("main", description="Branch the GitOps controller syncs from.")
+
+
+# --- monitors --------------------------------------------------------------------------------
+
+
+class MonitorDrift(Strict):
+    """Input drift of served traffic against the reference data."""
+
+    method: DriftMethod = Field("psi", description="Statistic per feature.")
+    threshold: float = Field(0.2, gt=0, description="A feature drifts above this.")
+    max_drifted_features: Fraction = Field(0.3, description="Alert above this fraction.")
+
+
+class MonitorLatency(Strict):
+    """Latency alert from the server's histogram."""
+
+    p95_ms: float = Field(gt=0, description="Alert when p95 latency exceeds this.")
+    for_: Duration = Field(300.0, alias="for", description="How long before alerting.")
+
+
+class MonitorErrorRate(Strict):
+    """Error-rate alert from the server's request counter."""
+
+    max: Fraction = Field(description="Alert when the 5xx fraction exceeds this.")
+    for_: Duration = Field(300.0, alias="for", description="How long before alerting.")
+
+
+class MonitorPerformance(Strict):
+    """Live model quality once labels arrive."""
+
+    metric: MetricName = Field(description="Metric computed on labelled traffic.")
+    min: float = Field(description="Alert below this value (above, for error metrics).")
+    labels: RelPath = Field(description="Feedback file: request_id and the true label.")
+
+
+class Monitors(Strict):
+    """What is watched in production, and what happens on an alert."""
+
+    schedule: Cron = Field("0 * * * *", description="When the monitor job runs.")
+    window: Duration = Field(3600.0, description="Traffic window each run examines.")
+    drift: MonitorDrift | None = Field(default_factory=MonitorDrift, description="Input drift.")
+    latency: MonitorLatency | None = Field(None, description="Latency alert.")
+    error_rate: MonitorErrorRate | None = Field(None, description="Error-rate alert.")
+    performance: MonitorPerformance | None = Field(None, description="Live quality alert.")
+    on_alert: list[Literal["open_issue", "retrain"]] = Field(
+        default_factory=lambda: ["open_issue"], description="Actions when an alert fires."
+    )
+    pushgateway: str | None = Field(None, description="Prometheus Pushgateway URL, if any.")
+
+
+# --- ci and compile --------------------------------------------------------------------------
+
+
+class CI(Strict):
+    """The generated CI pipelines."""
+
+    provider: Literal["github"] = Field("github", description="CI system.")
+    python: str = Field("3.11", pattern=r"^3\.\d+$", description="Python version in CI.")
+    runs_on: str = Field("ubuntu-24.04", description="GitHub runner label.")
+    pr_comment: bool = Field(True, description="Post one sticky PR comment with the report.")
+
+
+class Compile(Strict):
+    """Where generated files go and which templates render them."""
+
+    output: RelPath = Field("generated", description="Folder for generated files.")
+    templates: RelPath | None = Field(None, description="Folder of template overrides.")
+
+
+class TeamChecks(Strict):
+    """A team's own pytest checks, run as a gate."""
+
+    path: RelPath = Field("checks", description="Folder of pytest files.")
+
+
+class Spec(Strict):
+    """The whole mlops.yaml."""
+
+    version: Literal[1] = Field(description="Spec format version.")
+    name: Slug = Field(description="Model name: lowercase letters, digits and '-'.")
+    description: str | None = Field(None, description="Free text.")
+    data: Data
+    model: Model
+    metrics: Metrics = Field(default_factory=Metrics)
+    benchmark: Benchmark = Field(default_factory=Benchmark)
+    load: Load = Field(default_factory=Load)
+    serving: Serving = Field(default_factory=Serving)
+    deploy: Deploy
+    monitors: Monitors = Field(default_factory=Monitors)
+    ci: CI = Field(default_factory=CI)
+    compile: Compile = Field(default_factory=Compile)
+    checks: TeamChecks | None = None

@@ -1,0 +1,193 @@
+"""Rules that need the whole spec (or the disk): run after the schema has passed.
+
+Each rule yields (key path, message); the loader turns them into located diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .messages import suggest
+from .models import (
+    BINARY_ONLY_METRICS,
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    Spec,
+)
+from .threshold import parse_expression
+from .yaml_source import KeyPath
+
+Finding = tuple[KeyPath, str]
+BENCH_STATS = ("p50_ms", "p95_ms", "p99_ms", "mean_ms", "rows_per_s")
+_SLICE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$")
+
+
+@dataclass(frozen=True)
+class SliceFilter:
+    """A parsed slice expression `feature OP number`."""
+
+    feature: str
+    op: str
+    value: float
+
+
+def parse_slice(text: str) -> SliceFilter:
+    match = _SLICE.match(text)
+    if not match:
+        raise ValueError(f"expected a filter like 'mean_radius > 15' (feature OP number), got {text!r}")
+    comparison = parse_expression(f"{match.group(2)} {match.group(3)}")
+    return SliceFilter(match.group(1), comparison.op, comparison.value)
+
+
+def parse_bench_key(key: str) -> tuple[str, int]:
+    """'p95_ms@1' -> ('p95_ms', 1)."""
+    stat, _, batch = key.partition("@")
+    if stat not in BENCH_STATS or not batch.isdigit():
+        raise ValueError(
+            f"expected 'STAT@BATCH' with STAT one of {', '.join(BENCH_STATS)}, got {key!r}"
+        )
+    return stat, int(batch)
+
+
+def metric_fits_task(metric: str, task: str) -> str | None:
+    """Why a metric does not apply to a task, or None."""
+    if task == "regression" and metric in CLASSIFICATION_METRICS:
+        return f"'{metric}' is a classification metric; for regression use one of " + ", ".join(
+            REGRESSION_METRICS)
+    if task != "regression" and metric in REGRESSION_METRICS:
+        return f"'{metric}' is a regression metric; this model's task is {task}"
+    if task == "multiclass_classification" and metric in BINARY_ONLY_METRICS:
+        alternatives = "'f1_macro' or 'accuracy'" if metric == "roc_auc" else (
+            f"'{metric}_macro' or '{metric}_weighted'")
+        return f"'{metric}' needs a positive class; for multiclass use {alternatives}"
+    return None
+
+
+def _data_rules(spec: Spec, root: Path) -> Iterator[Finding]:
+    data = spec.data
+    for split in ("train", "test", "reference", "current"):
+        value = getattr(data, split)
+        if value is not None and not (root / value).is_file():
+            yield ("data", split), f"file not found: {value}"
+    if data.target not in data.columns:
+        yield ("data", "target"), (f"target column '{data.target}' is not in data.schema "
+                                   f"(columns: {', '.join(data.columns)})")
+    for name, column in data.columns.items():
+        if column.min is not None and column.max is not None and column.min > column.max:
+            yield ("data", "schema", name, "min"), (f"min ({column.min:g}) is greater than "
+                                                    f"max ({column.max:g})")
+        if column.allowed is not None and column.dtype == "float":
+            yield ("data", "schema", name, "allowed"), ("'allowed' needs dtype int, str, bool or "
+                                                        "category, not float")
+    for index, feature in enumerate(data.drift.features or []):
+        if feature not in data.columns:
+            yield ("data", "drift", "features", index), _unknown_column(feature, spec)
+    if data.checks.min_class_fraction is not None and spec.model.task == "regression":
+        yield ("data", "checks", "min_class_fraction"), "class balance needs a classification task"
+
+
+def _model_rules(spec: Spec, root: Path) -> Iterator[Finding]:
+    model = spec.model
+    if not model.train and not (root / model.artifact).is_file():
+        yield ("model", "artifact"), (f"file not found: {model.artifact} (and no model.train "
+                                      "command to produce it)")
+    if model.source and not model.train and not (root / model.source.path).is_file():
+        yield ("model", "source", "path"), f"file not found: {model.source.path}"
+    if model.labels is not None and model.task == "regression":
+        yield ("model", "labels"), "labels need a classification task"
+    if model.labels is not None and model.task == "binary_classification" and len(model.labels) != 2:
+        yield ("model", "labels"), f"a binary classifier has 2 labels, got {len(model.labels)}"
+
+
+def _metric_rules(spec: Spec) -> Iterator[Finding]:
+    task = spec.model.task
+    for name in spec.metrics.thresholds():
+        if reason := metric_fits_task(name, task):
+            yield ("metrics", name), reason
+    for name in spec.metrics.no_regression:
+        if reason := metric_fits_task(name, task):
+            yield ("metrics", "no_regression", name), reason
+    if spec.metrics.no_regression and spec.model.baseline is None:
+        yield ("metrics", "no_regression"), "needs model.baseline to compare against"
+    for index, item in enumerate(spec.metrics.slices):
+        try:
+            feature = parse_slice(item.by).feature
+            if feature not in spec.data.columns:
+                yield ("metrics", "slices", index, "by"), _unknown_column(feature, spec)
+        except ValueError as error:
+            yield ("metrics", "slices", index, "by"), str(error)
+        if reason := metric_fits_task(item.metric, task):
+            yield ("metrics", "slices", index, "metric"), reason
+    for index, gap in enumerate(spec.metrics.group_gaps):
+        if gap.column not in spec.data.columns:
+            yield ("metrics", "group_gaps", index, "column"), _unknown_column(gap.column, spec)
+        if reason := metric_fits_task(gap.metric, task):
+            yield ("metrics", "group_gaps", index, "metric"), reason
+
+
+def _benchmark_and_load_rules(spec: Spec) -> Iterator[Finding]:
+    for key in spec.benchmark.thresholds:
+        try:
+            _, batch = parse_bench_key(key)
+        except ValueError as error:
+            yield ("benchmark", "thresholds", key), str(error)
+            continue
+        if batch not in spec.benchmark.batch_sizes:
+            yield ("benchmark", "thresholds", key), (
+                f"batch size {batch} is not in benchmark.batch_sizes "
+                f"({', '.join(map(str, spec.benchmark.batch_sizes))})")
+    if spec.load.spawn_rate > spec.load.users:
+        yield ("load", "spawn_rate"), (f"spawn_rate ({spec.load.spawn_rate:g}) is more than "
+                                       f"users ({spec.load.users})")
+
+
+def _deploy_rules(spec: Spec) -> Iterator[Finding]:
+    seen: dict[str, int] = {}
+    for index, env in enumerate(spec.deploy.environments):
+        if env.name in seen:
+            yield ("deploy", "environments", index, "name"), (
+                f"duplicate environment name '{env.name}' (also environments[{seen[env.name]}])")
+        seen.setdefault(env.name, index)
+        if env.autoscale and env.autoscale.min > env.autoscale.max:
+            yield ("deploy", "environments", index, "autoscale", "min"), (
+                f"min ({env.autoscale.min}) is greater than max ({env.autoscale.max})")
+        steps = env.rollout.steps
+        if env.rollout.strategy == "canary" and (
+            not steps or steps[-1] != 100 or steps != sorted(set(steps)) or steps[0] <= 0
+        ):
+            yield ("deploy", "environments", index, "rollout", "steps"), (
+                f"expected increasing percentages ending at 100, got {steps}")
+    if spec.deploy.gitops != "none" and not spec.deploy.repository:
+        yield ("deploy", "repository"), (f"gitops: {spec.deploy.gitops} needs the Git URL the "
+                                         "controller syncs from")
+
+
+def _monitor_rules(spec: Spec) -> Iterator[Finding]:
+    performance = spec.monitors.performance
+    if performance is not None:
+        if reason := metric_fits_task(performance.metric, spec.model.task):
+            yield ("monitors", "performance", "metric"), reason
+    if "retrain" in spec.monitors.on_alert and not spec.model.train:
+        yield ("monitors", "on_alert"), "'retrain' needs a model.train command"
+
+
+def _unknown_column(name: str, spec: Spec) -> str:
+    return f"column '{name}' is not in data.schema" + suggest(name, spec.data.columns)
+
+
+RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
+    _data_rules,
+    _model_rules,
+    lambda spec, _root: _metric_rules(spec),
+    lambda spec, _root: _benchmark_and_load_rules(spec),
+    lambda spec, _root: _deploy_rules(spec),
+    lambda spec, _root: _monitor_rules(spec),
+)
+
+
+def check(spec: Spec, root: Path) -> list[Finding]:
+    """Every semantic finding, in rule order."""
+    return [finding for rule in RULES for finding in rule(spec, root)]

@@ -1,0 +1,61 @@
+"""Prometheus metric names, declared once: the server and monitor export them, alert rules query them.
+
+Changing a name here changes both sides together; a test scrapes the real server and checks that
+every name used by a generated rule is exported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MetricKind = Literal["counter", "histogram", "gauge", "summary"]
+
+
+@dataclass(frozen=True)
+class MetricName:
+    name: str
+    kind: MetricKind
+    help: str
+    labels: tuple[str, ...] = ()
+
+
+# --- exported by the inference server (`mlops serve`) -------------------------------------------
+REQUESTS = MetricName("mlops_requests_total", "counter",
+                      "HTTP requests by endpoint and status code.", ("model", "endpoint", "status"))
+REQUEST_DURATION = MetricName("mlops_request_duration_seconds", "histogram",
+                              "HTTP request latency in seconds.", ("model", "endpoint"))
+ERRORS = MetricName("mlops_errors_total", "counter",
+                    "Rejected or failed requests by kind of error.", ("model", "kind"))
+BATCH_SIZE = MetricName("mlops_batch_rows", "histogram",
+                        "Rows per model run after micro-batching.", ("model",))
+PREDICTIONS = MetricName("mlops_predictions_total", "counter",
+                         "Predicted labels (classification).", ("model", "label"))
+PREDICTION_VALUE = MetricName("mlops_prediction_value", "histogram",
+                              "Predicted values (regression) or positive-class scores.", ("model",))
+FEATURE_VALUE = MetricName("mlops_feature_value", "summary",
+                           "Input feature values seen (sum and count per feature).",
+                           ("model", "feature"))
+MODEL_READY = MetricName("mlops_model_ready", "gauge",
+                         "1 once the model is loaded and warmed up.", ("model",))
+
+# --- exported by the monitor job (`mlops monitor run`) ------------------------------------------
+DRIFT_SCORE = MetricName("mlops_drift_score", "gauge",
+                         "Drift statistic of served inputs against the reference, per feature.",
+                         ("model", "feature", "method"))
+DRIFTED_FRACTION = MetricName("mlops_drifted_features_fraction", "gauge",
+                              "Fraction of features whose drift exceeds the threshold.", ("model",))
+PERFORMANCE = MetricName("mlops_model_performance", "gauge",
+                         "Live model metric on labelled traffic.", ("model", "metric"))
+MONITOR_LAST_RUN = MetricName("mlops_monitor_last_run_timestamp_seconds", "gauge",
+                              "Unix time of the last completed monitor run.", ("model",))
+
+SERVER_METRICS = (REQUESTS, REQUEST_DURATION, ERRORS, BATCH_SIZE, PREDICTIONS, PREDICTION_VALUE,
+                  FEATURE_VALUE, MODEL_READY)
+MONITOR_METRICS = (DRIFT_SCORE, DRIFTED_FRACTION, PERFORMANCE, MONITOR_LAST_RUN)
+
+# --- HTTP endpoints the manifests probe and the load test calls ---------------------------------
+LIVE_PATH = "/v2/health/live"
+READY_PATH = "/v2/health/ready"
+METRICS_PATH = "/metrics"
+PREDICT_PATH = "/predict"
