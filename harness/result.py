@@ -1,17 +1,24 @@
-"""Gate results are data; the PR comment, JSON, JUnit and HTML reports are views of it."""
+"""Gate results are data; the PR comment, JSON, JUnit and HTML reports are views of it.
+
+Charts travel as plain JSON in `GateResult.charts` (name -> chart) so a saved report can be
+re-rendered later. Every chart has a `kind`; build them with the `*_chart` helpers below so the
+Markdown (Mermaid) and HTML (SVG) views can draw them.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from spec.threshold import Threshold, format_number
 
 Status = Literal["pass", "warn", "fail", "error", "skip"]
 SCHEMA_VERSION = 1
 _FAILING: set[str] = {"fail", "error"}
+_ORDER: dict[str, int] = {"skip": 0, "pass": 1, "warn": 2, "fail": 3, "error": 4}
 
 
 class CheckResult(BaseModel):
@@ -27,8 +34,10 @@ class CheckResult(BaseModel):
     baseline: float | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def delta(self) -> float | None:
+        """Observed minus baseline, when both are numbers."""
         if isinstance(self.observed, int | float) and self.baseline is not None:
             return float(self.observed) - self.baseline
         return None
@@ -44,8 +53,9 @@ class GateResult(BaseModel):
     gate: str
     checks: list[CheckResult] = Field(default_factory=list)
     duration_s: float = 0.0
-    charts: dict[str, Any] = Field(default_factory=dict)
+    charts: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def status(self) -> Status:
         return worst(check.status for check in self.checks) if self.checks else "skip"
@@ -58,8 +68,10 @@ class Report(BaseModel):
     spec_name: str
     spec_path: str
     commit: str | None = None
+    duration_s: float = 0.0
     gates: list[GateResult] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def status(self) -> Status:
         return worst(gate.status for gate in self.gates) if self.gates else "skip"
@@ -69,11 +81,17 @@ class Report(BaseModel):
         """1 when any check failed or errored; warnings never fail a release."""
         return 1 if self.status in _FAILING else 0
 
+    def counts(self) -> dict[Status, int]:
+        """How many checks ended in each status, for summaries."""
+        result: dict[Status, int] = {"pass": 0, "warn": 0, "fail": 0, "error": 0, "skip": 0}
+        for gate in self.gates:
+            for check in gate.checks:
+                result[check.status] += 1
+        return result
 
-_ORDER: dict[str, int] = {"skip": 0, "pass": 1, "warn": 2, "fail": 3, "error": 4}
 
-
-def worst(statuses: Any) -> Status:
+def worst(statuses: Iterable[Status]) -> Status:
+    """The most severe status: error > fail > warn > pass > skip."""
     result: Status = "skip"
     for status in statuses:
         if _ORDER[status] > _ORDER[result]:
@@ -84,19 +102,121 @@ def worst(statuses: Any) -> Status:
 def compare(gate: str, name: str, label: str, observed: float, threshold: Threshold, *,
             unit: str = "", baseline: float | None = None,
             details: dict[str, Any] | None = None) -> CheckResult:
-    """A threshold check with its sentence: 'p95 latency 61.2 ms, configured to fail above 50 ms'."""
+    """A threshold check with its sentence: 'p95 latency 61.2 ms, configured to fail when at or
+    above 50 ms'."""
     suffix = f" {unit}" if unit else ""
     shown = "NaN" if math.isnan(observed) else format_number(round(observed, 4))
-    comparison = threshold.comparison
-    failure = comparison.describe_failure()
-    if threshold.passes(observed):
-        status: Status = "pass"
-        verdict = f"configured to {'warn' if threshold.severity == 'warn' else 'fail'} when {failure}"
-    else:
+    status: Status = "pass"
+    if not threshold.passes(observed):
         status = "warn" if threshold.severity == "warn" else "fail"
-        verdict = f"configured to {'warn' if status == 'warn' else 'fail'} when {failure}"
+    action = "warn" if threshold.severity == "warn" else "fail"
+    comparison = threshold.comparison
     return CheckResult(
         gate=gate, name=name, status=status, observed=observed, threshold=str(comparison),
         unit=unit, baseline=baseline, details=details or {},
-        message=f"{label} {shown}{suffix}, {verdict}{suffix}",
+        message=f"{label} {shown}{suffix}, configured to {action} when "
+                f"{comparison.describe_failure()}{suffix}",
     )
+
+
+# --- charts ----------------------------------------------------------------------------------
+
+ChartKind = Literal["percentiles", "series", "histogram", "bars", "heatmap"]
+
+
+class PercentilesChart(TypedDict):
+    """Latency percentiles against their SLOs (bench and load gates)."""
+
+    kind: Literal["percentiles"]
+    title: str
+    unit: str
+    labels: list[str]
+    values: list[float]
+    slo: dict[str, float]
+
+
+class SeriesChart(TypedDict):
+    """Values over time, e.g. requests/s each second of a load test."""
+
+    kind: Literal["series"]
+    title: str
+    x_label: str
+    y_label: str
+    x: list[float]
+    series: dict[str, list[float]]
+
+
+class HistogramChart(TypedDict):
+    """Counts between consecutive edges (len(edges) == len(counts) + 1)."""
+
+    kind: Literal["histogram"]
+    title: str
+    unit: str
+    edges: list[float]
+    counts: list[int]
+
+
+class BarsChart(TypedDict):
+    """One value per label with an optional threshold line, e.g. drift score per feature."""
+
+    kind: Literal["bars"]
+    title: str
+    labels: list[str]
+    values: list[float]
+    threshold: float | None
+    higher_is_worse: bool
+
+
+class HeatmapChart(TypedDict):
+    """A square matrix, e.g. a confusion matrix (rows: actual, columns: predicted)."""
+
+    kind: Literal["heatmap"]
+    title: str
+    labels: list[str]
+    matrix: list[list[float]]
+    x_label: str
+    y_label: str
+
+
+def percentiles_chart(title: str, values: Mapping[str, float], *, unit: str = "ms",
+                      slo: Mapping[str, float] | None = None) -> dict[str, Any]:
+    chart: PercentilesChart = {
+        "kind": "percentiles", "title": title, "unit": unit, "labels": list(values),
+        "values": [float(v) for v in values.values()],
+        "slo": {k: float(v) for k, v in (slo or {}).items()},
+    }
+    return dict(chart)
+
+
+def series_chart(title: str, x: Sequence[float], series: Mapping[str, Sequence[float]], *,
+                 x_label: str = "time (s)", y_label: str = "") -> dict[str, Any]:
+    chart: SeriesChart = {"kind": "series", "title": title, "x_label": x_label, "y_label": y_label,
+                          "x": [float(v) for v in x],
+                          "series": {k: [float(v) for v in vs] for k, vs in series.items()}}
+    return dict(chart)
+
+
+def histogram_chart(title: str, edges: Sequence[float], counts: Sequence[int], *,
+                    unit: str = "ms") -> dict[str, Any]:
+    if len(edges) != len(counts) + 1:
+        raise ValueError(f"a histogram needs len(edges) == len(counts) + 1, got {len(edges)} edges "
+                         f"and {len(counts)} counts")
+    chart: HistogramChart = {"kind": "histogram", "title": title, "unit": unit,
+                             "edges": [float(v) for v in edges], "counts": [int(c) for c in counts]}
+    return dict(chart)
+
+
+def bars_chart(title: str, values: Mapping[str, float], *, threshold: float | None = None,
+               higher_is_worse: bool = True) -> dict[str, Any]:
+    chart: BarsChart = {"kind": "bars", "title": title, "labels": list(values),
+                        "values": [float(v) for v in values.values()], "threshold": threshold,
+                        "higher_is_worse": higher_is_worse}
+    return dict(chart)
+
+
+def heatmap_chart(title: str, labels: Sequence[str], matrix: Sequence[Sequence[float]], *,
+                  x_label: str = "predicted", y_label: str = "actual") -> dict[str, Any]:
+    chart: HeatmapChart = {"kind": "heatmap", "title": title, "labels": list(labels),
+                           "matrix": [[float(v) for v in row] for row in matrix],
+                           "x_label": x_label, "y_label": y_label}
+    return dict(chart)
