@@ -7,7 +7,9 @@ User mistakes (`MlopsError`) print located messages and exit 1 (usage errors 2),
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
+
 import click
 
 from spec.errors import MlopsError

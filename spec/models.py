@@ -11,8 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .types import (
-    Cron,
     CpuQuantity,
+    Cron,
     Duration,
     Fraction,
     MemoryQuantity,
@@ -23,6 +23,7 @@ from .types import (
 
 Task = Literal["binary_classification", "multiclass_classification", "regression"]
 DriftMethod = Literal["psi", "ks", "wasserstein", "jensen_shannon", "chi2"]
+AlertAction = Literal["open_issue", "retrain"]
 ColumnType = Literal["float", "int", "str", "bool", "category"]
 
 CLASSIFICATION_METRICS = (
@@ -377,8 +378,9 @@ class Monitors(Strict):
     latency: MonitorLatency | None = Field(None, description="Latency alert.")
     error_rate: MonitorErrorRate | None = Field(None, description="Error-rate alert.")
     performance: MonitorPerformance | None = Field(None, description="Live quality alert.")
-    on_alert: list[Literal["open_issue", "retrain"]] = Field(
-        default_factory=lambda: ["open_issue"], description="Actions when an alert fires."
+    on_alert: list[AlertAction] = Field(
+        default_factory=lambda: list[AlertAction](["open_issue"]),
+        description="Actions when an alert fires.",
     )
     pushgateway: str | None = Field(None, description="Prometheus Pushgateway URL, if any.")
 

@@ -167,9 +167,8 @@ def _deploy_rules(spec: Spec) -> Iterator[Finding]:
 
 def _monitor_rules(spec: Spec) -> Iterator[Finding]:
     performance = spec.monitors.performance
-    if performance is not None:
-        if reason := metric_fits_task(performance.metric, spec.model.task):
-            yield ("monitors", "performance", "metric"), reason
+    if performance is not None and (reason := metric_fits_task(performance.metric, spec.model.task)):
+        yield ("monitors", "performance", "metric"), reason
     if "retrain" in spec.monitors.on_alert and not spec.model.train:
         yield ("monitors", "on_alert"), "'retrain' needs a model.train command"
 

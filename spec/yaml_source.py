@@ -72,6 +72,7 @@ def parse_yaml(text: str, file: str) -> Parsed:
         problem = error.problem or error.context or "invalid YAML"
         if error.context and problem.startswith("but "):
             problem = f"{error.context}, {problem}"
+        problem = _plain_words(problem)
         return Parsed(None, source, [Diagnostic(file, line, col, "", f"YAML syntax error: {problem}")])
     except YAMLError as error:
         position = getattr(error, "position", None)
@@ -83,6 +84,20 @@ def parse_yaml(text: str, file: str) -> Parsed:
     builder = _Builder(source)
     data = builder.build(node, ())
     return Parsed(data, source, builder.problems)
+
+
+_PLAIN = (
+    ("'\\t' that cannot start any token", "found a tab; YAML indents with spaces only"),
+    ("<block end>", "bad indentation: this line does not line up with the keys above it"),
+)
+
+
+def _plain_words(problem: str) -> str:
+    """ruamel's parser vocabulary ('<block end>') in words a spec author knows."""
+    for marker, words in _PLAIN:
+        if marker in problem:
+            return words
+    return problem
 
 
 def _offset_to_line_col(text: str, offset: int) -> tuple[int, int]:
@@ -129,9 +144,9 @@ class _Builder:
 
 def _scalar(node: ScalarNode) -> Any:
     """Core-schema scalars (YAML 1.2): 'yes' stays a string, 0x1F is an int."""
-    tag, value = node.tag, node.value
-    tag_name = tag.value if hasattr(tag, "value") else str(tag)
-    if node.style in ("'", '"', "|", ">") or tag_name in (None, f"{_TAG}str"):
+    value = node.value
+    tag_name = str(getattr(node.tag, "value", node.tag))
+    if node.style in ("'", '"', "|", ">") or tag_name in ("None", f"{_TAG}str"):
         return value
     if tag_name == f"{_TAG}null":
         return None

@@ -1,0 +1,75 @@
+"""Cross-field rules, checked on the repository's real example spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from spec.models import Spec
+from spec.semantic import check, metric_fits_task, parse_bench_key, parse_slice
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _spec(**changes: Any) -> Spec:
+    data = YAML(typ="safe").load((ROOT / "mlops.yaml").read_text())
+    for dotted_key, value in changes.items():
+        node = data
+        *parents, last = dotted_key.split("__")
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[last] = value
+    return Spec.model_validate(data)
+
+
+def _messages(spec: Spec) -> list[str]:
+    return [message for _, message in check(spec, ROOT) if not message.startswith("file not found")]
+
+
+def test_the_example_has_no_findings() -> None:
+    assert _messages(_spec()) == []
+
+
+def test_benchmark_batch_must_be_measured() -> None:
+    assert _messages(_spec(benchmark__thresholds={"p95_ms@8": "< 5"})) == [
+        "batch size 8 is not in benchmark.batch_sizes (1, 64)"]
+    assert "expected 'STAT@BATCH'" in _messages(_spec(benchmark__thresholds={"p95@1": "< 5"}))[0]
+
+
+def test_gitops_needs_a_repository() -> None:
+    assert _messages(_spec(deploy__repository=None)) == [
+        "gitops: argocd needs the Git URL the controller syncs from"]
+
+
+def test_canary_steps_must_end_at_100() -> None:
+    spec = _spec(deploy__environments__1__rollout={"strategy": "canary", "steps": [50, 20]})
+    assert _messages(spec) == ["expected increasing percentages ending at 100, got [50, 20]"]
+
+
+def test_spawn_rate_above_users() -> None:
+    assert _messages(_spec(load__spawn_rate=100)) == ["spawn_rate (100) is more than users (16)"]
+
+
+def test_drift_feature_suggestion() -> None:
+    assert _messages(_spec(data__drift={"features": ["mean_radus"]})) == [
+        "column 'mean_radus' is not in data.schema; did you mean 'mean_radius'?"]
+
+
+def test_metric_task_fit() -> None:
+    assert metric_fits_task("roc_auc", "multiclass_classification") == (
+        "'roc_auc' needs a positive class; for multiclass use 'f1_macro' or 'accuracy'")
+    assert metric_fits_task("f1", "multiclass_classification") == (
+        "'f1' needs a positive class; for multiclass use 'f1_macro' or 'f1_weighted'")
+    assert metric_fits_task("r2", "binary_classification") == (
+        "'r2' is a regression metric; this model's task is binary_classification")
+    assert metric_fits_task("accuracy", "multiclass_classification") is None
+
+
+def test_parsers() -> None:
+    assert parse_slice("mean_radius > 15").feature == "mean_radius"
+    assert parse_bench_key("rows_per_s@64") == ("rows_per_s", 64)
+    with pytest.raises(ValueError, match="feature OP number"):
+        parse_slice("mean_radius is big")
