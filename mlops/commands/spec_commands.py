@@ -54,8 +54,14 @@ def init(task: str, name: str, spec_path: Path) -> None:
 
 
 @click.command()
-def docs() -> None:
+@click.option("--write", "target", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Replace the reference between the markers in this Markdown file (e.g. README.md).")
+def docs(target: Path | None) -> None:
     """Print the spec reference (Markdown), generated from the spec models."""
-    from spec.reference import reference_markdown
+    from spec.reference import reference_markdown, splice
 
-    click.echo(reference_markdown(), nl=False)
+    if target is None:
+        click.echo(reference_markdown(), nl=False)
+        return
+    target.write_text(splice(target.read_text(encoding="utf-8"), str(target)), encoding="utf-8")
+    click.echo(f"updated the spec reference in {target}")

@@ -41,7 +41,7 @@ def test_readme_spec_reference_is_generated_from_the_models() -> None:
     readme = (ROOT / "README.md").read_text()
     start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
     assert readme[start:end].strip() == reference_markdown().strip(), (
-        "README spec reference is stale: run `python -m scripts.sync_readme`")
+        "README spec reference is stale: run `mlops docs --write README.md`")
 
 
 def test_init_writes_a_starter_that_parses(tmp_path: Path) -> None:
