@@ -18,6 +18,8 @@ from spec.threshold import Threshold, format_number
 Status = Literal["pass", "warn", "fail", "error", "skip"]
 SCHEMA_VERSION = 1
 _FAILING: set[str] = {"fail", "error"}
+HEADLINE = "headline"
+"""Set `details[HEADLINE] = True` on a check that the PR comment's table should always show."""
 _ORDER: dict[str, int] = {"skip": 0, "pass": 1, "warn": 2, "fail": 3, "error": 4}
 
 
