@@ -1,0 +1,67 @@
+"""The lock file: what the last compile wrote, so `--check` can tell stale from edited by hand.
+
+`<output>/.mlops-lock.json` records the spec's hash, the tool version, a sha256 per generated file
+(repository-relative paths) and the image digest promoted to each environment. Its bytes are
+deterministic: sorted keys, no timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from spec.errors import MlopsError
+
+LOCK_NAME = ".mlops-lock.json"
+LOCK_FORMAT = 1
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The compiler's record of one spec's outputs."""
+
+    spec: PurePosixPath
+    spec_sha256: str
+    tool_version: str
+    files: Mapping[PurePosixPath, str] = field(default_factory=dict)
+    promoted: Mapping[str, str] = field(default_factory=dict)
+
+    def to_text(self) -> str:
+        document = {
+            "$comment": (f"Written by `mlops compile` for {self.spec}: the hash of every file it "
+                         "generated, to tell stale files from hand edits. DO NOT EDIT."),
+            "format": LOCK_FORMAT,
+            "spec": str(self.spec),
+            "spec_sha256": self.spec_sha256,
+            "tool_version": self.tool_version,
+            "files": {str(path): digest for path, digest in sorted(self.files.items())},
+            "promoted": dict(sorted(self.promoted.items())),
+        }
+        return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+class LockError(MlopsError):
+    """The lock file exists but cannot be read; it is the compiler's file, so say how to recover."""
+
+
+def read_lock(path: Path, display: str) -> Lock | None:
+    """The lock at `path`, or None when there is none yet."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        files = {PurePosixPath(name): str(digest) for name, digest in document["files"].items()}
+        promoted = {str(env): str(digest) for env, digest in document.get("promoted", {}).items()}
+        return Lock(PurePosixPath(document["spec"]), str(document["spec_sha256"]),
+                    str(document["tool_version"]), files, promoted)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise LockError(f"{display}: cannot read the lock file ({error}); delete it and run "
+                        "`mlops compile` again (files it listed will then count as not "
+                        "generated)") from None

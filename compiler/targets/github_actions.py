@@ -1,0 +1,160 @@
+"""GitHub Actions workflows: pull request gates, release + GitOps promotion, monitor, retrain.
+
+Files are `.github/workflows/mlops-<model>-<kind>.yml` at the repository root, so several models
+in one repository never collide, and each reacts only to changes in its own model's files.
+Everything a template needs is computed here; templates only lay it out.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from spec.models import Spec
+
+from ..plan import GeneratedFile, RenderContext
+
+ROOT = PurePosixPath(".")
+CODE_SUFFIXES = (".py", ".sh", ".ipynb", ".R", ".r")
+
+
+@dataclass(frozen=True)
+class Action:
+    """A third-party action pinned by full commit SHA, its release tag in the comment."""
+
+    repository: str
+    sha: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.repository}@{self.sha}  # {self.version}"
+
+
+# Commit SHAs of these releases, as GitHub lists them. Update all four together with the tags.
+ACTIONS = {
+    "checkout": Action("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
+    "setup_python": Action("actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065",
+                           "v5.6.0"),
+    "upload_artifact": Action("actions/upload-artifact",
+                              "ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+    "download_artifact": Action("actions/download-artifact",
+                                "d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
+    "github_script": Action("actions/github-script", "60a0d83039c74a4aee543508d2ffcb1c3799cdea",
+                            "v7.0.1"),
+}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Where the image is pushed and which credentials log in to it."""
+
+    host: str
+    ghcr: bool
+
+
+def registry_of(image: str) -> Registry:
+    """`ghcr.io/acme/x` -> ghcr.io (GITHUB_TOKEN); `acme/x` -> docker.io (repository secrets)."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return Registry(first, first == "ghcr.io")
+    return Registry("docker.io", False)
+
+
+def code_globs(command: str | None) -> list[str]:
+    """`paths:` patterns for the training code named in `model.train` (scripts, `-m` modules)."""
+    if not command:
+        return []
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    files = []
+    for previous, word in zip(["", *words], words, strict=False):
+        if previous == "-m":
+            files.append(word.replace(".", "/") + ".py")
+        elif word.endswith(CODE_SUFFIXES) and not word.startswith(("-", "/")):
+            files.append(word)
+    return [_glob(f) for f in files if ".." not in PurePosixPath(f).parts]
+
+
+def _glob(relative: str, folder: bool = False) -> str:
+    """A spec-relative file or folder as a `paths:` pattern: a file's whole folder, if any."""
+    if folder:
+        return f"{relative.rstrip('/')}/**"
+    parent = str(PurePosixPath(relative).parent)
+    return relative if parent == "." else f"{parent}/**"
+
+
+def trigger_paths(spec: Spec, ctx: RenderContext) -> list[str]:
+    """What a change to this model touches: its folder, or (at the root) its files' folders."""
+    workflows = f"{ctx.workflows_dir}/mlops-{spec.name}-*.yml"
+    if ctx.spec_dir != ROOT:
+        return [f"{ctx.spec_dir}/**", workflows]
+    data = spec.data
+    files = [data.train, data.test, data.reference_path, data.current, spec.model.artifact,
+             spec.model.source.path if spec.model.source else None]
+    globs = {_glob(f) for f in files if f}
+    globs |= set(code_globs(spec.model.train))
+    globs |= {_glob(spec.compile.output, folder=True)}
+    if spec.compile.templates:
+        globs.add(_glob(spec.compile.templates, folder=True))
+    if spec.checks:
+        globs.add(_glob(spec.checks.path, folder=True))
+    globs.discard(str(ctx.spec_file))
+    return [str(ctx.spec_file), *sorted(globs), workflows]
+
+
+def _relative_to_spec(path: PurePosixPath, spec_dir: PurePosixPath) -> str:
+    return str(path.relative_to(spec_dir)) if spec_dir != ROOT else str(path)
+
+
+def workflow_view(ctx: RenderContext) -> dict[str, object]:
+    """The values every workflow template uses, computed once."""
+    spec = ctx.loaded.spec
+    version = ctx.tool_version
+    reports = ctx.spec_dir / "reports"
+    model_files = [spec.model.artifact] + ([spec.model.source.path] if spec.model.source else [])
+    return {
+        "name": spec.name,
+        "spec_arg": shlex.quote(ctx.spec_file.name),
+        "working_directory": None if ctx.spec_dir == ROOT else str(ctx.spec_dir),
+        "paths": trigger_paths(spec, ctx),
+        "install_gates": f"mlops-yaml[serve,gate,load]=={version}",
+        "install_core": f"mlops-yaml=={version}",
+        "install_monitor": f"mlops-yaml[serve,gate]=={version}",
+        "install_train": f"mlops-yaml[serve,gate,load,train]=={version}",
+        "reports_path": f"{reports}/",
+        "output": _relative_to_spec(ctx.output_dir, ctx.spec_dir),
+        "dockerfile": _relative_to_spec(ctx.output("docker", "Dockerfile"), ctx.spec_dir),
+        "registry": registry_of(spec.deploy.image),
+        "marker": f"<!-- mlops-report:{spec.name} -->",
+        "model_files": " ".join(shlex.quote(f) for f in model_files),
+        "retrain_workflow": f"mlops-{spec.name}-retrain.yml",
+        "open_issue": "open_issue" in spec.monitors.on_alert,
+        "retrain": "retrain" in spec.monitors.on_alert and spec.model.train is not None,
+    }
+
+
+class GitHubActionsTarget:
+    name = "github_actions"
+
+    def render(self, ctx: RenderContext) -> Sequence[GeneratedFile]:
+        spec = ctx.loaded.spec
+        view = workflow_view(ctx)
+        kinds: list[tuple[str, tuple[str, ...]]] = [
+            ("pr", ("ci",)), ("release", ("deploy",)), ("monitor", ("monitors",))]
+        if spec.model.train:
+            kinds.append(("retrain", ("model", "train")))
+        return [
+            GeneratedFile(
+                ctx.workflows_dir / f"mlops-{spec.name}-{kind}.yml",
+                ctx.render(f"github_actions/{kind}.yml.j2", w=view, actions=ACTIONS),
+                origin,
+            )
+            for kind, origin in kinds
+        ]
+
+
+TARGET = GitHubActionsTarget()
