@@ -1,0 +1,45 @@
+"""`mlops serve`: the inference server the generated Dockerfile runs (and the load gate hammers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from spec.errors import MlopsError
+from spec.loader import load_spec
+
+from .options import spec_argument
+
+
+@click.command()
+@spec_argument
+@click.option("--host", envvar="MLOPS_HOST", default="127.0.0.1", show_default=True,
+              help="Interface to bind (the container passes 0.0.0.0). Env: MLOPS_HOST.")
+@click.option("--port", envvar="MLOPS_PORT", type=click.IntRange(1, 65535), default=None,
+              help="Port (default: serving.port). Env: MLOPS_PORT.")
+@click.option("--workers", envvar="MLOPS_WORKERS", type=click.IntRange(1, 64), default=None,
+              help="Server processes (default: serving.workers). Env: MLOPS_WORKERS.")
+@click.option("--model", "model_path", envvar="MLOPS_MODEL", default=None,
+              type=click.Path(path_type=Path, dir_okay=False),
+              help="ONNX file to serve instead of model.artifact. Env: MLOPS_MODEL.")
+@click.option("--request-log-dir", envvar="MLOPS_REQUEST_LOG_DIR", default=None,
+              help="Folder for sampled request logs instead of serving.request_log.path. "
+                   "Env: MLOPS_REQUEST_LOG_DIR.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="One JSON line per request on stdout.")
+def serve(spec_path: Path, host: str, port: int | None, workers: int | None,
+          model_path: Path | None, request_log_dir: str | None, access_log: bool) -> None:
+    """Serve the spec's ONNX model: Open Inference Protocol v2, /predict and /metrics."""
+    # The data files are not needed to serve (and are not in the image): skip their checks.
+    loaded = load_spec(spec_path, check_files=False)
+    from serving.config import ServerConfig
+    from serving.model import ModelError
+    from serving.server import run
+
+    config = ServerConfig.from_spec(loaded).with_overrides(
+        host=host, port=port, workers=workers, model=model_path, request_log_dir=request_log_dir)
+    try:
+        run(config, access_log=access_log)
+    except (ModelError, OSError) as error:
+        raise MlopsError(f"{spec_path}: cannot serve: {error}") from None

@@ -1,0 +1,97 @@
+"""Adaptive micro-batching: concurrent requests share one onnxruntime run.
+
+The model runs on one worker thread (onnxruntime releases the GIL), so the event loop keeps
+parsing requests meanwhile; whatever queued up during a run forms the next batch, up to
+`max_batch_size` rows. The batcher waits up to `max_batch_delay_ms` for more rows only while other
+requests are still being read, so a lone request (concurrency 1) never waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+Outputs = dict[str, np.ndarray]
+RunModel = Callable[[np.ndarray], Outputs]
+OnBatch = Callable[[np.ndarray, Outputs], None]
+
+
+@dataclass
+class _Job:
+    rows: np.ndarray
+    future: asyncio.Future[Outputs]
+
+
+class MicroBatcher:
+    def __init__(self, run: RunModel, on_batch: OnBatch, max_rows: int,
+                 max_delay_ms: float) -> None:
+        self.run = run
+        self.on_batch = on_batch
+        self.max_rows = max_rows
+        self.max_delay = max_delay_ms / 1000
+        self.queue: deque[_Job] = deque()
+        self.reading = 0  # requests whose body is being read or parsed: rows that may join soon
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnxruntime")
+        self.worker: asyncio.Task[None] | None = None
+        self.arrived = asyncio.Event()
+
+    async def predict(self, rows: np.ndarray) -> Outputs:
+        """Outputs for these rows, computed in whichever batch they land in."""
+        future: asyncio.Future[Outputs] = asyncio.get_running_loop().create_future()
+        self.queue.append(_Job(rows, future))
+        self.arrived.set()
+        if self.worker is None or self.worker.done():
+            self.worker = asyncio.create_task(self._work())
+        return await future
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.queue:
+            jobs = await self._collect()
+            batch = jobs[0].rows if len(jobs) == 1 else np.concatenate([j.rows for j in jobs])
+            try:
+                outputs = await loop.run_in_executor(self.executor, self.run, batch)
+            except Exception as error:  # a model failure answers every request of the batch
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(error)
+                continue
+            self.on_batch(batch, outputs)
+            start = 0
+            for job in jobs:
+                end = start + len(job.rows)
+                if not job.future.done():  # the client may have gone away
+                    job.future.set_result({k: v[start:end] for k, v in outputs.items()})
+                start = end
+
+    async def _collect(self) -> list[_Job]:
+        """Take queued jobs up to max_rows; wait briefly for more only if more are coming."""
+        jobs, rows = self._take([], 0)
+        deadline = time.monotonic() + self.max_delay
+        while rows < self.max_rows and self.reading > 0:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), remaining)
+            except TimeoutError:
+                break
+            jobs, rows = self._take(jobs, rows)
+        return jobs
+
+    def _take(self, jobs: list[_Job], rows: int) -> tuple[list[_Job], int]:
+        while self.queue and (not jobs or rows + len(self.queue[0].rows) <= self.max_rows):
+            job = self.queue.popleft()
+            jobs.append(job)
+            rows += len(job.rows)
+        return jobs, rows
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)

@@ -1,0 +1,111 @@
+"""What one server process needs, resolved from the spec plus command-line/environment overrides.
+
+Kept as a plain frozen dataclass (JSON-serialisable) so `mlops serve` can hand it to uvicorn worker
+processes through one environment variable instead of re-reading the spec in each of them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from spec.loader import LoadedSpec
+
+Task = Literal["binary_classification", "multiclass_classification", "regression"]
+CONFIG_ENV = "MLOPS_SERVE_CONFIG"
+SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+
+
+def value_buckets(loaded: LoadedSpec) -> tuple[float, ...]:
+    """Prediction histogram bounds: tenths of [0, 1] for scores; for regression, ten steps over the
+    target's declared range (or powers of ten when the schema gives none)."""
+    spec = loaded.spec
+    if spec.model.task != "regression":
+        return SCORE_BUCKETS
+    target = spec.data.columns.get(spec.data.target)
+    if target is not None and target.min is not None and target.max is not None and (
+            target.max > target.min):
+        step = (target.max - target.min) / 10
+        return tuple(round(target.min + step * i, 12) for i in range(1, 11))
+    powers = [10.0 ** e for e in range(-2, 7)]
+    return (*(-p for p in reversed(powers)), 0.0, *powers)
+
+
+@dataclass(frozen=True)
+class RequestLogConfig:
+    path: str
+    sample_rate: float
+    format: Literal["jsonl", "parquet"]
+    rotate_mb: int
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    name: str
+    model_path: str
+    task: Task
+    features: tuple[str, ...]
+    labels: tuple[str, ...] | None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    threads: int = 1
+    max_batch_size: int = 32
+    max_batch_delay_ms: float = 2.0
+    max_body_bytes: int = 1_048_576
+    allow_non_finite: bool = False
+    request_log: RequestLogConfig | None = None
+    value_buckets: tuple[float, ...] = SCORE_BUCKETS
+
+    @classmethod
+    def from_spec(cls, loaded: LoadedSpec) -> ServerConfig:
+        spec = loaded.spec
+        serving = spec.serving
+        log = serving.request_log
+        return cls(
+            name=spec.name,
+            model_path=str(loaded.resolve(spec.model.artifact)),
+            task=spec.model.task,
+            features=tuple(spec.data.features),
+            labels=tuple(spec.model.labels) if spec.model.labels else None,
+            port=serving.port,
+            workers=serving.workers,
+            threads=serving.threads,
+            max_batch_size=serving.max_batch_size,
+            max_batch_delay_ms=serving.max_batch_delay_ms,
+            max_body_bytes=serving.max_body_bytes,
+            allow_non_finite=serving.allow_non_finite,
+            request_log=RequestLogConfig(log.path, log.sample_rate, log.format, log.rotate_mb)
+            if log else None,
+            value_buckets=value_buckets(loaded),
+        )
+
+    def with_overrides(self, *, host: str | None = None, port: int | None = None,
+                       workers: int | None = None, model: Path | None = None,
+                       request_log_dir: str | None = None) -> ServerConfig:
+        """Flags and environment variables win over the spec (the container sets some of them)."""
+        log = self.request_log
+        if log is not None and request_log_dir:
+            log = replace(log, path=request_log_dir)
+        return replace(
+            self,
+            host=host if host is not None else self.host,
+            port=port if port is not None else self.port,
+            workers=workers if workers is not None else self.workers,
+            model_path=str(model) if model is not None else self.model_path,
+            request_log=log,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerConfig:
+        raw = json.loads(text)
+        log = raw.pop("request_log")
+        raw["features"] = tuple(raw["features"])
+        raw["labels"] = tuple(raw["labels"]) if raw["labels"] is not None else None
+        raw["value_buckets"] = tuple(raw["value_buckets"])
+        return cls(**raw, request_log=RequestLogConfig(**log) if log else None)

@@ -1,0 +1,192 @@
+"""Prometheus metrics of the server, named once in `spec.telemetry` (the alert rules query them).
+
+A small in-process registry rather than prometheus_client: the hot path is a dict update on the
+event-loop thread (no locks), per-feature sums are added per batch with numpy, and several uvicorn
+workers are merged by summing snapshot files, which is all the text format needs.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from spec import telemetry as t
+
+Labels = tuple[tuple[str, str], ...]
+Sample = tuple[str, Labels, float]
+
+DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                    5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
+
+
+class Histogram:
+    """Cumulative-on-render histogram for one label set."""
+
+    __slots__ = ("bounds", "count", "counts", "total")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(bounds)
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.total = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.total += value
+        self.count += 1
+
+    def observe_many(self, values: np.ndarray) -> None:
+        indices = np.searchsorted(self.bounds, values, side="left")
+        for index, hits in enumerate(np.bincount(indices, minlength=len(self.counts)).tolist()):
+            self.counts[index] += hits
+        self.total += float(values.sum())
+        self.count += len(values)
+
+    def samples(self, name: str, labels: Labels) -> Iterable[Sample]:
+        running = 0
+        for bound, hits in zip((*self.bounds, math.inf), self.counts, strict=True):
+            running += hits
+            yield f"{name}_bucket", (*labels, ("le", _number(bound))), float(running)
+        yield f"{name}_sum", labels, self.total
+        yield f"{name}_count", labels, float(self.count)
+
+
+class ServerMetrics:
+    """Every metric of `spec.telemetry.SERVER_METRICS`, for one model."""
+
+    def __init__(self, model: str, features: Sequence[str], value_buckets: Sequence[float]) -> None:
+        self.model = (("model", model),)
+        self.features = tuple(features)
+        self.value_buckets = tuple(value_buckets)
+        self.requests: dict[tuple[str, str], float] = {}
+        self.durations: dict[str, Histogram] = {}
+        self.errors: dict[str, float] = {}
+        self.batches = Histogram(BATCH_BUCKETS)
+        self.label_counts: dict[str, float] = {}
+        self.values = Histogram(value_buckets)
+        self.feature_sums = np.zeros(len(self.features), dtype=np.float64)
+        self.feature_count = 0
+        self.ready = 0.0
+
+    def request(self, endpoint: str, status: int, seconds: float) -> None:
+        key = (endpoint, str(status))
+        self.requests[key] = self.requests.get(key, 0.0) + 1.0
+        histogram = self.durations.get(endpoint)
+        if histogram is None:
+            histogram = self.durations[endpoint] = Histogram(DURATION_BUCKETS)
+        histogram.observe(seconds)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0.0) + 1.0
+
+    def batch(self, features: np.ndarray, values: np.ndarray, labels: Sequence[str]) -> None:
+        """One model run: its size, its inputs, its predictions (`values`: score or value)."""
+        self.batches.observe(len(features))
+        self.feature_sums += features.sum(axis=0, dtype=np.float64)
+        self.feature_count += len(features)
+        self.values.observe_many(values)
+        for label in labels:
+            self.label_counts[label] = self.label_counts.get(label, 0.0) + 1.0
+
+    def samples(self) -> list[Sample]:
+        m = self.model
+        out: list[Sample] = []
+        for (endpoint, status), value in self.requests.items():
+            out.append((t.REQUESTS.name, (*m, ("endpoint", endpoint), ("status", status)), value))
+        for endpoint, histogram in self.durations.items():
+            out.extend(histogram.samples(t.REQUEST_DURATION.name, (*m, ("endpoint", endpoint))))
+        for kind, value in self.errors.items():
+            out.append((t.ERRORS.name, (*m, ("kind", kind)), value))
+        out.extend(self.batches.samples(t.BATCH_SIZE.name, m))
+        for label, value in self.label_counts.items():
+            out.append((t.PREDICTIONS.name, (*m, ("label", label)), value))
+        out.extend(self.values.samples(t.PREDICTION_VALUE.name, m))
+        for feature, total in zip(self.features, self.feature_sums.tolist(), strict=True):
+            labels = (*m, ("feature", feature))
+            out.append((f"{t.FEATURE_VALUE.name}_sum", labels, total))
+            out.append((f"{t.FEATURE_VALUE.name}_count", labels, float(self.feature_count)))
+        out.append((t.MODEL_READY.name, m, self.ready))
+        return out
+
+
+def merge(snapshots: Iterable[Iterable[Sample]]) -> list[Sample]:
+    """Sum samples of several worker processes; gauges (readiness) take the minimum."""
+    merged: dict[tuple[str, Labels], float] = {}
+    for snapshot in snapshots:
+        for name, labels, value in snapshot:
+            key = (name, labels)
+            if key not in merged:
+                merged[key] = value
+            elif name == t.MODEL_READY.name:
+                merged[key] = min(merged[key], value)
+            else:
+                merged[key] += value
+    return [(name, labels, value) for (name, labels), value in merged.items()]
+
+
+def render(samples: Sequence[Sample]) -> bytes:
+    """Prometheus text format 0.0.4, one HELP/TYPE block per metric of the contract."""
+    by_family: dict[str, list[Sample]] = {}
+    for sample in samples:
+        by_family.setdefault(_family(sample[0]), []).append(sample)
+    lines: list[str] = []
+    for metric in t.SERVER_METRICS:
+        lines.append(f"# HELP {metric.name} {metric.help}")
+        lines.append(f"# TYPE {metric.name} {metric.kind}")
+        for name, labels, value in by_family.get(metric.name, []):
+            text = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
+            lines.append(f"{name}{{{text}}} {_number(value)}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+_FAMILIES = {m.name for m in t.SERVER_METRICS}
+
+
+def _family(sample_name: str) -> str:
+    if sample_name in _FAMILIES:
+        return sample_name
+    return sample_name.rsplit("_", 1)[0] if not sample_name.endswith("_bucket") else (
+        sample_name.removesuffix("_bucket"))
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    if value == math.inf:
+        return "+Inf"
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+class SharedMetrics:
+    """Worker processes publish snapshots to one folder; any worker renders the sum of them all."""
+
+    def __init__(self, folder: Path, metrics: ServerMetrics) -> None:
+        self.folder = folder
+        self.metrics = metrics
+        self.own = folder / f"{os.getpid()}.json"
+
+    def publish(self) -> None:
+        temporary = self.own.with_suffix(".tmp")
+        temporary.write_bytes(orjson.dumps(self.metrics.samples()))
+        os.replace(temporary, self.own)
+
+    def collect(self) -> list[Sample]:
+        self.publish()
+        snapshots = []
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                raw = orjson.loads(path.read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                continue  # a worker replacing its file right now; its next snapshot counts
+            snapshots.append([(n, tuple((k, v) for k, v in labels), value)
+                              for n, labels, value in raw])
+        return merge(snapshots)

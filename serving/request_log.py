@@ -1,0 +1,164 @@
+"""Sampled request/prediction records for the monitor job: one flat row per input row.
+
+Row schema (JSONL object or Parquet column): `timestamp` (Unix seconds), `request_id`, `model`,
+`row` (index in the request), one column per feature (spec order), then `prediction` (label for
+classifiers, value for regression) and `score` (positive-class probability for binary classifiers,
+the highest probability for multiclass, the value for regression). The monitor joins feedback
+labels on `request_id` + `row`.
+
+Records are buffered on the event loop and written by a background thread once a second, so a
+slow disk never blocks a request; files rotate at `rotate_mb` and carry the pid, so several
+workers never share a file.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from .config import RequestLogConfig
+
+Row = dict[str, Any]
+
+
+class Sink(Protocol):
+    """A rotating file of rows in one format."""
+
+    def write(self, rows: list[Row]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _file_name(model: str, suffix: str) -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    return f"requests-{model}-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}.{suffix}"
+
+
+class JsonlSink:
+    def __init__(self, folder: Path, model: str, rotate_bytes: int) -> None:
+        self.folder, self.model, self.rotate_bytes = folder, model, rotate_bytes
+        self.handle: Any = None
+        self.size = 0
+
+    def write(self, rows: list[Row]) -> None:
+        data = b"".join(orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+                        for row in rows)
+        if self.handle is None or self.size >= self.rotate_bytes:
+            self.close()
+            self.handle = (self.folder / _file_name(self.model, "jsonl")).open("ab")
+            self.size = 0
+        self.handle.write(data)
+        self.handle.flush()
+        self.size += len(data)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+class ParquetSink:
+    """One row group per flush; a file is only readable once closed (rotation or shutdown).
+
+    Parquet buffers and compresses, so the size checked for rotation is the Arrow (uncompressed)
+    size of the rows written: files end up at most `rotate_mb`, usually well under."""
+
+    def __init__(self, folder: Path, model: str, rotate_bytes: int) -> None:
+        import pyarrow  # noqa: F401  (fail at start-up, not at the first flush)
+
+        self.folder, self.model, self.rotate_bytes = folder, model, rotate_bytes
+        self.writer: Any = None
+        self.size = 0
+
+    def write(self, rows: list[Row]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(rows)
+        if self.writer is not None and (self.size >= self.rotate_bytes
+                                        or table.schema != self.writer.schema):
+            self.close()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.folder / _file_name(self.model, "parquet"),
+                                           table.schema)
+            self.size = 0
+        self.writer.write_table(table)
+        self.size += table.nbytes
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class RequestLogger:
+    """Samples requests and hands their rows to a writer thread."""
+
+    def __init__(self, config: RequestLogConfig, model: str, features: Sequence[str]) -> None:
+        self.rate = config.sample_rate
+        self.model = model
+        self.features = tuple(features)
+        folder = Path(config.path)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OSError(f"request_log.path {folder}: {error.strerror}") from None
+        rotate = config.rotate_mb * 1024 * 1024
+        if config.format == "parquet":
+            try:
+                self.sink: Sink = ParquetSink(folder, model, rotate)
+            except ImportError:
+                raise OSError("request_log.format parquet needs pyarrow in the server's "
+                              "environment (pip install pyarrow)") from None
+        else:
+            self.sink = JsonlSink(folder, model, rotate)
+        self.pending: list[Row] = []
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, name="request-log", daemon=True)
+        self.thread.start()
+
+    def sampled(self) -> bool:
+        return self.rate > 0 and (self.rate >= 1 or random.random() < self.rate)
+
+    def add(self, request_id: str, rows: list[list[float]], predictions: Sequence[Any],
+            scores: Sequence[float]) -> None:
+        now = time.time()
+        records = []
+        for index, (values, prediction, score) in enumerate(
+                zip(rows, predictions, scores, strict=True)):
+            record: Row = {"timestamp": now, "request_id": request_id, "model": self.model,
+                           "row": index}
+            record.update(zip(self.features, values, strict=True))
+            record["prediction"] = prediction
+            record["score"] = score
+            records.append(record)
+        with self.lock:
+            self.pending.extend(records)
+
+    def _loop(self) -> None:
+        while not self.stopping:
+            self.wake.wait(1.0)
+            self._flush()
+        self._flush()
+        self.sink.close()
+
+    def _flush(self) -> None:
+        with self.lock:
+            rows, self.pending = self.pending, []
+        if rows:
+            self.sink.write(rows)
+
+    def close(self) -> None:
+        """Write what is buffered and close the file (called on shutdown, after draining)."""
+        self.stopping = True
+        self.wake.set()
+        self.thread.join(timeout=10)

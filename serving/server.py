@@ -1,0 +1,52 @@
+"""Run the app under uvicorn (httptools + uvloop): one process, or several workers sharing the port.
+
+SIGTERM: uvicorn stops accepting, lets in-flight requests finish for up to DRAIN_SECONDS (inside
+the 30 s grace period the Kubernetes manifests declare), then the lifespan shutdown flushes the
+request log; the process exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+import uvicorn
+
+from . import logs
+from .app import METRICS_DIR_ENV, build_app
+from .config import CONFIG_ENV, ServerConfig
+
+DRAIN_SECONDS = 25
+
+
+def _uvicorn_options(config: ServerConfig) -> dict[str, object]:
+    return {
+        "host": config.host, "port": config.port, "loop": "uvloop", "http": "httptools",
+        "lifespan": "on", "access_log": False, "server_header": False,
+        "log_config": logs.log_config(), "timeout_graceful_shutdown": DRAIN_SECONDS,
+        "timeout_keep_alive": 30, "backlog": 2048,
+    }
+
+
+def run(config: ServerConfig, access_log: bool = True) -> None:
+    """Serve until SIGTERM/SIGINT. The model is loaded and warmed up before the port opens."""
+    # uvicorn re-raises the signal it caught once it has drained; a no-op handler turns that
+    # into a normal return, so a SIGTERM'd server exits 0 (Kubernetes reads it as a clean stop).
+    signal.signal(signal.SIGTERM, lambda number, frame: None)
+    if config.workers == 1:
+        app = build_app(config, access_log=access_log)
+        uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(config))).run()  # type: ignore[arg-type]
+        return
+    build_app(config, access_log=False).close()  # fail here, once, if the model cannot load
+    folder = Path(tempfile.mkdtemp(prefix="mlops-metrics-"))
+    os.environ[CONFIG_ENV] = config.to_json()
+    os.environ[METRICS_DIR_ENV] = str(folder)
+    os.environ["MLOPS_ACCESS_LOG"] = "1" if access_log else "0"
+    try:
+        uvicorn.run("serving.app:create_app", factory=True, workers=config.workers,
+                    **_uvicorn_options(config))  # type: ignore[arg-type]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,16 @@
+"""The server's import footprint: only the `serve` extra, never the training or load stack."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("torch", "sklearn", "locust", "gevent", "skl2onnx", "pandas", "onnx", "scipy")
+
+
+def test_serving_imports_no_training_or_load_stack() -> None:
+    code = ("import sys, serving.app, serving.server, mlops.commands.serve, mlops.cli; "
+            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == ""

@@ -1,0 +1,97 @@
+"""Start-up, SIGTERM drain, several workers, and the sampled request log, on real processes."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from serve_helpers import FEATURES, Server, make_project, metric_value
+
+ROW = dict(zip(FEATURES, (1.0, 2.0, 0.0, 1.0), strict=True))
+
+
+def test_sigterm_finishes_the_request_in_flight_then_exits_0(tmp_path: Path) -> None:
+    server = Server(make_project(tmp_path), "--no-access-log")
+    body = json.dumps({"instances": [ROW]}).encode()
+    connection = socket.create_connection(("127.0.0.1", server.port))
+    connection.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+    time.sleep(0.3)
+    server.process.terminate()  # SIGTERM while the body is half sent
+    time.sleep(0.5)
+    with pytest.raises(ConnectionRefusedError):  # no new connections while draining
+        socket.create_connection(("127.0.0.1", server.port), timeout=2)
+    assert server.process.poll() is None, "exited before finishing the request in flight"
+    connection.sendall(body[10:])
+    answer = b""
+    while chunk := connection.recv(65536):  # the server closes the connection after answering
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert b'"label":"yes"' in answer
+    assert server.process.wait(30) == 0
+
+
+def test_a_model_that_breaks_the_contract_is_refused_at_start(tmp_path: Path) -> None:
+    spec = make_project(tmp_path)
+    spec.write_text(spec.read_text().replace("    delta: {dtype: float}\n", ""))
+    with pytest.raises(AssertionError, match="exited 1") as failure:
+        Server(spec)
+    assert ("cannot serve: the model takes 4 features but data.schema declares 3"
+            in str(failure.value))
+    assert "Traceback" not in str(failure.value)
+
+
+def test_two_workers_report_merged_metrics(tmp_path: Path) -> None:
+    server = Server(make_project(tmp_path, serving="  workers: 2"), "--no-access-log")
+    try:
+        for _ in range(20):
+            assert server.request("POST", "/predict", {"instances": [ROW]}).status == 200
+        time.sleep(1.5)  # each worker publishes its snapshot every second
+        text = server.metrics()
+        assert metric_value(text, "mlops_requests_total", endpoint="/predict", status="200") == 20
+        assert metric_value(text, "mlops_feature_value_count", feature="beta") == 20
+        assert metric_value(text, "mlops_feature_value_sum", feature="beta") == 40
+        assert metric_value(text, "mlops_model_ready") == 1
+    finally:
+        assert server.stop() == 0
+
+
+def test_request_log_jsonl_rows_join_on_request_id(tmp_path: Path) -> None:
+    logs = tmp_path / "requests"
+    spec = make_project(tmp_path, serving=f"  request_log: {{path: {logs}, sample_rate: 1.0}}")
+    server = Server(spec, "--no-access-log")
+    reply = server.request("POST", "/predict", {"instances": [ROW, {**ROW, "alpha": -3.0}]},
+                           {"X-Request-ID": "req-1"})
+    assert server.stop() == 0
+    rows = [json.loads(line) for path in sorted(logs.glob("*.jsonl"))
+            for line in path.read_text().splitlines()]
+    assert [(r["request_id"], r["row"], r["alpha"]) for r in rows] == [("req-1", 0, 1.0),
+                                                                       ("req-1", 1, -3.0)]
+    predictions = reply.json()["predictions"]
+    assert [r["prediction"] for r in rows] == [p["label"] for p in predictions]
+    assert rows[0]["score"] == pytest.approx(predictions[0]["probabilities"]["yes"], abs=1e-6)
+    assert set(rows[0]) == {"timestamp", "request_id", "model", "row", *FEATURES, "prediction",
+                            "score"}
+
+
+def test_request_log_parquet_rotates(tmp_path: Path) -> None:
+    logs = tmp_path / "requests"
+    spec = make_project(tmp_path, serving="  max_body_bytes: 4000000\n  request_log: "
+                        f"{{path: {logs}, sample_rate: 1.0, format: parquet, rotate_mb: 1}}")
+    server = Server(spec, "--no-access-log")
+    values = np.random.default_rng(0).normal(size=(10_000, 4))  # random: compresses badly
+    batch = {"instances": [dict(zip(FEATURES, row, strict=True)) for row in values.tolist()]}
+    for _ in range(4):
+        assert server.request("POST", "/predict", batch).status == 200
+        time.sleep(1.1)  # one flush (row group) per second; rotation is checked per flush
+    assert server.stop() == 0
+    files = sorted(logs.glob("*.parquet"))
+    assert len(files) >= 2, files
+    table = pq.read_table(files)  # every file is complete and readable after shutdown
+    assert table.num_rows == 40_000
+    assert table.column_names[:4] == ["timestamp", "request_id", "model", "row"]
