@@ -75,10 +75,7 @@ class Batch:
 
     start: int
     data: pa.RecordBatch
-
-    @property
-    def num_rows(self) -> int:
-        return int(self.data.num_rows)
+    num_rows: int
 
 
 class Dataset:
@@ -128,7 +125,7 @@ class Dataset:
             return "skip"
 
         types = {name: pa.string() if name in text_columns else ARROW_TYPES[self.expected[name]]
-                 for name in wanted}
+                 for name in wanted if name in self.expected}
         try:
             return pcsv.open_csv(
                 self.path,
@@ -147,12 +144,14 @@ class Dataset:
     def _csv_batches(self, wanted: list[str]) -> Iterator[Batch]:
         text_columns: set[str] = set()
         delivered = 0
+        # pyarrow reads every column for an empty list; one column still counts the rows
+        included = wanted or self.header[:1]
         while True:
             try:
-                reader = self._open_csv(wanted, text_columns, skip=delivered)
+                reader = self._open_csv(included, text_columns, skip=delivered)
                 with reader:
                     for record_batch in reader:
-                        batch = self._fix_types(record_batch, text_columns, delivered)
+                        batch = self._fix_types(record_batch, wanted, text_columns, delivered)
                         delivered += batch.num_rows
                         yield batch
                 return
@@ -174,16 +173,15 @@ class Dataset:
             return MlopsError(f"{self.display}: the file is empty; expected a header row")
         return MlopsError(f"{self.display}: cannot read as {self.format.upper()}: {message}")
 
-    def _fix_types(self, record_batch: pa.RecordBatch, text_columns: set[str],
+    def _fix_types(self, record_batch: pa.RecordBatch, wanted: list[str], text_columns: set[str],
                    start: int) -> Batch:
-        if not text_columns & set(record_batch.schema.names):
-            return Batch(start, record_batch)
-        arrays = []
-        for name, array in zip(record_batch.schema.names, record_batch.columns, strict=True):
-            if name in text_columns:
-                array = self._from_text(name, array, start)
-            arrays.append(array)
-        return Batch(start, pa.RecordBatch.from_arrays(arrays, names=record_batch.schema.names))
+        rows = record_batch.num_rows
+        names = [name for name in record_batch.schema.names if name in wanted]
+        if not text_columns & set(names) and len(names) == record_batch.num_columns:
+            return Batch(start, record_batch, rows)
+        arrays = [self._from_text(name, record_batch.column(name), start)
+                  if name in text_columns else record_batch.column(name) for name in names]
+        return Batch(start, pa.RecordBatch.from_arrays(arrays, names=names), rows)
 
     def _from_text(self, name: str, text: pa.Array, start: int) -> pa.Array:
         """Convert a text column to its spec type; values that do not fit become null."""
@@ -235,7 +233,8 @@ class Dataset:
                                                      columns=readable):
                 arrays = [pc.cast(record_batch.column(name), ARROW_TYPES[self.expected[name]])
                           for name in readable]
-                yield Batch(start, pa.RecordBatch.from_arrays(arrays, names=readable))
+                yield Batch(start, pa.RecordBatch.from_arrays(arrays, names=readable),
+                            record_batch.num_rows)
                 start += record_batch.num_rows
         except (pa.ArrowInvalid, OSError) as error:
             raise self._unreadable(error) from None

@@ -27,7 +27,7 @@ from spec.messages import suggest
 from spec.models import Column, Data, DriftMethod
 from spec.threshold import Threshold, format_number
 
-from ..datasets import Dataset
+from ..datasets import Batch, Dataset
 from ..gate import GateOptions
 from ..result import HEADLINE, CheckResult, GateResult, Status, bars_chart, compare
 from ..stats import CategoryCounter, DriftScore, Reservoir, score_categories, score_numeric
@@ -94,12 +94,13 @@ class FileScan:
 
     def scan(self) -> FileScan:
         for batch in self.dataset.batches(self.columns):
-            self._add(batch.start, batch.data)
+            self._add(batch)
         return self
 
-    def _add(self, start: int, batch: pa.RecordBatch) -> None:
-        self.rows += batch.num_rows
-        row_hash = np.full(batch.num_rows, 0x9E3779B97F4A7C15, dtype=np.uint64)
+    def _add(self, chunk: Batch) -> None:
+        start, batch = chunk.start, chunk.data
+        self.rows += chunk.num_rows
+        row_hash = np.full(chunk.num_rows, 0x9E3779B97F4A7C15, dtype=np.uint64)
         numbers: dict[str, npt.NDArray[np.float64]] = {}
         for name in self.columns:
             spec = self.data.columns[name]
@@ -291,6 +292,8 @@ def _columns_check(split: str, scan: FileScan) -> CheckResult:
     if missing or duplicated:
         parts = [f"missing column '{c}'{suggest(c, extra)}" for c in missing]
         parts += [f"column '{c}' appears {header.count(c)} times" for c in duplicated]
+        if extra:
+            parts.append(f"not in the schema: {_quoted(extra)}")
         return _check(f"{split}.columns", "fail", f"{display}: {'; '.join(parts)}",
                       observed=len(missing) + len(duplicated), details={"missing": missing,
                                                                         "extra": extra})
@@ -339,8 +342,10 @@ def _quality_checks(split: str, scan: FileScan, typed: list[str],
     target = scan.data.target
     if (classification and rules.min_class_fraction is not None and target in typed
             and scan.classes.counts):
-        counts = {str(v): 0 for v in scan.data.columns[target].allowed or []}
-        counts.update(scan.classes.counts)
+        allowed = scan.data.columns[target].allowed
+        counts = {str(v): 0 for v in allowed or []}
+        # values outside `allowed` are the allowed check's finding, not classes
+        counts.update({k: n for k, n in scan.classes.counts.items() if not allowed or k in counts})
         total = sum(counts.values())
         smallest = min(counts, key=lambda c: (counts[c], c))
         checks.append(compare(NAME, f"{split}.class_balance",

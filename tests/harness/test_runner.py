@@ -1,0 +1,53 @@
+"""The runner: a crashing gate becomes an error check and hides no other gate's result."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from data_helpers import example_project
+
+from harness.gate import GateOptions
+from harness.gates import BUILTIN, get_gate
+from harness.runner import Progress, run_gates
+from spec.errors import MlopsError
+from spec.loader import load_spec
+
+
+def test_crash_becomes_an_error_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BUILTIN, "crashing", "crashing_gate")
+    loaded = load_spec(example_project(tmp_path), check_files=False)
+    out = io.StringIO()
+    report = run_gates(loaded, ["crashing", "data"], GateOptions(), progress=Progress(out))
+    crashed, data = report.gates
+    assert [(c.name, c.status, c.message) for c in crashed.checks] == [
+        ("gate", "error", "the crashing gate crashed: ZeroDivisionError: division by zero")]
+    assert "ZeroDivisionError" in crashed.checks[0].details["traceback"]
+    assert data.status == "pass" and data.duration_s > 0
+    assert report.exit_code == 1
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "gate crashing ..."
+    assert lines[1].startswith("gate crashing: error (1 error; ")
+    assert "  error: gate: the crashing gate crashed: ZeroDivisionError: division by zero" in lines
+
+
+def test_unknown_and_missing_gates(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(MlopsError) as unknown:
+        get_gate("speed")
+    assert str(unknown.value) == "unknown gate 'speed'; the gates are data, model, bench, load"
+    monkeypatch.setitem(BUILTIN, "ghost", "harness.gates.ghost")
+    with pytest.raises(MlopsError) as missing:
+        get_gate("ghost")
+    assert str(missing.value) == ("the ghost gate is not available in this installation (module "
+                                  "harness.gates.ghost is missing)")
+
+
+def test_warnings_do_not_fail(tmp_path: Path) -> None:
+    spec = example_project(tmp_path)
+    current = tmp_path / "data/current.csv"
+    lines = current.read_text().splitlines()
+    current.write_text("\n".join([lines[0] + ",note", *(line + ",x" for line in lines[1:])]) + "\n")
+    report = run_gates(load_spec(spec, check_files=False), ["data"], GateOptions(),
+                       progress=Progress(io.StringIO()))
+    assert report.status == "warn" and report.exit_code == 0
