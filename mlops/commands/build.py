@@ -1,0 +1,38 @@
+"""`mlops build`: the serving image from the generated Dockerfile (compiling first when stale)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from spec.loader import load_spec
+
+from .options import spec_argument
+
+
+@click.command()
+@spec_argument
+@click.option("--tag", default=None, help="Image tag (default: the git short sha).")
+@click.option("--network", default=None,
+              help="Network for RUN steps, e.g. 'none' for an offline build from wheelhouse/.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not print the build log.")
+def build(spec_path: Path, tag: str | None, network: str | None, quiet: bool) -> None:
+    """Build the serving image of MLOPS_YAML through the Docker API (honours DOCKER_HOST).
+
+    Prints the image reference, id and size.
+    """
+    from compiler.compile import prepare, write
+    from serving.image import build_image, git_tag
+
+    units = prepare([spec_path])
+    if any(d.status.changes_disk for unit in units for d in unit.decisions):
+        write(units)
+        click.echo(f"compiled {spec_path} (generated files were out of date)", err=True)
+    loaded = load_spec(spec_path, check_files=False)
+    dockerfile = loaded.root / loaded.spec.compile.output / "docker" / "Dockerfile"
+    reference = f"{loaded.spec.deploy.image}:{tag or git_tag(loaded.root)}"
+    image = build_image(loaded, dockerfile, reference, network,
+                        (lambda line: None) if quiet else (lambda line: click.echo(line, err=True)))
+    click.echo(f"built {image.tag}\nimage id: {image.id}\n"
+               f"size: {image.size_bytes} bytes ({image.size_bytes / 2**20:.1f} MiB)")
