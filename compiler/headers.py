@@ -41,12 +41,7 @@ def with_header(file: GeneratedFile, spec_file: PurePosixPath) -> GeneratedFile:
     lines = header_lines(spec_file)
     style = comment_style(file.path)
     if style == "json":
-        data = json.loads(file.content)
-        if not isinstance(data, dict):
-            raise ValueError(f"{file.path}: a generated JSON file must be an object")
-        content = json.dumps({"$comment": " ".join(lines), **data}, indent=2,
-                             ensure_ascii=False) + "\n"
-        return replace(file, content=content)
+        return replace(file, content=_json_with_comment(file, " ".join(lines)))
     if style == "html":
         header = f"<!-- {lines[0]} {lines[1]} -->\n"
     else:
@@ -56,3 +51,15 @@ def with_header(file: GeneratedFile, spec_file: PurePosixPath) -> GeneratedFile:
         shebang, _, rest = body.partition("\n")
         return replace(file, content=f"{shebang}\n{header}{rest}")
     return replace(file, content=header + body)
+
+
+def _json_with_comment(file: GeneratedFile, comment: str) -> str:
+    """Insert `"$comment"` as the first key, textually: re-encoding a large document (the JSON
+    Schema) for every spec of a monorepo would dominate the compile."""
+    body = file.content.strip()
+    if not body.startswith("{") or not isinstance(json.loads(body), dict):
+        raise ValueError(f"{file.path}: a generated JSON file must be an object")
+    rest = body[1:]
+    entry = '"$comment": ' + json.dumps(comment, ensure_ascii=False)
+    separator = "" if rest.strip() == "}" else ","
+    return "{\n  " + entry + separator + ("" if rest.startswith("\n") else "\n") + rest + "\n"

@@ -1,0 +1,15 @@
+"""This repository dogfoods its compiler: generated/ and .github/workflows/ match mlops.yaml."""
+
+from __future__ import annotations
+
+from conftest import ROOT
+
+from compiler.compile import prepare
+from compiler.writer import CHECK_LABELS, Status
+
+
+def test_repository_outputs_are_up_to_date() -> None:
+    (unit,) = prepare([ROOT / "mlops.yaml"])
+    problems = [f"{CHECK_LABELS[d.status]}: {d.path}" for d in unit.decisions
+                if d.status is not Status.IDENTICAL]
+    assert problems == [], "run `mlops compile mlops.yaml` and commit the result"
