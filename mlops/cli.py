@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "gate": "mlops.commands.gate:gate",
     "release": "mlops.commands.gate:release",
     "report": "mlops.commands.gate:report",
+    "monitor": "mlops.commands.monitor:monitor",
+    "plugins": "mlops.commands.plugins:plugins",
 }
 
 
