@@ -27,8 +27,9 @@ from spec.errors import MlopsError
 from spec.models import ColumnType
 
 FileFormat = Literal["csv", "parquet"]
-BLOCK_BYTES = 4 << 20
-"""CSV block size: about 30,000 rows of 30 numeric columns; bounds memory per batch."""
+BLOCK_BYTES = 1 << 20
+"""CSV block size (pyarrow's default): about 4,000 rows of 30 numeric columns per batch; larger
+blocks measured slower here and hold more memory."""
 PARQUET_BATCH_ROWS = 65_536
 
 ARROW_TYPES: dict[str, pa.DataType] = {

@@ -35,10 +35,13 @@ from ..stats.drift import LABELS, P_VALUE_METHODS
 
 NAME = "data"
 _NUMERIC = ("float", "int")
+_PRIME = np.uint64(0x100000001B3)
+"""FNV's 64-bit prime: each (hash ^ column) * prime step is a bijection, so rows differing in one
+column never collide; splitmix64 then spreads the bits before np.unique compares them."""
 
 
 def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """splitmix64's finalizer: spreads the bits so combined column hashes rarely collide."""
+    """splitmix64's finalizer."""
     values = values ^ (values >> np.uint64(30))
     values = values * np.uint64(0xBF58476D1CE4E5B9)
     values = values ^ (values >> np.uint64(27))
@@ -113,13 +116,13 @@ class FileScan:
             else:
                 missing = pc.is_null(array).to_numpy(zero_copy_only=False)
                 bits = self._string_hash(name, array)
-            row_hash = _mix(row_hash ^ _mix(bits))
+            row_hash = (row_hash ^ bits) * _PRIME
             self._check_values(name, spec, array, numbers.get(name), missing, start)
             if name in self.categorical:
                 self.categorical[name].add(array)
             if name == self.data.target:
                 self.classes.add(array)
-        self._hashes.append(row_hash)
+        self._hashes.append(_mix(row_hash))
         if self.sample is not None:
             self.sample.add(np.column_stack([numbers[name] for name in self.numeric]))
 
