@@ -1,0 +1,356 @@
+"""Model gate: the ONNX artifact on the test split — thresholds, no-regression against the
+baseline model (evaluated on the same rows in the same run), slices, group gaps, ONNX-vs-native
+parity and hypothesis robustness properties."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from harness import metrics as m
+from harness.baseline import BaselineUnavailable, read_baseline
+from harness.gate import GateOptions
+from harness.onnx_model import ModelError, OnnxModel
+from harness.parity import NativeUnavailable, native_outputs
+from harness.result import CheckResult, GateResult, Status, bars_chart, compare, heatmap_chart
+from harness.robustness import (
+    PropertyOutcome,
+    batch_invariance,
+    input_space,
+    noise_flips,
+    valid_probabilities,
+)
+from harness.testset import DataProblem, TestSet, load_test_set
+from spec.loader import LoadedSpec
+from spec.semantic import parse_slice
+from spec.threshold import Threshold, format_number
+
+GATE_NAME = "model"
+MAX_GROUPS = 50
+_OPS: dict[str, Callable[[npt.NDArray[np.float64], float], npt.NDArray[np.bool_]]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def check(
+    name: str,
+    status: Status,
+    message: str,
+    *,
+    observed: float | None = None,
+    baseline: float | None = None,
+    threshold: str | None = None,
+) -> CheckResult:
+    return CheckResult(
+        gate=GATE_NAME,
+        name=name,
+        status=status,
+        message=message,
+        observed=observed,
+        baseline=baseline,
+        threshold=threshold,
+    )
+
+
+def at_most(value: float) -> Threshold:
+    return Threshold(expr=f"<= {value!r}")
+
+
+def evaluate(model: OnnxModel, rows: npt.NDArray[np.float32]) -> m.Outputs:
+    if model.classifier:
+        return m.Outputs(proba=model.predict_proba(rows))
+    return m.Outputs(values=model.predict(rows))
+
+
+class ModelGate:
+    name = GATE_NAME
+
+    def run(self, loaded: LoadedSpec, options: GateOptions) -> GateResult:
+        spec = loaded.spec
+        artifact = loaded.resolve(spec.model.artifact)
+        if not artifact.is_file():
+            hint = f"run `{spec.model.train}`" if spec.model.train else "export the model"
+            return self._error("artifact", f"model artifact {spec.model.artifact} not found; {hint}")
+        try:
+            data = load_test_set(loaded)
+            model = OnnxModel(
+                artifact, classifier=spec.model.task != "regression", features=spec.data.features
+            )
+            outputs = evaluate(model, data.features)
+        except (DataProblem, ModelError) as problem:
+            return self._error("inputs", str(problem))
+        if model.classifier and int(data.target.max()) >= outputs.proba.shape[1]:  # type: ignore[union-attr]
+            return self._error(
+                "labels",
+                f"test labels go up to {int(data.target.max())} but the model outputs "
+                f"{outputs.proba.shape[1]} classes",  # type: ignore[union-attr]
+            )
+        observed = m.compute_all(spec.model.task, data.target, outputs)
+        baseline_values, baseline_note = self._baseline(loaded, data)
+        checks = [
+            compare(
+                GATE_NAME,
+                name,
+                m.LABELS[name],
+                observed[name],
+                threshold,
+                baseline=baseline_values.get(name),
+            )
+            for name, threshold in spec.metrics.thresholds().items()
+        ]
+        checks += self._no_regression(loaded, observed, baseline_values, baseline_note)
+        checks += self._slices(loaded, data, outputs)
+        checks += self._group_gaps(loaded, data, outputs)
+        checks += self._parity(loaded, data, outputs)
+        checks += self._robustness(loaded, model, data)
+        charts = {"metrics": bars_chart("Test-set metrics", observed, higher_is_worse=False)}
+        if baseline_values:
+            charts["baseline_metrics"] = bars_chart(
+                f"Baseline metrics ({baseline_note})", baseline_values, higher_is_worse=False
+            )
+        if outputs.proba is not None:
+            size = max(outputs.proba.shape[1], len(data.class_names))
+            matrix = m.confusion_matrix(data.target.astype(np.int64), outputs.labels, size)
+            names = data.class_names + [str(i) for i in range(len(data.class_names), size)]
+            charts["confusion_matrix"] = heatmap_chart("Confusion matrix", names, matrix.tolist())
+        return GateResult(gate=GATE_NAME, checks=checks, charts=charts)
+
+    def _error(self, name: str, message: str) -> GateResult:
+        return GateResult(gate=GATE_NAME, checks=[check(name, "error", message)])
+
+    def _baseline(self, loaded: LoadedSpec, data: TestSet) -> tuple[dict[str, float], str]:
+        """The baseline's metrics on the same test rows (or from its metrics file), or why not."""
+        spec = loaded.spec
+        settings = spec.model.baseline
+        if settings is None:
+            return {}, "no model.baseline is configured"
+        try:
+            baseline = read_baseline(loaded.root, settings.ref, spec.model.artifact, settings.metrics)
+        except BaselineUnavailable as reason:
+            return {}, str(reason)
+        if baseline.model is not None:
+            try:
+                old = OnnxModel(
+                    baseline.model,
+                    classifier=spec.model.task != "regression",
+                    features=spec.data.features,
+                )
+                values = m.compute_all(spec.model.task, data.target, evaluate(old, data.features))
+            except ModelError as error:
+                return {}, f"the baseline model at {baseline.where} is not usable: {error}"
+            return values, f"baseline model at {baseline.where}, same test rows"
+        if baseline.metrics is not None:
+            return baseline.metrics, f"metrics file {settings.metrics} at {baseline.where}"
+        return {}, "; ".join(baseline.missing)
+
+    def _no_regression(
+        self,
+        loaded: LoadedSpec,
+        observed: dict[str, float],
+        values: dict[str, float],
+        note: str,
+    ) -> list[CheckResult]:
+        results = []
+        for name, allowed in loaded.spec.metrics.no_regression.items():
+            check_name = f"no_regression.{name}"
+            label = m.LABELS[name]
+            if name not in values:
+                reason = note if not values else f"{note} has no {name}"
+                results.append(check(check_name, "skip", f"no baseline {label}: {reason}"))
+                continue
+            old, new = values[name], observed[name]
+            lower = name in m.LOWER_IS_BETTER
+            worsening = (new - old) if lower else (old - new)
+            limit = old + allowed if lower else old - allowed
+            passed = bool(worsening <= allowed + 1e-12)  # NaN compares False: fails
+            direction = "rose" if lower else "dropped"
+            verb = direction if worsening > 0 else ("fell" if lower else "rose")
+            results.append(
+                check(
+                    check_name,
+                    "pass" if passed else "fail",
+                    f"{label} {verb} {format_number(round(abs(worsening), 4))} from "
+                    f"{format_number(round(old, 4))} ({note}) to {format_number(round(new, 4))}, "
+                    f"configured to fail when it {direction} more than {format_number(allowed)}",
+                    observed=new,
+                    baseline=old,
+                    threshold=f"{'<=' if lower else '>='} {format_number(round(limit, 6))}",
+                )
+            )
+        return results
+
+    def _slices(self, loaded: LoadedSpec, data: TestSet, outputs: m.Outputs) -> list[CheckResult]:
+        results = []
+        for item in loaded.spec.metrics.slices:
+            rule = parse_slice(item.by)
+            name = f"slice[{item.by}].{item.metric}"
+            column = data.columns.get(rule.feature)
+            if column is None:
+                results.append(check(name, "error", f"column {rule.feature} is not in the test data"))
+                continue
+            mask = _OPS[rule.op](column.astype(np.float64), rule.value)
+            count = int(mask.sum())
+            if count == 0:
+                results.append(check(name, "error", f"slice '{item.by}' matches no test rows"))
+                continue
+            value = m.compute(item.metric, data.target[mask], outputs.subset(mask))
+            label = f"{m.LABELS[item.metric]} on '{item.by}' ({count} rows)"
+            results.append(compare(GATE_NAME, name, label, value, item.threshold, details={"rows": count}))
+        return results
+
+    def _group_gaps(self, loaded: LoadedSpec, data: TestSet, outputs: m.Outputs) -> list[CheckResult]:
+        results = []
+        for gap in loaded.spec.metrics.group_gaps:
+            name = f"group_gap[{gap.column}].{gap.metric}"
+            column = data.columns.get(gap.column)
+            if column is None:
+                results.append(check(name, "error", f"column {gap.column} is not in the test data"))
+                continue
+            groups = np.unique(column)
+            if len(groups) > MAX_GROUPS:
+                results.append(
+                    check(
+                        name,
+                        "error",
+                        (
+                            f"column {gap.column} has {len(groups)} distinct values; group "
+                            f"gaps need a categorical column (at most {MAX_GROUPS} groups)"
+                        ),
+                    )
+                )
+                continue
+            scores = {
+                str(group): m.compute(
+                    gap.metric, data.target[column == group], outputs.subset(column == group)
+                )
+                for group in groups
+            }
+            best = max(scores, key=lambda g: scores[g])
+            worst = min(scores, key=lambda g: scores[g])
+            spread = scores[best] - scores[worst]
+            label = (
+                f"{m.LABELS[gap.metric]} gap across {gap.column} groups "
+                f"({best}: {scores[best]:.4g}, {worst}: {scores[worst]:.4g})"
+            )
+            results.append(
+                compare(GATE_NAME, name, label, spread, at_most(gap.max_gap), details={"groups": scores})
+            )
+        return results
+
+    def _parity(self, loaded: LoadedSpec, data: TestSet, outputs: m.Outputs) -> list[CheckResult]:
+        source = loaded.spec.model.source
+        if source is None:
+            return []
+        rules = loaded.spec.metrics.parity
+        try:
+            native = native_outputs(loaded, data.features)
+        except NativeUnavailable as reason:
+            return [check("parity", "error" if reason.failed else "skip", str(reason))]
+        framework = source.framework
+        if outputs.proba is not None and native.proba is not None:
+            if native.proba.shape != outputs.proba.shape:
+                return [
+                    check(
+                        "parity",
+                        "fail",
+                        (
+                            f"ONNX outputs {outputs.proba.shape[1]} classes, {framework} "
+                            f"{native.proba.shape[1]}"
+                        ),
+                    )
+                ]
+            difference = float(np.max(np.abs(outputs.proba - native.proba)))
+            mismatch = float(np.mean(outputs.labels != native.labels))
+            return [
+                compare(
+                    GATE_NAME,
+                    "parity.max_abs_diff",
+                    f"largest ONNX vs {framework} probability difference",
+                    difference,
+                    at_most(rules.atol),
+                ),
+                compare(
+                    GATE_NAME,
+                    "parity.label_mismatch",
+                    f"fraction of test rows whose ONNX and {framework} labels differ",
+                    mismatch,
+                    at_most(rules.max_mismatch_fraction),
+                ),
+            ]
+        assert outputs.values is not None and native.values is not None
+        difference = float(np.max(np.abs(outputs.values - native.values)))
+        return [
+            compare(
+                GATE_NAME,
+                "parity.max_abs_diff",
+                f"largest ONNX vs {framework} prediction difference",
+                difference,
+                at_most(rules.atol),
+            )
+        ]
+
+    def _robustness(self, loaded: LoadedSpec, model: OnnxModel, data: TestSet) -> list[CheckResult]:
+        spec = loaded.spec
+        rules = spec.metrics.robustness
+        schema = [(spec.data.columns[f].min, spec.data.columns[f].max) for f in spec.data.features]
+        space = input_space(schema, data.features)
+        results = []
+        if model.classifier:
+            valid = valid_probabilities(model, space, rules.examples, rules.seed)
+            results.append(
+                _property(
+                    "robustness.valid_probabilities",
+                    valid,
+                    "outputs are valid probabilities (in [0, 1], rows sum to 1)",
+                    "invalid probabilities",
+                )
+            )
+        same = batch_invariance(model, space, rules.examples, rules.seed)
+        results.append(
+            _property(
+                "robustness.batch_invariance",
+                same,
+                "each row predicts the same alone as inside a batch",
+                "a row predicts differently inside a batch",
+            )
+        )
+        if not model.classifier:
+            return results
+        flipped, total = noise_flips(model, data.features, rules.noise, rules.examples, rules.seed)
+        label = (
+            f"fraction of {total} perturbed test rows whose label flips under "
+            f"±{format_number(rules.noise * 100)}% input noise ({flipped} flipped)"
+        )
+        results.append(
+            compare(
+                GATE_NAME,
+                "robustness.noise_flips",
+                label,
+                flipped / total,
+                at_most(rules.max_flip_fraction),
+                details={"flipped": flipped, "examples": total},
+            )
+        )
+        return results
+
+
+def _property(name: str, outcome: PropertyOutcome, holds: str, broken: str) -> CheckResult:
+    if outcome.counterexample is None:
+        return check(
+            name,
+            "pass",
+            f"{holds} on {outcome.examples} generated inputs (hypothesis)",
+            observed=float(outcome.examples),
+        )
+    return check(name, "fail", f"{broken}: {outcome.counterexample} (hypothesis, fixed seed)")
+
+
+GATE = ModelGate()

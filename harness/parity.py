@@ -1,0 +1,127 @@
+"""The native model (`model.source`) run on the same rows as the ONNX artifact, for parity.
+
+scikit-learn models are joblib files. A torch state dict holds weights only, so the module that
+owns them must be rebuilt first: by convention the training script named in `model.train`
+(`python path/to/train.py ...`) defines `build_model() -> torch.nn.Module`, returning the
+untrained network whose forward pass produces what the ONNX graph produces (probabilities for
+classifiers). The script is imported, not run: its `if __name__ == "__main__"` block stays idle.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shlex
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from spec.loader import LoadedSpec
+
+from .metrics import Outputs
+
+
+class NativeUnavailable(Exception):
+    """The native model cannot be run; the message says why.
+
+    `failed` marks a broken release (a configured model file is missing), reported as an error;
+    otherwise parity is not applicable and is reported as a skip.
+    """
+
+    def __init__(self, message: str, *, failed: bool = False) -> None:
+        super().__init__(message)
+        self.failed = failed
+
+
+def native_outputs(loaded: LoadedSpec, rows: npt.NDArray[np.float32]) -> Outputs:
+    """Predictions of `model.source` on float32 rows (the exact values the ONNX model saw)."""
+    source = loaded.spec.model.source
+    if source is None:
+        raise NativeUnavailable("no model.source is configured, so there is nothing to compare")
+    path = loaded.resolve(source.path)
+    if not path.is_file():
+        raise NativeUnavailable(
+            f"native model {source.path} not found; run model.train to produce it", failed=True
+        )
+    classifier = loaded.spec.model.task != "regression"
+    if source.framework == "sklearn":
+        raw = _sklearn(path, rows.astype(np.float64), loaded.spec.data.features, classifier)
+    else:
+        raw = _torch(loaded, path, rows)
+    if not classifier:
+        return Outputs(values=raw.reshape(-1))
+    if raw.ndim == 1 or raw.shape[1] == 1:
+        positive = raw.reshape(-1)
+        raw = np.stack([1.0 - positive, positive], axis=1)
+    return Outputs(proba=raw)
+
+
+def _sklearn(
+    path: Path, rows: npt.NDArray[np.float64], features: list[str], classifier: bool
+) -> npt.NDArray[np.float64]:
+    import joblib
+
+    model: Any = joblib.load(path)
+    frame: Any = rows
+    if hasattr(model, "feature_names_in_"):
+        import pandas
+
+        frame = pandas.DataFrame(rows, columns=features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = model.predict_proba(frame) if classifier else model.predict(frame)
+    return np.asarray(result, dtype=np.float64)
+
+
+def _torch(loaded: LoadedSpec, path: Path, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    import torch
+
+    script = training_script(loaded)
+    if script is None:
+        raise NativeUnavailable(
+            "torch parity needs model.train to run a Python script (python path/to/train.py) "
+            "that defines build_model()"
+        )
+    with _importable(script.parent, loaded.root):
+        spec = importlib.util.spec_from_file_location(f"_mlops_train_{script.stem}", script)
+        if spec is None or spec.loader is None:
+            raise NativeUnavailable(f"cannot import {script}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    build = getattr(module, "build_model", None)
+    if not callable(build):
+        raise NativeUnavailable(
+            f"torch parity needs {script.relative_to(loaded.root)} to define build_model() "
+            "returning the untrained torch.nn.Module; it does not"
+        )
+    network = build()
+    network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    network.eval()
+    with torch.no_grad():
+        output = network(torch.from_numpy(np.ascontiguousarray(rows)))
+    return np.asarray(output.detach().numpy(), dtype=np.float64)
+
+
+def training_script(loaded: LoadedSpec) -> Path | None:
+    """The .py file `model.train` runs, if it runs one."""
+    command = loaded.spec.model.train
+    for word in shlex.split(command or ""):
+        if word.endswith(".py") and loaded.resolve(word).is_file():
+            return loaded.resolve(word)
+    return None
+
+
+@contextmanager
+def _importable(*folders: Path) -> Iterator[None]:
+    """Let the script import its sibling modules, without leaving sys.path changed."""
+    saved = list(sys.path)
+    sys.path[:0] = [str(folder) for folder in folders]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
