@@ -35,6 +35,15 @@ def github_expression(expression: str) -> str:
     return "${{ " + expression + " }}"
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates cached per user in the temp folder (jinja checks each source's checksum
+    and writes atomically): a cold `mlops compile` then skips most template compilation."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (RuntimeError, OSError):
+        return None
+
+
 def template_environment(overrides: Sequence[Path] = ()) -> jinja2.Environment:
     """Templates from the override folders first (in order), then the packaged ones."""
     loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(folder)) for folder in overrides]
@@ -46,6 +55,7 @@ def template_environment(overrides: Sequence[Path] = ()) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(),
     )
     environment.filters["yaml_string"] = yaml_string
     environment.filters["shell_quote"] = shlex.quote

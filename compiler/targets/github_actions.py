@@ -128,6 +128,7 @@ def workflow_view(ctx: RenderContext) -> dict[str, object]:
         "reports_path": f"{reports}/",
         "output": _relative_to_spec(ctx.output_dir, ctx.spec_dir),
         "dockerfile": _relative_to_spec(ctx.output("docker", "Dockerfile"), ctx.spec_dir),
+        "monitor_config": _relative_to_spec(ctx.output("monitoring", "monitor.yaml"), ctx.spec_dir),
         "registry": registry_of(spec.deploy.image),
         "marker": f"<!-- mlops-report:{spec.name} -->",
         "model_files": " ".join(shlex.quote(f) for f in model_files),

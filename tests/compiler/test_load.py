@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -125,3 +126,40 @@ def test_locust_counts_server_errors_against_the_error_rate(
     rows = server.rows  # type: ignore[attr-defined]
     assert rows and len(rows) % 4 == 0 and set(rows[0]) == {"area_m2", "age_years", "rooms",
                                                              "has_garden"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_master_decides_and_workers_stay_quiet(tmp_path: Path,
+                                               server: ThreadingHTTPServer) -> None:
+    """Distributed mode (`load.workers`): the SLO hook runs on the master only."""
+    find_tool("locust", "pip install 'mlops-yaml[load]', or `make setup`")
+    spec = copy_case("digits-torch", tmp_path)
+    spec.write_text(spec.read_text().replace('rps: "> 20"', 'rps: "> 1000000"'))
+    write(prepare([spec]))
+    locustfile, port = str(tmp_path / LOCUSTFILE), free_port()
+    locust = str(VENV_BIN / "locust")
+    env = {**os.environ, "PYTHONPATH": ""}
+    worker = subprocess.Popen([locust, "-f", locustfile, "--worker", "--master-host", "127.0.0.1",
+                               "--master-port", str(port)], cwd=tmp_path, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        master = subprocess.run(
+            [locust, "-f", locustfile, "--headless", "--master", "--master-bind-host", "127.0.0.1",
+             "--master-bind-port", str(port), "--expect-workers", "1", "-u", "2", "-r", "2",
+             "-t", "3s", "-H", f"http://127.0.0.1:{server.server_address[1]}", "--only-summary"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+        worker_output, _ = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    assert master.returncode == 1, master.stdout + master.stderr
+    assert "SLO failed: throughput" in master.stdout
+    assert "SLO met: p95 latency" in master.stdout
+    assert "SLO" not in worker_output
+    rows = server.rows  # type: ignore[attr-defined]
+    assert rows and len(rows) % 8 == 0 and set(rows[0]) == {"px_0", "px_1", "px_2", "px_3"}

@@ -291,8 +291,11 @@ def test_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 def test_promote_pins_an_environment_and_check_stays_green(
         compiled_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, _ = mlops(capsys, "compile", "--promote", f"staging={DIGEST}")
+    code, out, _ = mlops(capsys, "compile", "--promote", f"staging={DIGEST}")
     assert code == 0
+    assert "  update    generated/k8s/overlays/staging/kustomization.yaml\n" in out
+    overlay = (compiled_repo / "generated/k8s/overlays/staging/kustomization.yaml").read_text()
+    assert f"    digest: {DIGEST}\n" in overlay
     lock = json.loads((compiled_repo / "generated/.mlops-lock.json").read_text())
     assert lock["promoted"] == {"staging": DIGEST}
     assert mlops(capsys, "compile", "--check")[0] == 0
