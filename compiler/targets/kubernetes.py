@@ -1,0 +1,220 @@
+"""Kubernetes target: a kustomize base, one overlay per environment, and the GitOps controllers' objects.
+
+The base holds one Deployment whose pod template is the single source of the pod spec. An
+environment with `rollout: canary` adds an Argo Rollouts `Rollout` that *references* that Deployment
+(`workloadRef`) and scales it to zero, so canary and rolling environments share one hardened pod
+template instead of two copies that could drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+from urllib.parse import urlsplit
+
+from compiler.plan import GeneratedFile, RenderContext
+from compiler.targets.monitoring import (
+    MONITOR_DEADLINE_SECONDS,
+    monitor_config,
+    yaml_quote,
+)
+from spec import telemetry
+from spec.models import Environment, Resources, Spec
+from spec.threshold import format_number
+from spec.types import format_duration
+
+TERMINATION_GRACE_SECONDS = 30
+"""Pod shutdown budget; the server's SIGTERM drain must finish within it minus PRESTOP_SLEEP_SECONDS."""
+PRESTOP_SLEEP_SECONDS = 5
+"""Pause before SIGTERM so Service endpoints stop routing to a terminating pod first."""
+RUN_AS_USER = 10001
+RUN_AS_GROUP = 10001
+"""Fixed non-root UID/GID; the image's user must own nothing the pod needs to write."""
+IMAGE_TAG_PLACEHOLDER = "unreleased"
+"""Tag in each overlay's `images:` until the release workflow pins the pushed digest there."""
+CONFIG_DIR = "/etc/mlops"
+"""Where the monitor job's ConfigMap (monitor.yaml) is mounted."""
+CONTAINER_PORT_NAME = "http"
+SERVICE_PORT = 80
+MONITOR_COMMAND = ("mlops", "monitor", "run", "mlops.yaml", "--config", f"{CONFIG_DIR}/monitor.yaml",
+                   "--report-dir", "/tmp/monitor")
+"""The CronJob's command: the image's working directory holds mlops.yaml; only /tmp is writable."""
+PROMETHEUS_URL = "http://prometheus-operated.monitoring.svc:9090"
+"""Prometheus the canary analysis queries (the Prometheus Operator's default service)."""
+DEFAULT_CANARY_P95_MS = 500.0
+DEFAULT_CANARY_ERROR_RATE = 0.05
+"""Canary limits when neither `monitors` nor `load.thresholds` give one."""
+
+WorkloadKind = Literal["Deployment", "Rollout"]
+
+
+@dataclass(frozen=True)
+class CanaryCheck:
+    """One Argo Rollouts analysis metric: a PromQL query and the condition that keeps the canary."""
+
+    name: str
+    query: str
+    op: str
+    limit: float
+    source: str
+
+    @property
+    def success_condition(self) -> str:
+        # No traffic yet gives NaN (0/0): that is not evidence against the canary.
+        return f"isNaN(result[0]) || result[0] {self.op} {format_number(self.limit)}"
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """One environment's overlay, with what kind of object runs its pods."""
+
+    env: Environment
+    index: int
+
+    @property
+    def canary(self) -> bool:
+        return self.env.rollout.strategy == "canary"
+
+    @property
+    def workload_kind(self) -> WorkloadKind:
+        return "Rollout" if self.canary else "Deployment"
+
+    @property
+    def workload_api(self) -> str:
+        return "argoproj.io/v1alpha1" if self.canary else "apps/v1"
+
+
+def canary_checks(spec: Spec, window: str) -> list[CanaryCheck]:
+    """Error rate and p95 latency limits: the monitors' alert thresholds, else the load SLOs."""
+    model = spec.name
+    requests, duration = telemetry.REQUESTS.name, telemetry.REQUEST_DURATION.name
+    error_query = (f'sum(rate({requests}{{model="{model}",status=~"5.."}}[{window}])) / '
+                   f'sum(rate({requests}{{model="{model}"}}[{window}]))')
+    latency_query = (f"histogram_quantile(0.95, sum by (le) "
+                     f'(rate({duration}_bucket{{model="{model}"}}[{window}])))')
+    monitors, load = spec.monitors, spec.load.thresholds
+    if monitors.error_rate is not None:
+        errors = CanaryCheck("error-rate", error_query, "<=", monitors.error_rate.max,
+                             "monitors.error_rate.max")
+    elif load.error_rate is not None and load.error_rate.comparison.op in ("<", "<="):
+        errors = CanaryCheck("error-rate", error_query, load.error_rate.comparison.op,
+                             load.error_rate.comparison.value, "load.thresholds.error_rate")
+    else:
+        errors = CanaryCheck("error-rate", error_query, "<=", DEFAULT_CANARY_ERROR_RATE, "default")
+    if monitors.latency is not None:
+        latency = CanaryCheck("latency-p95", latency_query, "<=", monitors.latency.p95_ms / 1000,
+                              "monitors.latency.p95_ms")
+    elif load.p95_ms is not None and load.p95_ms.comparison.op in ("<", "<="):
+        latency = CanaryCheck("latency-p95", latency_query, load.p95_ms.comparison.op,
+                              load.p95_ms.comparison.value / 1000, "load.thresholds.p95_ms")
+    else:
+        latency = CanaryCheck("latency-p95", latency_query, "<=", DEFAULT_CANARY_P95_MS / 1000,
+                              "default")
+    return [errors, latency]
+
+
+def pushgateway_port(url: str | None) -> int | None:
+    """TCP port the monitor job must reach (NetworkPolicy egress), or None without a Pushgateway."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def serving_env(spec: Spec) -> dict[str, str]:
+    """The server's ConfigMap: the environment variables `mlops serve` reads over the spec."""
+    env = {"MLOPS_HOST": "0.0.0.0", "MLOPS_PORT": str(spec.serving.port),
+           "MLOPS_WORKERS": str(spec.serving.workers)}
+    if spec.serving.request_log is not None:
+        env["MLOPS_REQUEST_LOG_DIR"] = spec.serving.request_log.path
+    return env
+
+
+class KubernetesTarget:
+    """generated/k8s/: base/, overlays/<env>/, and argocd/ or flux/ per `deploy.gitops`."""
+
+    name = "kubernetes"
+
+    def render(self, ctx: RenderContext) -> list[GeneratedFile]:
+        return list(self._files(ctx))
+
+    def _files(self, ctx: RenderContext) -> Iterator[GeneratedFile]:
+        spec = ctx.loaded.spec
+        root = ctx.output_dir / "k8s"
+        overlays = [Overlay(env, index) for index, env in enumerate(spec.deploy.environments)]
+        common = {
+            "labels": {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/part-of": "mlops",
+                       "app.kubernetes.io/managed-by": "mlops"},
+            "image": f"{spec.deploy.image}:{IMAGE_TAG_PLACEHOLDER}",
+            "port_name": CONTAINER_PORT_NAME,
+            "default_resources": Resources(),
+            "telemetry": telemetry,
+            "quote": yaml_quote,
+        }
+        base: list[tuple[str, str, dict[str, object]]] = [
+            ("serviceaccount.yaml", "deploy", {}),
+            ("deployment.yaml", "serving", {
+                "grace_seconds": TERMINATION_GRACE_SECONDS, "prestop_seconds": PRESTOP_SLEEP_SECONDS,
+                "user": RUN_AS_USER, "group": RUN_AS_GROUP}),
+            ("service.yaml", "serving", {"service_port": SERVICE_PORT}),
+            ("pdb.yaml", "deploy", {}),
+            ("networkpolicy.yaml", "serving", {
+                "pushgateway_port": pushgateway_port(spec.monitors.pushgateway)}),
+            ("cronjob.yaml", "monitors", {
+                "user": RUN_AS_USER, "group": RUN_AS_GROUP, "config_dir": CONFIG_DIR,
+                "command": MONITOR_COMMAND, "deadline_seconds": MONITOR_DEADLINE_SECONDS}),
+            ("kustomization.yaml", "deploy", {"serving_env": serving_env(spec)}),
+        ]
+        for filename, origin, variables in base:
+            yield GeneratedFile(root / "base" / filename,
+                                ctx.render(f"kubernetes/base/{filename}.j2", **common, **variables),
+                                (origin,))
+        yield GeneratedFile(root / "base" / "monitor.yaml", monitor_config(ctx), ("monitors",))
+        for overlay in overlays:
+            yield from self._overlay(ctx, root, overlay, common)
+        if spec.deploy.gitops != "none":
+            yield from self._gitops(ctx, root, overlays, common)
+
+    @staticmethod
+    def _overlay(ctx: RenderContext, root: PurePosixPath, overlay: Overlay,
+                 common: dict[str, object]) -> Iterator[GeneratedFile]:
+        spec = ctx.loaded.spec
+        folder = root / "overlays" / overlay.env.name
+        origin = ("deploy", "environments", overlay.index)
+        pause = max(1, round(overlay.env.rollout.pause))
+        variables = {**common, "overlay": overlay, "env": overlay.env,
+                     "pause": format_duration(pause),
+                     "checks": canary_checks(spec, format_duration(min(max(pause, 60), 300))),
+                     "prometheus_url": PROMETHEUS_URL,
+                     "image_name": spec.deploy.image, "tag": IMAGE_TAG_PLACEHOLDER,
+                     "digest": ctx.promoted_digest(overlay.env.name)}
+        names = ["kustomization.yaml"]
+        if overlay.env.autoscale is not None:
+            names.append("hpa.yaml")
+        if overlay.canary:
+            names += ["rollout.yaml", "analysistemplate.yaml"]
+        for filename in names:
+            yield GeneratedFile(folder / filename,
+                                ctx.render(f"kubernetes/overlay/{filename}.j2", **variables),
+                                origin)
+
+    @staticmethod
+    def _gitops(ctx: RenderContext, root: PurePosixPath, overlays: list[Overlay],
+                common: dict[str, object]) -> Iterator[GeneratedFile]:
+        gitops = ctx.loaded.spec.deploy.gitops
+        for overlay in overlays:
+            variables = {**common, "overlay": overlay, "env": overlay.env,
+                         "path": str(root / "overlays" / overlay.env.name)}
+            template = "application.yaml" if gitops == "argocd" else "kustomization.yaml"
+            yield GeneratedFile(root / gitops / f"{overlay.env.name}.yaml",
+                                ctx.render(f"kubernetes/{gitops}/{template}.j2", **variables),
+                                ("deploy", "environments", overlay.index))
+        if gitops == "flux":
+            yield GeneratedFile(root / "flux" / "gitrepository.yaml",
+                                ctx.render("kubernetes/flux/gitrepository.yaml.j2", **common),
+                                ("deploy", "repository"))
+
+
+TARGET = KubernetesTarget()

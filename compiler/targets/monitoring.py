@@ -1,0 +1,458 @@
+"""Monitoring target: Prometheus alert rules, their promtool unit tests, and the monitor job's config.
+
+Every alert is built once as an `Alert` (rule + synthetic scenarios). The plain rules file, the
+PrometheusRule resource and the promtool test file are all views of that one list, so the three
+cannot diverge. Metric names and endpoints come from `spec.telemetry`, never retyped.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from ruamel.yaml import YAML
+
+from compiler.plan import GeneratedFile, RenderContext
+from spec import telemetry
+from spec.models import Spec
+from spec.threshold import format_number
+from spec.types import format_duration
+from spec.yaml_source import KeyPath
+
+RATE_WINDOW = "5m"
+"""Range of every rate() in the rules; the promtool scenarios run long enough to fill it."""
+MONITOR_DEADLINE_SECONDS = 1200
+"""Longest a monitor run may take (the CronJob's activeDeadlineSeconds)."""
+MONITOR_GRACE_SECONDS = 1800
+"""Slack on top of the schedule's longest gap before a silent monitor counts as stale."""
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+"""Error metrics: `monitors.performance.min` is then a ceiling, not a floor."""
+
+_STEPS = (1, 5, 15, 60, 360, 1440)
+_MAX_STEPS = 200
+Severity = Literal["warning", "critical"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Synthetic series for one promtool test case, and whether the alert must fire on them."""
+
+    name: str
+    series: tuple[tuple[str, str], ...]
+    interval_minutes: int
+    eval_minutes: int
+    fires: bool
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alerting rule plus the scenarios that prove it fires above and stays silent below."""
+
+    name: str
+    group: str
+    expr: str
+    for_seconds: float
+    severity: Severity
+    summary: str
+    description: str
+    origin: KeyPath
+    scenarios: tuple[Scenario, ...]
+
+
+def stale_after_seconds(spec: Spec) -> float | None:
+    """How long without a monitor run is too long, or None when the monitor computes nothing."""
+    monitors = spec.monitors
+    if monitors.drift is None and monitors.performance is None:
+        return None
+    return cron_max_gap_seconds(monitors.schedule) + MONITOR_GRACE_SECONDS
+
+
+def evaluation_step(spec: Spec) -> int:
+    """Minutes between rule evaluations in the promtool tests: 1, or coarser when proving the
+    liveness alerts of a weekly or monthly monitor would otherwise take thousands of steps."""
+    longest = (stale_after_seconds(spec) or 0) / 60
+    return next((step for step in _STEPS if longest / step <= _MAX_STEPS), _STEPS[-1])
+
+
+def alerts(spec: Spec) -> list[Alert]:
+    """Every alert the spec configures, in a stable order (serving first, then the monitor's)."""
+    monitors, model, step = spec.monitors, spec.name, evaluation_step(spec)
+    found: list[Alert] = []
+    if monitors.latency is not None:
+        found.append(_latency(model, monitors.latency.p95_ms, monitors.latency.for_, step))
+    if monitors.error_rate is not None:
+        found.append(_error_rate(model, monitors.error_rate.max, monitors.error_rate.for_, step))
+    if monitors.drift is not None:
+        found.append(_drift(model, monitors.drift.max_drifted_features, step))
+    if monitors.performance is not None:
+        found.append(_performance(model, monitors.performance.metric, monitors.performance.min,
+                                  step))
+    stale_after = stale_after_seconds(spec)
+    if stale_after is not None:
+        found.extend(_monitor_liveness(model, monitors.schedule, stale_after, step))
+    return found
+
+
+# --- the alerts ----------------------------------------------------------------------------------
+
+
+def _selector(metric: str, model: str, /, *, regex: tuple[str, str] | None = None,
+              **labels: str) -> str:
+    """`metric{model="m",k="v"}`, optionally with one `k=~"re"` matcher."""
+    matchers = [f'model="{model}"', *(f'{key}="{value}"' for key, value in labels.items())]
+    if regex is not None:
+        matchers.append(f'{regex[0]}=~"{regex[1]}"')
+    return f"{metric}{{{','.join(matchers)}}}"
+
+
+def _latency(model: str, p95_ms: float, for_seconds: float, step: int) -> Alert:
+    seconds = p95_ms / 1000
+    buckets = f"{telemetry.REQUEST_DURATION.name}_bucket"
+    bounds = [format_number(seconds / 4), format_number(seconds), format_number(seconds * 4), "+Inf"]
+    expr = (f"histogram_quantile(0.95, sum by (le) (rate("
+            f"{_selector(buckets, model)}[{RATE_WINDOW}]))) > {format_number(seconds)}")
+    minutes = _eval_minutes(for_seconds, step)
+
+    def histogram(counts: Sequence[int]) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (_selector(buckets, model, endpoint=telemetry.PREDICT_PATH, le=bound),
+             f"0+{count}x{minutes}")
+            for bound, count in zip(bounds, counts, strict=True)
+        )
+
+    threshold = f"{format_number(p95_ms)} ms"
+    return Alert(
+        name="MlopsLatencyHigh", group="serving", expr=expr, for_seconds=for_seconds,
+        severity="warning",
+        summary=f"{model}: p95 latency above {threshold}",
+        description=(f"The p95 request latency of model {model} has been above {threshold} "
+                     f"(monitors.latency.p95_ms) for {prometheus_duration(for_seconds)}."),
+        origin=("monitors", "latency"),
+        scenarios=(
+            # Every request lands between the threshold and 4x it: p95 interpolates to ~3.85x.
+            Scenario(f"p95 latency above {threshold} fires", histogram([0, 0, 10, 10]),
+                     1, minutes, True),
+            # Every request lands below a quarter of the threshold.
+            Scenario(f"p95 latency below {threshold} stays silent", histogram([10, 10, 10, 10]),
+                     1, minutes, False),
+        ),
+    )
+
+
+def _error_rate(model: str, maximum: float, for_seconds: float, step: int) -> Alert:
+    requests = telemetry.REQUESTS.name
+    failed = _selector(requests, model, regex=("status", "5.."))
+    expr = (f"sum(rate({failed}[{RATE_WINDOW}])) / sum(rate({_selector(requests, model)}"
+            f"[{RATE_WINDOW}])) > {format_number(maximum)}")
+    minutes = _eval_minutes(for_seconds, step)
+
+    def traffic(error_fraction: float) -> tuple[tuple[str, str], ...]:
+        errors = 100 * error_fraction
+        return (
+            (_selector(requests, model, endpoint=telemetry.PREDICT_PATH, status="200"),
+             f"0+{format_number(100 - errors)}x{minutes}"),
+            (_selector(requests, model, endpoint=telemetry.PREDICT_PATH, status="500"),
+             f"0+{format_number(errors)}x{minutes}"),
+        )
+
+    threshold = _percent(maximum)
+    scenarios = [Scenario(f"error rate below {threshold} stays silent", traffic(maximum / 2),
+                          1, minutes, False)]
+    if maximum < 1:
+        scenarios.insert(0, Scenario(f"error rate above {threshold} fires",
+                                     traffic((maximum + 1) / 2), 1, minutes, True))
+    return Alert(
+        name="MlopsErrorRateHigh", group="serving", expr=expr, for_seconds=for_seconds,
+        severity="critical",
+        summary=f"{model}: error rate above {threshold}",
+        description=(f"More than {threshold} of the requests to model {model} have failed with "
+                     f"a 5xx status (monitors.error_rate.max) for {prometheus_duration(for_seconds)}."),
+        origin=("monitors", "error_rate"),
+        scenarios=tuple(scenarios),
+    )
+
+
+def _drift(model: str, max_fraction: float, step: int) -> Alert:
+    metric = telemetry.DRIFTED_FRACTION.name
+    threshold = _percent(max_fraction)
+    minutes = _aligned(2, step)
+
+    def gauge(value: float) -> tuple[tuple[str, str], ...]:
+        return ((_selector(metric, model), f"{format_number(value)}x{minutes}"),)
+
+    scenarios = [Scenario(f"drifted fraction below {threshold} stays silent",
+                          gauge(max_fraction / 2), 1, minutes, False)]
+    if max_fraction < 1:
+        scenarios.insert(0, Scenario(f"drifted fraction above {threshold} fires",
+                                     gauge((max_fraction + 1) / 2), 1, minutes, True))
+    return Alert(
+        name="MlopsDriftDetected", group="monitor",
+        expr=f"max({_selector(metric, model)}) > {format_number(max_fraction)}",
+        for_seconds=0, severity="warning",
+        summary=f"{model}: more than {threshold} of the features drifted",
+        description=(f"The monitor job found more than {threshold} of model {model}'s input "
+                     f"features drifted from the reference data "
+                     f"(monitors.drift.max_drifted_features); {telemetry.DRIFT_SCORE.name} "
+                     "names them."),
+        origin=("monitors", "drift"),
+        scenarios=tuple(scenarios),
+    )
+
+
+def _performance(model: str, metric_name: str, bound: float, step: int) -> Alert:
+    metric = telemetry.PERFORMANCE.name
+    selector = _selector(metric, model, metric=metric_name)
+    delta = max(0.05, abs(bound) * 0.05)
+    ceiling = metric_name in LOWER_IS_BETTER
+    word, aggregate, op, bad, good = (
+        ("above", "max", ">", bound + delta, bound - delta) if ceiling
+        else ("below", "min", "<", bound - delta, bound + delta)
+    )
+    threshold = format_number(bound)
+    minutes = _aligned(2, step)
+
+    def gauge(value: float) -> tuple[tuple[str, str], ...]:
+        return ((selector, f"{format_number(value)}x{minutes}"),)
+
+    return Alert(
+        name="MlopsPerformanceDegraded", group="monitor",
+        expr=f"{aggregate}({selector}) {op} {threshold}", for_seconds=0, severity="critical",
+        summary=f"{model}: live {metric_name} {word} {threshold}",
+        description=(f"On labelled production traffic, model {model}'s {metric_name} is {word} "
+                     f"{threshold} (monitors.performance.min)."),
+        origin=("monitors", "performance"),
+        scenarios=(
+            Scenario(f"live {metric_name} {word} {threshold} fires", gauge(bad), 1, minutes,
+                     True),
+            Scenario(f"live {metric_name} on the good side of {threshold} stays silent",
+                     gauge(good), 1, minutes, False),
+        ),
+    )
+
+
+def _monitor_liveness(model: str, schedule: str, stale_after: float, step: int
+                      ) -> tuple[Alert, Alert]:
+    metric = telemetry.MONITOR_LAST_RUN.name
+    selector = _selector(metric, model)
+    limit = prometheus_duration(stale_after)
+    minutes = _aligned(math.ceil(stale_after / 60) + 1, step)
+    samples = minutes // step
+    # One sample per evaluation step: the value is the time of that step (a run just finished) ...
+    reporting = ((selector, f"0+{60 * step}x{samples}"),)
+    stale = Alert(
+        name="MlopsMonitorStale", group="monitor",
+        expr=f"time() - max({selector}) > {format_number(stale_after)}", for_seconds=0,
+        severity="warning",
+        summary=f"{model}: the monitor job has not completed a run for {limit}",
+        description=(f"The monitor job of model {model} runs on '{schedule}' (monitors.schedule); "
+                     f"its last completed run is more than {limit} old."),
+        origin=("monitors", "schedule"),
+        scenarios=(
+            # ... or stays at 0: the one run happened at the start.
+            Scenario(f"last monitor run older than {limit} fires", ((selector, f"0x{samples}"),),
+                     step, minutes, True),
+            Scenario("a monitor reporting on time stays silent", reporting, step, minutes, False),
+        ),
+    )
+    absent = Alert(
+        name="MlopsMonitorAbsent", group="monitor", expr=f"absent({selector})",
+        for_seconds=stale_after, severity="warning",
+        summary=f"{model}: no monitor run reported for {limit}",
+        description=(f"No {metric} series for model {model} has reached Prometheus for {limit}; "
+                     "the monitor job is not running or cannot push its metrics."),
+        origin=("monitors", "schedule"),
+        scenarios=(
+            Scenario(f"no monitor run reported for {limit} fires", (), step, minutes, True),
+            Scenario("a reported monitor run stays silent", reporting, step, minutes, False),
+        ),
+    )
+    return stale, absent
+
+
+def _eval_minutes(for_seconds: float, step: int) -> int:
+    """When a scenario is evaluated: the rate window is full and `for` has elapsed, plus slack."""
+    return _aligned(math.ceil(for_seconds / 60) + 7 + step, step)
+
+
+def _aligned(minutes: int, step: int) -> int:
+    """The first evaluation at or after `minutes`."""
+    return step * math.ceil(minutes / step)
+
+
+def prometheus_duration(seconds: float) -> str:
+    """Whole seconds as Prometheus writes durations: '5m', '1h30m', '7d30m', '0s'."""
+    rest, parts = round(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts) or "0s"
+
+
+def _percent(fraction: float) -> str:
+    return f"{format_number(fraction * 100)}%"
+
+
+# --- cron ----------------------------------------------------------------------------------------
+
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_HORIZON_START = date(2024, 1, 1)
+_HORIZON_DAYS = 8 * 366  # two leap days apart, so a Feb-29 job still shows its gap
+
+
+def cron_max_gap_seconds(schedule: str) -> float:
+    """Longest time between two consecutive runs of a five-field cron schedule (UTC).
+
+    Scans eight years day by day (vixie-cron semantics: when both day fields are restricted,
+    either may match), so a daily job gets 24h and '0 0 1 * *' gets 31 days.
+    """
+    fields = schedule.split()
+    minutes, hours, days, months, weekdays = (
+        _cron_field(text, low, high) for text, (low, high) in zip(fields, _CRON_RANGES, strict=True)
+    )
+    weekdays = {day % 7 for day in weekdays}
+    either = not fields[2].startswith("*") and not fields[4].startswith("*")
+    times = sorted(hour * 60 + minute for hour in hours for minute in minutes)
+    gap = max((b - a for a, b in itertools.pairwise(times)), default=0)
+    previous: int | None = None
+    for offset in range(_HORIZON_DAYS):
+        day = _HORIZON_START + timedelta(days=offset)
+        by_date, by_weekday = day.day in days, (day.weekday() + 1) % 7 in weekdays
+        if day.month in months and ((by_date or by_weekday) if either else by_date and by_weekday):
+            if previous is not None:
+                gap = max(gap, (offset - previous) * 1440 - times[-1] + times[0])
+            previous = offset
+    return float(gap * 60 if gap else _HORIZON_DAYS * 86400)
+
+
+def _cron_field(text: str, low: int, high: int) -> set[int]:
+    values: set[int] = set()
+    for part in text.split(","):
+        span, _, step = part.partition("/")
+        if span == "*":
+            start, stop = low, high
+        elif "-" in span:
+            start, stop = (int(n) for n in span.split("-"))
+        else:
+            start = int(span)
+            stop = high if step else start
+        values.update(range(start, stop + 1, int(step or 1)))
+    return values
+
+
+# --- views of the alerts ---------------------------------------------------------------------------
+
+
+def rule_groups(model: str, found: Sequence[Alert]) -> list[dict[str, Any]]:
+    """The `groups:` list shared by rules.yaml and the PrometheusRule resource."""
+    groups: list[dict[str, Any]] = []
+    for group in ("serving", "monitor"):
+        rules = [_rule(model, alert) for alert in found if alert.group == group]
+        if rules:
+            groups.append({"name": f"mlops-{model}-{group}", "rules": rules})
+    return groups
+
+
+def _rule(model: str, alert: Alert) -> dict[str, Any]:
+    return {
+        "alert": alert.name,
+        "expr": alert.expr,
+        "for": prometheus_duration(alert.for_seconds),
+        "labels": _labels(model, alert),
+        "annotations": {"summary": alert.summary, "description": alert.description},
+    }
+
+
+def _labels(model: str, alert: Alert) -> dict[str, str]:
+    return {"severity": alert.severity, "model": model}
+
+
+def rule_tests(model: str, found: Sequence[Alert]) -> list[dict[str, Any]]:
+    """promtool test cases: one per scenario, each asserting exactly which alerts are firing."""
+    return [
+        {
+            "name": f"{alert.name}: {scenario.name}",
+            "interval": f"{scenario.interval_minutes}m",
+            "input_series": [{"series": series, "values": values}
+                             for series, values in scenario.series],
+            "alert_rule_test": [{
+                "eval_time": f"{scenario.eval_minutes}m",
+                "alertname": alert.name,
+                "exp_alerts": [{
+                    "exp_labels": _labels(model, alert),
+                    "exp_annotations": {"summary": alert.summary,
+                                        "description": alert.description},
+                }] if scenario.fires else [],
+            }],
+        }
+        for alert in found
+        for scenario in alert.scenarios
+    ]
+
+
+def dump_yaml(data: object) -> str:
+    """Block-style YAML in insertion order: byte-stable, no line folding."""
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()
+
+
+def yaml_quote(value: str | None) -> str:
+    """A single-quoted YAML scalar (or null): readable for PromQL, safe for any one-line text."""
+    if value is None:
+        return "null"
+    return "'" + value.replace("'", "''") + "'"
+
+
+def monitor_config(ctx: RenderContext) -> str:
+    """The monitor job's config; the Kubernetes target ships the same text in its ConfigMap."""
+    spec = ctx.loaded.spec
+    drift = spec.monitors.drift
+    performance = spec.monitors.performance
+    return ctx.render(
+        "monitoring/monitor.yaml.j2",
+        window=format_duration(spec.monitors.window),
+        drift_features=spec.data.drift.features or spec.data.features,
+        drift=drift,
+        performance=performance,
+        alert_when=(None if performance is None
+                    else "above" if performance.metric in LOWER_IS_BETTER else "below"),
+        request_log=spec.serving.request_log,
+        telemetry=telemetry,
+        quote=yaml_quote,
+    )
+
+
+class MonitoringTarget:
+    """generated/monitoring/: rules.yaml, prometheusrule.yaml, rules.test.yaml, monitor.yaml."""
+
+    name = "monitoring"
+
+    def render(self, ctx: RenderContext) -> list[GeneratedFile]:
+        spec = ctx.loaded.spec
+        found = alerts(spec)
+        groups = dump_yaml({"groups": rule_groups(spec.name, found)})
+        tests = dump_yaml({"tests": rule_tests(spec.name, found)})
+        folder, origin = ctx.output_dir / "monitoring", ("monitors",)
+        return [
+            GeneratedFile(folder / "rules.yaml",
+                          ctx.render("monitoring/rules.yaml.j2", groups=groups), origin),
+            GeneratedFile(folder / "prometheusrule.yaml",
+                          ctx.render("monitoring/prometheusrule.yaml.j2", groups=groups), origin),
+            GeneratedFile(folder / "rules.test.yaml",
+                          ctx.render("monitoring/rules.test.yaml.j2", tests=tests,
+                                     step=evaluation_step(spec)), origin),
+            GeneratedFile(folder / "monitor.yaml", monitor_config(ctx), origin),
+        ]
+
+
+TARGET = MonitoringTarget()
