@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CASES, ROOT, find_tool, run_tool
+from compiler_helpers import CASES, ROOT, find_tool, run_tool
 from ruamel.yaml import YAML
 
 from compiler.compile import prepare, write

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CASES, GOLDEN, copy_case, tree
+from compiler_helpers import CASES, GOLDEN, copy_case, tree
 
 from spec.loader import load_spec
 

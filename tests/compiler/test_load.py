@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import CASES, VENV_BIN, copy_case, find_tool, run_tool
+from compiler_helpers import CASES, VENV_BIN, copy_case, find_tool, run_tool
 
 from compiler.compile import prepare, write
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 import jsonschema
 import pytest
-from conftest import CASES
+from compiler_helpers import CASES
 from ruamel.yaml import YAML
 
 from compiler.render import PACKAGED_TEMPLATES, template_environment

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ROOT
+from compiler_helpers import ROOT
 
 from compiler.compile import prepare
 from compiler.writer import CHECK_LABELS, Status
