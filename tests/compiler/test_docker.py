@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CASES, ROOT, compile_case, copy_case, find_tool, run_tool
+from compiler_helpers import CASES, ROOT, compile_case, copy_case, find_tool, run_tool
 
 from compiler.compile import prepare, write
 
