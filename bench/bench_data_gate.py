@@ -170,10 +170,16 @@ def run() -> list[Measurement]:
                                    str(reference), str(current)], PEERS)
         verdict = json.loads(out.splitlines()[-1])
         same = verdict["drifted"] == ours_drifted
+        ours_scores = {c["name"].removeprefix("drift."): c["observed"] for c in checks
+                       if c["name"].startswith("drift.f")}
+        differ = "; ".join(
+            f"{f}: ours {ours_scores[f]:.3g}, evidently {verdict['scores'][f]:.3g}"
+            for f in sorted(set(verdict["drifted"]) ^ set(ours_drifted)))
         results.append(Measurement(
             NAME, "evidently DataDriftPreset (psi): drift", seconds, "s",
             reference="mlops data gate: drift", ratio=seconds / drift_s, target=">= 10x",
-            notes=f"same verdicts: {same} (evidently drifted {verdict['drifted']}); in-process "
+            notes=f"same verdicts: {same} (evidently drifted {verdict['drifted']}"
+                  f"{'; PSI ' + differ if differ else ''}); in-process "
                   f"{verdict['seconds']:.2f} s, peak {mib:.0f} MiB ({mib / drift_mib:.1f}x ours)",
             extra={"peak_mib": mib, "drifted": verdict["drifted"], "scores": verdict["scores"]}))
     return results

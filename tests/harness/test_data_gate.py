@@ -261,6 +261,7 @@ def test_streaming_blocks_do_not_change_results(project: Path,
     edit_csv(project.parent / "data/train.csv", damage)
     whole = run(project)
     monkeypatch.setattr(datasets, "BLOCK_BYTES", 2048)
+    monkeypatch.setattr(datasets, "BATCH_ROWS", 1)
     streamed = run(project)
     assert [c.model_dump() for c in streamed.checks] == [c.model_dump() for c in whole.checks]
     assert "found text 'big' at row 251" in failed(streamed)["train.types"]

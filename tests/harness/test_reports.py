@@ -94,11 +94,13 @@ def test_big_gates_collapse_passing_rows() -> None:
 def test_junit_counts_and_shape() -> None:
     root = ET.fromstring(to_junit(sample_report()))
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == (
-        "7", "2", "1", "1")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("7", "2", "1")
+    # junit-10.xsd: these attributes only, on the root and on each suite
+    assert set(root.attrib) == {"name", "tests", "failures", "errors", "time"}
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == ["data", "model", "load"]
     for suite in suites:
+        assert set(suite.attrib) == {"name", "tests", "failures", "errors", "skipped", "time"}
         cases = suite.findall("testcase")
         assert suite.get("tests") == str(len(cases))
         assert int(suite.get("failures", "")) == len(suite.findall("testcase/failure"))
@@ -107,6 +109,7 @@ def test_junit_counts_and_shape() -> None:
         float(suite.get("time", ""))
         for case in cases:
             assert case.get("name") and case.get("classname", "").startswith("mlops.breast-cancer.")
+            assert set(case.attrib) == {"name", "classname", "time"}
             assert {child.tag for child in case} <= {"failure", "error", "skipped", "system-out"}
     failure = root.find("testsuite/testcase[@name='train.columns']/failure")
     assert failure is not None
