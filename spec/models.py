@@ -395,6 +395,11 @@ class CI(Strict):
     python: str = Field("3.11", pattern=r"^3\.\d+$", description="Python version in CI.")
     runs_on: str = Field("ubuntu-24.04", description="GitHub runner label.")
     pr_comment: bool = Field(True, description="Post one sticky PR comment with the report.")
+    source: str | None = Field(
+        None, min_length=1,
+        description="Where CI installs mlops from, as a pip URL (e.g. 'git+https://…/mlops@v0.1.0'); "
+                    "default: the package index, pinned to the compiling version.",
+    )
 
 
 class Compile(Strict):

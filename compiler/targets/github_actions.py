@@ -110,6 +110,12 @@ def _relative_to_spec(path: PurePosixPath, spec_dir: PurePosixPath) -> str:
     return str(path.relative_to(spec_dir)) if spec_dir != ROOT else str(path)
 
 
+def requirement(extras: str, version: str, source: str | None) -> str:
+    """The pip requirement for this tool: pinned from the index, or from the spec's `ci.source` URL."""
+    name = f"mlops-yaml[{extras}]" if extras else "mlops-yaml"
+    return f"{name} @ {source}" if source else f"{name}=={version}"
+
+
 def workflow_view(ctx: RenderContext) -> dict[str, object]:
     """The values every workflow template uses, computed once."""
     spec = ctx.loaded.spec
@@ -121,10 +127,10 @@ def workflow_view(ctx: RenderContext) -> dict[str, object]:
         "spec_arg": shlex.quote(ctx.spec_file.name),
         "working_directory": None if ctx.spec_dir == ROOT else str(ctx.spec_dir),
         "paths": trigger_paths(spec, ctx),
-        "install_gates": f"mlops-yaml[serve,gate,load]=={version}",
-        "install_core": f"mlops-yaml=={version}",
-        "install_monitor": f"mlops-yaml[serve,gate]=={version}",
-        "install_train": f"mlops-yaml[serve,gate,load,train]=={version}",
+        "install_gates": requirement("serve,gate,load", version, spec.ci.source),
+        "install_core": requirement("", version, spec.ci.source),
+        "install_monitor": requirement("serve,gate", version, spec.ci.source),
+        "install_train": requirement("serve,gate,load,train", version, spec.ci.source),
         "reports_path": f"{reports}/",
         "output": _relative_to_spec(ctx.output_dir, ctx.spec_dir),
         "dockerfile": _relative_to_spec(ctx.output("docker", "Dockerfile"), ctx.spec_dir),

@@ -17,7 +17,7 @@ from compiler_helpers import CASES, ROOT, find_tool, run_tool
 from ruamel.yaml import YAML
 
 from compiler.compile import prepare, write
-from compiler.targets.github_actions import ACTIONS, code_globs, registry_of
+from compiler.targets.github_actions import ACTIONS, code_globs, registry_of, requirement
 
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
@@ -201,3 +201,11 @@ def test_training_code_paths(command: str | None, expected: list[str]) -> None:
 def test_registry_of_image(image: str, host: str, ghcr: bool) -> None:
     registry = registry_of(image)
     assert (registry.host, registry.ghcr) == (host, ghcr)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    (None, "mlops-yaml[serve,gate]==0.1.0"),
+    ("git+https://github.com/acme/mlops@v0.1.0", "mlops-yaml[serve,gate] @ git+https://github.com/acme/mlops@v0.1.0"),
+])
+def test_install_requirement_follows_ci_source(source: str | None, expected: str) -> None:
+    assert requirement("serve,gate", "0.1.0", source) == expected
