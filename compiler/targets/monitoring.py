@@ -22,7 +22,6 @@ from spec import telemetry
 from spec.models import Spec
 from spec.threshold import format_number
 from spec.types import format_duration
-from spec.yaml_source import KeyPath
 
 RATE_WINDOW = "5m"
 """Range of every rate() in the rules; the promtool scenarios run long enough to fill it."""
@@ -60,7 +59,6 @@ class Alert:
     severity: Severity
     summary: str
     description: str
-    origin: KeyPath
     scenarios: tuple[Scenario, ...]
 
 
@@ -132,7 +130,6 @@ def _latency(model: str, p95_ms: float, for_seconds: float, step: int) -> Alert:
         summary=f"{model}: p95 latency above {threshold}",
         description=(f"The p95 request latency of model {model} has been above {threshold} "
                      f"(monitors.latency.p95_ms) for {prometheus_duration(for_seconds)}."),
-        origin=("monitors", "latency"),
         scenarios=(
             # Every request lands between the threshold and 4x it: p95 interpolates to ~3.85x.
             Scenario(f"p95 latency above {threshold} fires", histogram([0, 0, 10, 10]),
@@ -172,7 +169,6 @@ def _error_rate(model: str, maximum: float, for_seconds: float, step: int) -> Al
         summary=f"{model}: error rate above {threshold}",
         description=(f"More than {threshold} of the requests to model {model} have failed with "
                      f"a 5xx status (monitors.error_rate.max) for {prometheus_duration(for_seconds)}."),
-        origin=("monitors", "error_rate"),
         scenarios=tuple(scenarios),
     )
 
@@ -199,7 +195,6 @@ def _drift(model: str, max_fraction: float, step: int) -> Alert:
                      f"features drifted from the reference data "
                      f"(monitors.drift.max_drifted_features); {telemetry.DRIFT_SCORE.name} "
                      "names them."),
-        origin=("monitors", "drift"),
         scenarios=tuple(scenarios),
     )
 
@@ -225,7 +220,6 @@ def _performance(model: str, metric_name: str, bound: float, step: int) -> Alert
         summary=f"{model}: live {metric_name} {word} {threshold}",
         description=(f"On labelled production traffic, model {model}'s {metric_name} is {word} "
                      f"{threshold} (monitors.performance.min)."),
-        origin=("monitors", "performance"),
         scenarios=(
             Scenario(f"live {metric_name} {word} {threshold} fires", gauge(bad), 1, minutes,
                      True),
@@ -251,7 +245,6 @@ def _monitor_liveness(model: str, schedule: str, stale_after: float, step: int
         summary=f"{model}: the monitor job has not completed a run for {limit}",
         description=(f"The monitor job of model {model} runs on '{schedule}' (monitors.schedule); "
                      f"its last completed run is more than {limit} old."),
-        origin=("monitors", "schedule"),
         scenarios=(
             # ... or stays at 0: the one run happened at the start.
             Scenario(f"last monitor run older than {limit} fires", ((selector, f"0x{samples}"),),
@@ -265,7 +258,6 @@ def _monitor_liveness(model: str, schedule: str, stale_after: float, step: int
         summary=f"{model}: no monitor run reported for {limit}",
         description=(f"No {metric} series for model {model} has reached Prometheus for {limit}; "
                      "the monitor job is not running or cannot push its metrics."),
-        origin=("monitors", "schedule"),
         scenarios=(
             Scenario(f"no monitor run reported for {limit} fires", (), step, minutes, True),
             Scenario("a reported monitor run stays silent", reporting, step, minutes, False),

@@ -102,9 +102,11 @@ def test_checkov_finds_no_failed_check(name: str, checkov_report: dict[str, Any]
               for c in _checks(checkov_report, "failed_checks", name)]
     assert failed == []
     passed = _checks(checkov_report, "passed_checks", name)
-    kinds = {c["resource"].split(".")[0] for c in passed}
-    assert {"Deployment", "CronJob", "Service", "ServiceAccount"} <= kinds, kinds
-    assert len(passed) > 100
+    for env in load(name).spec.deploy.environments:
+        scanned = [c for c in passed if c["file_path"] == f"/{name}/overlay-{env.name}.yaml"]
+        kinds = {c["resource"].split(".")[0] for c in scanned}
+        assert {"Deployment", "CronJob", "Service", "ServiceAccount"} <= kinds, (env.name, kinds)
+        assert len(scanned) > 100, env.name
     for check in _checks(checkov_report, "skipped_checks", name):
         assert check["check_id"] in ALLOWED_SKIPS, check["check_id"]
         assert check["check_result"].get("suppress_comment"), f"unjustified skip: {check}"
