@@ -87,11 +87,11 @@ class ModelGate:
             outputs = evaluate(model, data.features)
         except (DataProblem, ModelError) as problem:
             return self._error("inputs", str(problem))
-        if model.classifier and int(data.target.max()) >= outputs.proba.shape[1]:  # type: ignore[union-attr]
+        classes = 0 if outputs.proba is None else outputs.proba.shape[1]
+        if model.classifier and int(data.target.max()) >= classes:
             return self._error(
                 "labels",
-                f"test labels go up to {int(data.target.max())} but the model outputs "
-                f"{outputs.proba.shape[1]} classes",  # type: ignore[union-attr]
+                f"test labels go up to {int(data.target.max())} but the model outputs {classes} classes",
             )
         observed = m.compute_all(spec.model.task, data.target, outputs)
         baseline_values, baseline_note = self._baseline(loaded, data)

@@ -1,0 +1,152 @@
+"""Load gate: the real server under the generated locustfile, its stats against the SLOs.
+
+The server (a subprocess, or the built image with `--target container`) and every Locust
+process are started on 127.0.0.1 with free ports and are always stopped afterwards — on success,
+on failure, on Ctrl-C and on SIGTERM. Run outputs (Locust's HTML report, JSON and CSV stats, the
+server log) are kept in `<reports_dir>/load/` for CI to upload.
+
+`GateOptions.extra` keys: `reports_dir` (default `<spec folder>/reports`) and `serve_command`,
+a command template replacing `mlops serve` (see `harness.load.server.start_process`).
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+from harness.gate import GateOptions
+from harness.load.locust import LoadRun, LoadStats, LocustFailed, run_locust
+from harness.load.processes import ProcessGroup, terminate_as_interrupt
+from harness.load.server import ServerFailed, container, start_process
+from harness.result import (
+    CheckResult,
+    GateResult,
+    Status,
+    compare,
+    histogram_chart,
+    percentiles_chart,
+    series_chart,
+)
+from spec.loader import LoadedSpec
+from spec.threshold import format_number
+
+GATE_NAME = "load"
+LABELS = {
+    "p50_ms": ("p50 latency", "ms"), "p95_ms": ("p95 latency", "ms"),
+    "p99_ms": ("p99 latency", "ms"), "error_rate": ("error rate", ""),
+    "rps": ("throughput", "requests/s"),
+}  # fmt: skip
+HISTOGRAM_BINS = 20
+
+
+def check(name: str, status: Status, message: str) -> CheckResult:
+    return CheckResult(gate=GATE_NAME, name=name, status=status, message=message)
+
+
+class LoadGate:
+    name = GATE_NAME
+
+    def run(self, loaded: LoadedSpec, options: GateOptions) -> GateResult:
+        spec = loaded.spec
+        relative = Path(spec.compile.output) / "load" / "locustfile.py"
+        locustfile = loaded.resolve(str(relative))
+        if not locustfile.is_file():
+            return _only(check("locustfile", "error", (
+                f"generated locustfile {relative.as_posix()} not found; run "
+                f"`mlops compile {loaded.path.name}` to generate it")))  # fmt: skip
+        if options.target == "container" and not options.image:
+            return _only(check("server", "error", "--target container needs --image"))
+        if options.target == "process" and not loaded.resolve(spec.model.artifact).is_file():
+            return _only(check("server", "error", (
+                f"model artifact {spec.model.artifact} not found; run model.train first")))  # fmt: skip
+        reports = Path(options.extra.get("reports_dir") or loaded.root / "reports")
+        run_dir = (reports if reports.is_absolute() else loaded.root / reports) / "load"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            stats = self._measure(loaded, options, locustfile, run_dir)
+        except ServerFailed as failure:
+            return _only(check("server", "error", str(failure)))
+        except LocustFailed as failure:
+            return _only(check("locust", "error", str(failure)))
+        return GateResult(gate=GATE_NAME, checks=self._checks(loaded, stats, run_dir),
+                          charts=self._charts(loaded, stats))  # fmt: skip
+
+    def _measure(
+        self, loaded: LoadedSpec, options: GateOptions, locustfile: Path, run_dir: Path
+    ) -> LoadStats:
+        load = loaded.spec.load
+        with terminate_as_interrupt(), ExitStack() as stack:
+            group = stack.enter_context(ProcessGroup())
+            if options.target == "container":
+                assert options.image is not None
+                url = stack.enter_context(container(options.image, run_dir))
+            else:
+                url = start_process(loaded, group, run_dir, options.extra.get("serve_command"))
+            run = LoadRun(locustfile, url, load.users, load.spawn_rate, load.duration,
+                          load.workers, run_dir)  # fmt: skip
+            return run_locust(run, group)
+
+    def _checks(self, loaded: LoadedSpec, stats: LoadStats, run_dir: Path) -> list[CheckResult]:
+        load = loaded.spec.load
+        mode = f"master + {load.workers} worker(s)" if load.workers else "one local runner"
+        summary = (f"{stats.requests} requests, {stats.failures} failed, {load.users} users for "
+                   f"{format_number(load.duration)} s ({mode}); Locust report in {run_dir}")  # fmt: skip
+        if stats.requests == 0:
+            return [check("requests", "error", "the load test completed no requests; " + summary)]
+        checks = [check("requests", "pass", summary)]
+        observed = stats.observed()
+        for statistic, (label, unit) in LABELS.items():
+            threshold = getattr(load.thresholds, statistic)
+            if threshold is None:
+                continue
+            if statistic == "error_rate" and stats.errors:
+                cause, count = stats.errors[0]
+                label = f"error rate ({stats.failures} of {stats.requests} failed; most: {count}× {cause})"
+            checks.append(compare(GATE_NAME, statistic, label, observed[statistic], threshold,
+                                  unit=unit, details={"locust_exit_code": stats.exit_code}))  # fmt: skip
+        return checks
+
+    def _charts(self, loaded: LoadedSpec, stats: LoadStats) -> dict[str, dict[str, object]]:
+        thresholds = loaded.spec.load.thresholds
+        slo = {
+            name.removesuffix("_ms"): getattr(thresholds, name).comparison.value
+            for name in ("p50_ms", "p95_ms", "p99_ms")
+            if getattr(thresholds, name) is not None
+        }
+        values = {name.removesuffix("_ms"): value for name, value in stats.percentiles.items()}
+        charts = {
+            "latency_percentiles": percentiles_chart(
+                "Load-test latency percentiles", {**values, "max": stats.max_ms}, slo=slo
+            ),
+            "throughput_over_time": series_chart(
+                "Throughput over time", stats.seconds,
+                {"requests/s": stats.requests_per_s, "failures/s": stats.failures_per_s},
+                y_label="requests/s",
+            ),
+        }  # fmt: skip
+        if stats.history["seconds"]:
+            charts["latency_over_time"] = series_chart(
+                "Latency and users over time", stats.history["seconds"],
+                {k: stats.history[k] for k in ("p50_ms", "p95_ms", "users")},
+            )  # fmt: skip
+        if stats.histogram:
+            charts["latency_histogram"] = _histogram(stats.histogram)
+        return charts
+
+
+def _histogram(buckets: dict[float, int]) -> dict[str, object]:
+    """Locust's rounded-millisecond buckets regrouped into equal-width bins."""
+    top = max(buckets) + 1.0
+    width = top / HISTOGRAM_BINS
+    counts = [0] * HISTOGRAM_BINS
+    for value, count in buckets.items():
+        counts[min(int(value / width), HISTOGRAM_BINS - 1)] += count
+    edges = [index * width for index in range(HISTOGRAM_BINS + 1)]
+    return histogram_chart("Load-test latency distribution", edges, counts)
+
+
+def _only(result: CheckResult) -> GateResult:
+    return GateResult(gate=GATE_NAME, checks=[result])
+
+
+GATE = LoadGate()

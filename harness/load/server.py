@@ -1,0 +1,114 @@
+"""The server under load: `mlops serve` as a subprocess, or the built image as a container,
+bound to 127.0.0.1 on a free port, and considered up only once its readiness probe answers."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from spec.loader import LoadedSpec
+from spec.telemetry import READY_PATH
+
+from .processes import ProcessGroup, free_port, tail
+
+READY_TIMEOUT_S = 90.0
+DEFAULT_COMMAND = (
+    "{python} -m mlops serve {spec} --host {host} --port {port} --no-access-log "
+    "--request-log-dir {run_dir}/request-log"
+)
+
+
+class ServerFailed(Exception):
+    """The server did not start or never became ready; the message says why."""
+
+
+def start_process(loaded: LoadedSpec, group: ProcessGroup, run_dir: Path, template: str | None = None) -> str:
+    """Start the server with `template` (default: `mlops serve`) and return its base URL.
+
+    The template's {python}, {spec}, {host}, {port} and {run_dir} are filled in, so a team can
+    gate its own server command (or a test can put a fault-injecting wrapper in front).
+    """
+    port = free_port()
+    values = {"python": sys.executable, "spec": str(loaded.path), "host": "127.0.0.1",
+              "port": str(port), "run_dir": str(run_dir)}  # fmt: skip
+    command = [word.format(**values) for word in shlex.split(template or DEFAULT_COMMAND)]
+    log = run_dir / "server.log"
+    process = group.start(command, log=log, cwd=loaded.root)
+    url = f"http://127.0.0.1:{port}"
+
+    def exited() -> str | None:
+        code = process.poll()
+        return None if code is None else f"exit code {code}"
+
+    wait_ready(url, exited, lambda: tail(log))
+    return url
+
+
+@contextmanager
+def container(image: str, run_dir: Path) -> Iterator[str]:
+    """Run `image` on the host network, told by MLOPS_HOST/MLOPS_PORT to bind 127.0.0.1 on a
+    free port (works with Docker and with podman, which has no bridge here); always removed."""
+    try:
+        import docker
+    except ModuleNotFoundError:
+        raise ServerFailed("--target container needs the docker SDK: pip install docker") from None
+    try:
+        client: Any = docker.from_env()
+    except docker.errors.DockerException as error:
+        raise ServerFailed(f"no container engine reachable (set DOCKER_HOST): {error}") from None
+    port = free_port()
+    try:
+        running: Any = client.containers.run(
+            image, detach=True, network_mode="host", read_only=True,
+            tmpfs={"/tmp": "rw,mode=1777", "/var/log/mlops": "rw,mode=1777"},
+            environment={"MLOPS_HOST": "127.0.0.1", "MLOPS_PORT": str(port)},
+        )  # fmt: skip
+    except docker.errors.DockerException as error:
+        client.close()
+        raise ServerFailed(f"cannot start image {image}: {error}") from None
+    try:
+
+        def exited() -> str | None:
+            running.reload()
+            return None if running.status in ("created", "running") else running.status
+
+        def logs() -> str:
+            text: bytes = running.logs(tail=15)
+            return text.decode("utf-8", "replace")
+
+        wait_ready(f"http://127.0.0.1:{port}", exited, logs)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        (run_dir / "server.log").write_bytes(running.logs())
+        running.remove(force=True)
+        client.close()
+
+
+def wait_ready(
+    url: str,
+    exited: Callable[[], str | None],
+    logs: Callable[[], str],
+    timeout: float = READY_TIMEOUT_S,
+) -> None:
+    """Poll the readiness endpoint until it answers 200; fail early if the server died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reason = exited()
+        if reason is not None:
+            raise ServerFailed(f"the server stopped before it was ready ({reason}):\n{logs()}")
+        try:
+            with urllib.request.urlopen(url + READY_PATH, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise ServerFailed(f"the server was not ready at {url}{READY_PATH} within {timeout:g} s:\n"
+                       f"{logs()}")  # fmt: skip
