@@ -19,24 +19,7 @@ BUILTIN = (
     "compiler.targets.load",
 )
 
-# Targets still being written in parallel: tolerated when their module does not exist yet.
-# Remove a name from this set as soon as its module lands.
-NOT_YET_WRITTEN = frozenset({
-    "compiler.targets.kubernetes",
-    "compiler.targets.monitoring",
-})
-
 
 def builtin_targets() -> list[Target]:
     """The registered targets, in registry order."""
-    targets = []
-    for name in BUILTIN:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name == name and name in NOT_YET_WRITTEN:
-                continue
-            raise
-        target: Target = module.TARGET
-        targets.append(target)
-    return targets
+    return [importlib.import_module(name).TARGET for name in BUILTIN]
