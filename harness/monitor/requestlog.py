@@ -1,0 +1,216 @@
+"""Reading the server's sampled request log over a time window (schema: serving/request_log.py).
+
+Every `*.jsonl` and `*.parquet` file of the folder is read (rotated files included; a file last
+modified before the window starts is skipped unread). A line or row that cannot be used is skipped
+and counted with its `file:line`, never fatal: one torn write must not hide an hour of traffic.
+A Parquet file the server is still writing has no footer yet; it is listed as unreadable.
+Numeric features go into a bounded uniform sample (the data gate's `Reservoir`), so memory stays
+flat however busy the window was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeGuard
+
+import numpy as np
+import orjson
+
+from ..stats import Reservoir
+from .feedback import Key
+
+CHUNK_ROWS = 8192
+SHOWN_PROBLEMS = 5
+"""How many skipped lines (or files) the report names; the rest are counted."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line, row or file that was skipped, and why."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+@dataclass
+class Served:
+    """What the model answered for one logged row, kept only when feedback names it."""
+
+    prediction: Any
+    score: float
+
+
+@dataclass
+class LogWindow:
+    """Tallies and samples of the rows logged inside [start, end)."""
+
+    folder: Path
+    start: float
+    end: float
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    files: int = 0
+    rows: int = 0
+    outside: int = 0
+    other_models: int = 0
+    corrupt: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    unreadable: list[Problem] = field(default_factory=list)
+    sample: Reservoir = field(init=False)
+    scores: Reservoir = field(init=False)
+    categories: dict[str, dict[str, int]] = field(init=False)
+    predictions: dict[str, int] = field(default_factory=dict)
+    served: dict[Key, Served] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sample = Reservoir(max(1, len(self.numeric)))
+        self.scores = Reservoir(1)
+        self.categories = {name: {} for name in self.categorical}
+
+    def skip(self, where: str, reason: str) -> None:
+        self.corrupt += 1
+        if len(self.problems) < SHOWN_PROBLEMS:
+            self.problems.append(Problem(where, reason))
+
+
+def category_key(value: float) -> str:
+    """How a categorical value is counted on both sides: 1.0 and 1 are the same category."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def log_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix in (".jsonl", ".parquet"))
+
+
+def read_window(folder: Path, start: float, end: float, model: str, numeric: Sequence[str],
+                categorical: Sequence[str], wanted: frozenset[Key]) -> LogWindow:
+    """Rows with start <= timestamp < end; `wanted` are the (request_id, row) keys to keep."""
+    window = LogWindow(folder, start, end, tuple(numeric), tuple(categorical))
+    reader = _RowReader(window, model, wanted)
+    for path in log_files(folder):
+        try:
+            if path.stat().st_mtime < start:
+                continue
+        except FileNotFoundError:  # rotated away (deleted) while listing
+            continue
+        window.files += 1
+        records = _jsonl(path) if path.suffix == ".jsonl" else _parquet(path, window)
+        for where, record in records:
+            reader.add(where, record)
+    reader.flush()
+    return window
+
+
+def _jsonl(path: Path) -> Iterator[tuple[str, Any]]:
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{number}"
+            try:
+                yield where, orjson.loads(line.rstrip(b"\r\n"))
+            except orjson.JSONDecodeError as error:
+                yield where, _Broken(f"not JSON ({error.msg})")
+
+
+def _parquet(path: Path, window: LogWindow) -> Iterator[tuple[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as error:
+        window.unreadable.append(Problem(path.name, f"cannot read as Parquet (still being written, "
+                                                    f"or truncated): {error}"))
+        return
+    number = 0
+    for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
+        for record in batch.to_pylist():
+            number += 1
+            yield f"{path.name}:{number}", record
+
+
+@dataclass(frozen=True)
+class _Broken:
+    reason: str
+
+
+class _RowReader:
+    """Validates records and moves them into the window's samples, a chunk at a time."""
+
+    def __init__(self, window: LogWindow, model: str, wanted: frozenset[Key]) -> None:
+        self.window = window
+        self.model = model
+        self.wanted = wanted
+        self.columns = (*window.numeric, *window.categorical)
+        self.pending: list[list[float]] = []
+        self.pending_scores: list[float] = []
+
+    def add(self, where: str, record: Any) -> None:
+        window = self.window
+        if isinstance(record, _Broken):
+            window.skip(where, record.reason)
+            return
+        if not isinstance(record, Mapping):
+            window.skip(where, f"expected an object, got {type(record).__name__}")
+            return
+        stamp = record.get("timestamp")
+        if not _is_number(stamp):
+            window.skip(where, f"'timestamp' must be Unix seconds, got {stamp!r}")
+            return
+        if not window.start <= stamp < window.end:
+            window.outside += 1
+            return
+        if record.get("model", self.model) != self.model:
+            window.other_models += 1
+            return
+        values: list[Any] = [record.get(name) for name in self.columns]
+        bad = next((n for n, v in zip(self.columns, values, strict=True) if not _is_number(v)), None)
+        if bad is not None:
+            shown = "missing" if bad not in record else f"not a number: {record[bad]!r}"
+            window.skip(where, f"feature '{bad}' {shown}")
+            return
+        score = record.get("score")
+        if not _is_number(score) or "prediction" not in record:
+            window.skip(where, "missing 'prediction' or a numeric 'score'")
+            return
+        window.rows += 1
+        self.pending.append(values[: len(window.numeric)])
+        self.pending_scores.append(float(score))
+        for name, value in zip(window.categorical, values[len(window.numeric):], strict=True):
+            counts = window.categories[name]
+            category = category_key(value)
+            counts[category] = counts.get(category, 0) + 1
+        label = str(record["prediction"])
+        window.predictions[label] = window.predictions.get(label, 0) + 1
+        if self.wanted:
+            key = (str(record.get("request_id")), _row(record.get("row")))
+            if key in self.wanted:
+                window.served[key] = Served(record["prediction"], float(score))
+        if len(self.pending) >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        width = len(self.window.numeric)
+        block = np.array(self.pending, dtype=np.float64).reshape(len(self.pending), width)
+        self.window.sample.add(block if width else np.zeros((len(self.pending), 1)))
+        self.window.scores.add(np.array(self.pending_scores, dtype=np.float64).reshape(-1, 1))
+        self.pending, self.pending_scores = [], []
+
+
+def _is_number(value: Any) -> TypeGuard[float]:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _row(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
