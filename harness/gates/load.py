@@ -11,6 +11,7 @@ a command template replacing `mlops serve` (see `harness.load.server.start_proce
 
 from __future__ import annotations
 
+import math
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -49,7 +50,7 @@ class LoadGate:
     def run(self, loaded: LoadedSpec, options: GateOptions) -> GateResult:
         spec = loaded.spec
         relative = Path(spec.compile.output) / "load" / "locustfile.py"
-        locustfile = loaded.resolve(str(relative))
+        locustfile = loaded.resolve(str(relative)).resolve()  # Locust runs from the run folder
         if not locustfile.is_file():
             return _only(check("locustfile", "error", (
                 f"generated locustfile {relative.as_posix()} not found; run "
@@ -60,7 +61,7 @@ class LoadGate:
             return _only(check("server", "error", (
                 f"model artifact {spec.model.artifact} not found; run model.train first")))  # fmt: skip
         reports = Path(options.extra.get("reports_dir") or loaded.root / "reports")
-        run_dir = (reports if reports.is_absolute() else loaded.root / reports) / "load"
+        run_dir = ((reports if reports.is_absolute() else loaded.root / reports) / "load").resolve()
         run_dir.mkdir(parents=True, exist_ok=True)
         try:
             stats = self._measure(loaded, options, locustfile, run_dir)
@@ -126,8 +127,8 @@ class LoadGate:
         }  # fmt: skip
         if stats.history["seconds"]:
             charts["latency_over_time"] = series_chart(
-                "Latency and users over time", stats.history["seconds"],
-                {k: stats.history[k] for k in ("p50_ms", "p95_ms", "users")},
+                "Latency over time (ms)", stats.history["seconds"],
+                {k: stats.history[k] for k in ("p50_ms", "p95_ms")},
             )  # fmt: skip
         if stats.histogram:
             charts["latency_histogram"] = _histogram(stats.histogram)
@@ -136,8 +137,7 @@ class LoadGate:
 
 def _histogram(buckets: dict[float, int]) -> dict[str, object]:
     """Locust's rounded-millisecond buckets regrouped into equal-width bins."""
-    top = max(buckets) + 1.0
-    width = top / HISTOGRAM_BINS
+    width = float(max(1, math.ceil((max(buckets) + 1.0) / HISTOGRAM_BINS)))  # whole milliseconds
     counts = [0] * HISTOGRAM_BINS
     for value, count in buckets.items():
         counts[min(int(value / width), HISTOGRAM_BINS - 1)] += count

@@ -4,7 +4,7 @@ back what it measured.
 Totals and percentiles come from `--json-file`, which Locust writes once at the very end (the
 `_stats.csv` snapshot can lag the last second); percentiles are computed from its response-time
 histogram exactly as Locust computes them, so they agree with the locustfile's own SLO hook.
-Per-second throughput comes from the same file, users and latency over time from
+Per-second throughput comes from the same file, latency over time from
 `--csv-full-history`'s `_stats_history.csv`.
 """
 
@@ -165,8 +165,8 @@ def percentile(histogram: dict[float, int], fraction: float) -> float:
 
 
 def _history(path: Path) -> dict[str, list[float]]:
-    """Aggregated rows of the history CSV: seconds, users, p50 and p95 over time."""
-    result: dict[str, list[float]] = {"seconds": [], "users": [], "p50_ms": [], "p95_ms": []}
+    """Aggregated rows of the history CSV: seconds, p50 and p95 over time."""
+    result: dict[str, list[float]] = {"seconds": [], "p50_ms": [], "p95_ms": []}
     if not path.is_file():
         return result
     with path.open(newline="", encoding="utf-8") as handle:
@@ -177,7 +177,6 @@ def _history(path: Path) -> dict[str, list[float]]:
     first = int(rows[0]["Timestamp"])
     for row in rows:
         result["seconds"].append(float(int(row["Timestamp"]) - first))
-        result["users"].append(float(row["User Count"]))
         result["p50_ms"].append(float(row["50%"]))
         result["p95_ms"].append(float(row["95%"]))
     return result

@@ -36,11 +36,11 @@ def start_process(loaded: LoadedSpec, group: ProcessGroup, run_dir: Path, templa
     gate its own server command (or a test can put a fault-injecting wrapper in front).
     """
     port = free_port()
-    values = {"python": sys.executable, "spec": str(loaded.path), "host": "127.0.0.1",
+    values = {"python": sys.executable, "spec": str(loaded.path.resolve()), "host": "127.0.0.1",
               "port": str(port), "run_dir": str(run_dir)}  # fmt: skip
     command = [word.format(**values) for word in shlex.split(template or DEFAULT_COMMAND)]
     log = run_dir / "server.log"
-    process = group.start(command, log=log, cwd=loaded.root)
+    process = group.start(command, log=log, cwd=loaded.root.resolve())
     url = f"http://127.0.0.1:{port}"
 
     def exited() -> str | None:

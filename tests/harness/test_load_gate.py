@@ -64,8 +64,9 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_clean_example_passes(example: Path) -> None:
-    result = run(GATE, example)
+def test_clean_example_passes(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(example.parent)  # as `mlops gate load mlops.yaml` runs it
+    result = run(GATE, Path("mlops.yaml"))
     found = checks(result)
     assert not [c.message for c in result.checks if c.failed], result.checks
     assert set(found) == {"requests", "p95_ms", "p99_ms", "error_rate", "rps"}
