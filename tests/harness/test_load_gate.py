@@ -151,8 +151,9 @@ def test_an_interrupted_gate_stops_every_process_it_started(tmp_path: Path, numb
         while not (history.is_file() and history.read_text().count("\n") > 3):
             assert driver.poll() is None and time.monotonic() < deadline, "the load never ran"
             time.sleep(0.5)
-        running = subprocess.run(["pgrep", "-f", str(spec.parent / "generated")],
-                                 capture_output=True, text=True, check=False).stdout.split()
+        running = subprocess.run(
+            ["pgrep", "-f", str(spec.parent / "generated")], capture_output=True, text=True, check=False
+        ).stdout.split()
         assert len(running) == 2  # the Locust master and its worker (the server runs too)
         driver.send_signal(number)
         driver.wait(timeout=60)
