@@ -9,7 +9,7 @@ import pytest
 from data_helpers import example_project
 
 from harness.gate import GateOptions
-from harness.gates import BUILTIN, get_gate
+from harness.gates import BUILTIN, GATE_NAMES, get_gate
 from harness.runner import Progress, run_gates
 from spec.errors import MlopsError
 from spec.loader import load_spec
@@ -35,7 +35,8 @@ def test_crash_becomes_an_error_check(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_unknown_and_missing_gates(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(MlopsError) as unknown:
         get_gate("speed")
-    assert str(unknown.value) == "unknown gate 'speed'; the gates are data, model, bench, load"
+    assert str(unknown.value) == f"unknown gate 'speed'; the gates are {', '.join(GATE_NAMES)}"
+    assert GATE_NAMES[:4] == ("data", "model", "bench", "load")
     monkeypatch.setitem(BUILTIN, "ghost", "harness.gates.ghost")
     with pytest.raises(MlopsError) as missing:
         get_gate("ghost")
