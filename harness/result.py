@@ -101,13 +101,24 @@ def worst(statuses: Iterable[Status]) -> Status:
     return result
 
 
+def display_number(value: float) -> str:
+    """Four significant digits, never scientific for ordinary magnitudes: 0.9737, 61.23, 10427, 3e-08."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == int(value) or abs(value) >= 1e4:
+        return format_number(round(value))
+    return f"{value:.4g}"
+
+
 def compare(gate: str, name: str, label: str, observed: float, threshold: Threshold, *,
             unit: str = "", baseline: float | None = None,
             details: dict[str, Any] | None = None) -> CheckResult:
     """A threshold check with its sentence: 'p95 latency 61.2 ms, configured to fail when at or
     above 50 ms'."""
     suffix = f" {unit}" if unit else ""
-    shown = "NaN" if math.isnan(observed) else format_number(round(observed, 4))
+    shown = display_number(observed)
     status: Status = "pass"
     if not threshold.passes(observed):
         status = "warn" if threshold.severity == "warn" else "fail"

@@ -15,7 +15,7 @@ from data_helpers import Rows, edit_csv, edit_spec, example_project, read_rows
 from harness import datasets
 from harness.gate import GateOptions
 from harness.gates.data import GATE
-from harness.result import CheckResult, GateResult
+from harness.result import CheckResult, GateResult, display_number
 from spec.loader import load_spec
 
 
@@ -95,7 +95,7 @@ def test_nulls_beyond_the_limit(project: Path) -> None:
     assert failed(result) == {
         "train.nulls": "data/train.csv: column 'mean_smoothness' is not nullable but has 10 nulls, "
                        "first at row 5",
-        "train.null_fraction": "data/train.csv: null fraction of column 'mean_smoothness' 0.0293, "
+        "train.null_fraction": "data/train.csv: null fraction of column 'mean_smoothness' 0.02933, "
                                "configured to fail when above 0",
     }
 
@@ -132,7 +132,7 @@ def test_shifted_feature_in_current(project: Path) -> None:
                         problems["drift.mean_radius"])
     assert check(result, "drift.mean_radius").observed > 1.0  # type: ignore[operator]
     assert check(result, "drift.dataset").message == (
-        "drifted feature fraction (1 of 30) 0.0333, configured to fail when above 0.3; "
+        "drifted feature fraction (1 of 30) 0.03333, configured to fail when above 0.3; "
         "drifted: mean_radius")
 
 
@@ -202,10 +202,10 @@ def test_duplicates_and_class_balance(project: Path) -> None:
     result = run(project)
     problems = failed(result)
     assert problems["train.duplicates"] == (
-        f"data/train.csv: duplicate row fraction {round(10 / len(rows), 4)}, configured to fail "
+        f"data/train.csv: duplicate row fraction {display_number(10 / len(rows))}, configured to fail "
         f"when above 0.01 (10 duplicate rows, first: row {len(rows) - 9} repeats row 1)")
     assert problems["train.class_balance"] == (
-        f"data/train.csv: smallest class fraction (class '0') {round(20 / len(rows), 4)}, "
+        f"data/train.csv: smallest class fraction (class '0') {display_number(20 / len(rows))}, "
         "configured to fail when below 0.2")
     assert benign + 20 == len(rows) - 10
 
