@@ -1,9 +1,28 @@
-"""Release gates (data, model, bench, load), the runner that executes them, and their reports.
+"""Release gates (data, model, bench, load, checks), the runner that executes them, and their reports.
 
 Phases: gate -> `Report` (data) -> views (Markdown PR comment, JSON, JUnit XML, HTML).
+
+The names below are imported on first use: every pytest run of the environment loads
+`harness.pytest_plugin`, and must not pay for pydantic and the spec models unless it uses them.
 """
 
-from .gate import Gate, GateOptions
-from .result import CheckResult, GateResult, Report, compare
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .gate import Gate, GateOptions
+    from .result import CheckResult, GateResult, Report, compare
+
+_LAZY = {"Gate": "gate", "GateOptions": "gate", "CheckResult": "result", "GateResult": "result",
+         "Report": "result", "compare": "result"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'harness' has no attribute '{name}'")
+    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+
 
 __all__ = ["CheckResult", "Gate", "GateOptions", "GateResult", "Report", "compare"]

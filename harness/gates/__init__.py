@@ -1,41 +1,60 @@
-"""The registry of release gates: every built-in gate is listed here, and only here.
+"""The registry of release gates: every gate, built-in or installed, comes from the `mlops.gates`
+entry-point group (see `mlops.plugins`; the built-ins are declared in pyproject.toml).
 
 Each gate lives in its own module that exposes `GATE`, an object following `harness.gate.Gate`.
-Modules are imported only when their gate runs, so `mlops gate data` never imports onnxruntime.
+Modules are imported only when their gate runs, so `mlops gate data` never imports onnxruntime,
+and a gate plugin that cannot be loaded fails only its own gate.
 """
 
 from __future__ import annotations
 
-import importlib
-
+from mlops.plugins import (
+    GATES,
+    OWN_DISTRIBUTION,
+    Contract,
+    PluginError,
+    Registration,
+    registrations,
+    unimportable,
+)
+from mlops.plugins import load as load_plugin  # `load` is also a gate module of this package
 from spec.errors import MlopsError
 
 from ..gate import Gate
 
-# Run order of `mlops gate all` and `mlops release`: cheap gates first, so bad data fails fast.
-BUILTIN: dict[str, str] = {
-    "data": "harness.gates.data",
-    "model": "harness.gates.model",
-    "bench": "harness.gates.bench",
-    "load": "harness.gates.load",
-}
-GATE_NAMES: tuple[str, ...] = tuple(BUILTIN)
+# Run order of `mlops gate all` and `mlops release`: cheap gates first, so bad data fails fast;
+# installed gates run after the built-in ones, by name.
+ORDER = ("data", "model", "bench", "load", "checks")
+CONTRACT = Contract("gate", "GATE", "run", "harness.gate.Gate")
+_REGISTERED = registrations(GATES, ORDER)
+BUILTIN: dict[str, str] = {name: r.value for name, r in _REGISTERED.items() if r.builtin}
+"""Built-in gate name -> 'module:attribute' (attribute defaults to GATE)."""
+PLUGINS: dict[str, Registration] = {name: r for name, r in _REGISTERED.items() if not r.builtin}
+GATE_NAMES: tuple[str, ...] = tuple(_REGISTERED)
 _OWN_PACKAGES = {"harness", "spec", "compiler", "serving", "mlops"}
 
 
 def get_gate(name: str) -> Gate:
-    """The gate called `name`; MlopsError for unknown names or a missing optional extra."""
-    module_name = BUILTIN.get(name)
-    if module_name is None:
+    """The gate called `name`; MlopsError for unknown names, a missing optional extra or a
+    broken plugin."""
+    registration = PLUGINS.get(name)
+    if name in BUILTIN:
+        registration = Registration(GATES, name, BUILTIN[name], OWN_DISTRIBUTION, "")
+    if registration is None:
         raise MlopsError(f"unknown gate '{name}'; the gates are {', '.join(GATE_NAMES)}")
     try:
-        module = importlib.import_module(module_name)
+        gate: Gate = load_plugin(registration, CONTRACT)
+    except PluginError:
+        raise
     except ModuleNotFoundError as error:
         missing = error.name or ""
+        if not registration.builtin:
+            raise unimportable(registration, CONTRACT, error) from None
         if missing.partition(".")[0] in _OWN_PACKAGES:
             raise MlopsError(f"the {name} gate is not available in this installation "
                              f"(module {missing} is missing)") from None
         raise MlopsError(f"the {name} gate needs the Python package '{error.name}'; install the "
                          "gate extra: pip install 'mlops-yaml[gate]'") from None
-    gate: Gate = module.GATE
+    except Exception as error:  # a plugin may raise anything on import
+        raise unimportable(registration, CONTRACT, error) from None
     return gate

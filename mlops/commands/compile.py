@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from compiler.compile import Unit, prepare, write
+from compiler.targets import broken_targets
 from compiler.writer import CHECK_LABELS, Status, unified_diff
 from spec.errors import MlopsError, UsageError
 
@@ -85,6 +86,9 @@ def compile_command(specs: tuple[Path, ...], check: bool, dry_run: bool, templat
         raise UsageError("--check and --dry-run cannot be combined")
     if check and promotions:
         raise UsageError("--check and --promote cannot be combined")
+    broken = broken_targets()
+    for problem in broken:
+        click.echo(f"{problem}; compiling without it", err=True)
     units = prepare(list(specs), templates=templates, promote=_parse_promotions(promotions))
     if check:
         _report_check(units, show_diff)
@@ -93,3 +97,6 @@ def compile_command(specs: tuple[Path, ...], check: bool, dry_run: bool, templat
     else:
         write(units)
         _report_plan(units, show_diff, written=True)
+    if broken:
+        raise MlopsError(f"{len(broken)} target plugin(s) could not be loaded (above); the other "
+                         "targets compiled")
