@@ -223,7 +223,7 @@ class InferenceApp:
         routes: dict[str, tuple[str, str, Handler]] = {
             "": ("GET", "/v2/models/{name}", self.model_metadata),
             "ready": ("GET", "/v2/models/{name}/ready", self.ready),
-            "infer": ("POST", "/v2/models/{name}/infer", self.infer),
+            "infer": ("POST", telemetry.INFER_ENDPOINT, self.infer),
         }
         if action not in routes:
             return "other", _fail(404, "not_found", f"no route {method} {path}")

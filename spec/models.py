@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .threshold import Severity
 from .types import (
     CpuQuantity,
     Cron,
@@ -32,6 +33,7 @@ CLASSIFICATION_METRICS = (
     "f1_weighted",
 )
 REGRESSION_METRICS = ("rmse", "mae", "r2")
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 BINARY_ONLY_METRICS = ("precision", "recall", "f1", "roc_auc")
 MetricName = Literal[
     "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
@@ -77,8 +79,16 @@ class DriftRules(Strict):
     """How `current` is compared with `reference`, per feature and for the whole dataset."""
 
     method: DriftMethod = Field("psi", description="Statistic per numeric feature.")
-    threshold: float = Field(0.2, gt=0, description="A feature drifts when its statistic exceeds this "
-                             "(for ks: when the p-value is below it).")
+    threshold: float = Field(
+        0.2, gt=0,
+        description="A feature drifts when its score exceeds this (ks: when its p-value is below it). "
+                    "Wasserstein is divided by the reference's standard deviation; on categorical "
+                    "columns ks uses chi2 and wasserstein uses jensen_shannon.",
+    )
+    feature_severity: Severity = Field(
+        "error", description="What one drifted feature does to the gate: error fails it, warn only "
+                             "warns (max_drifted_features still fails)."
+    )
     max_drifted_features: Fraction = Field(
         0.3, description="Largest fraction of drifted features before the dataset counts as drifted."
     )
@@ -118,7 +128,10 @@ class NativeModel(Strict):
     """The model in its training framework, for ONNX parity checks."""
 
     framework: Literal["sklearn", "torch"] = Field(description="Training framework.")
-    path: RelPath = Field(description="Saved native model (joblib for sklearn, state dict for torch).")
+    path: RelPath = Field(
+        description="Saved native model: joblib for sklearn; for torch a state dict, loaded into the "
+                    "module that `build_model()` in the model.train script returns.",
+    )
 
 
 class Baseline(Strict):
@@ -262,6 +275,11 @@ class RequestLog(Strict):
     sample_rate: Fraction = Field(0.1, description="Fraction of requests logged.")
     format: Literal["jsonl", "parquet"] = Field("jsonl", description="File format.")
     rotate_mb: int = Field(64, ge=1, description="Start a new file after this many MiB.")
+    claim: Slug | None = Field(
+        None, description="Existing ReadWriteMany PersistentVolumeClaim shared by the server pods and "
+                          "the monitor CronJob; without it the log is pod-local and the in-cluster "
+                          "monitor cannot read it.",
+    )
 
 
 class Serving(Strict):
@@ -383,6 +401,11 @@ class Monitors(Strict):
         description="Actions when an alert fires.",
     )
     pushgateway: str | None = Field(None, description="Prometheus Pushgateway URL, if any.")
+    prometheus_url: str = Field("http://prometheus-operated.monitoring.svc:9090",
+                                description="Prometheus the canary analysis queries.")
+    rule_labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels on the PrometheusRule, for the operator's rule selector."
+    )
 
 
 # --- ci and compile --------------------------------------------------------------------------

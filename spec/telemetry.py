@@ -59,3 +59,8 @@ LIVE_PATH = "/v2/health/live"
 READY_PATH = "/v2/health/ready"
 METRICS_PATH = "/metrics"
 PREDICT_PATH = "/predict"
+INFER_ENDPOINT = "/v2/models/{name}/infer"  # the endpoint label of every model's v2 infer route
+INFERENCE_ENDPOINTS = (PREDICT_PATH, INFER_ENDPOINT)
+# PromQL matcher value selecting only inference traffic (not probes, metadata or /metrics).
+INFERENCE_ENDPOINTS_REGEX = "|".join(e.replace("{", "\\\\{").replace("}", "\\\\}")
+                                     for e in INFERENCE_ENDPOINTS)

@@ -41,7 +41,6 @@ SERVICE_PORT = 80
 MONITOR_COMMAND = ("mlops", "monitor", "run", "mlops.yaml", "--config", f"{CONFIG_DIR}/monitor.yaml",
                    "--report-dir", "/tmp/monitor")
 """The CronJob's command: the image's working directory holds mlops.yaml; only /tmp is writable."""
-PROMETHEUS_URL = "http://prometheus-operated.monitoring.svc:9090"
 """Prometheus the canary analysis queries (the Prometheus Operator's default service)."""
 DEFAULT_CANARY_P95_MS = 500.0
 DEFAULT_CANARY_ERROR_RATE = 0.05
@@ -92,8 +91,9 @@ def canary_checks(spec: Spec, window: str) -> list[CanaryCheck]:
     requests, duration = telemetry.REQUESTS.name, telemetry.REQUEST_DURATION.name
     error_query = (f'sum(rate({requests}{{model="{model}",status=~"5.."}}[{window}])) / '
                    f'sum(rate({requests}{{model="{model}"}}[{window}]))')
+    inference = telemetry.INFERENCE_ENDPOINTS_REGEX
     latency_query = (f"histogram_quantile(0.95, sum by (le) "
-                     f'(rate({duration}_bucket{{model="{model}"}}[{window}])))')
+                     f'(rate({duration}_bucket{{model="{model}",endpoint=~"{inference}"}}[{window}])))')
     monitors, load = spec.monitors, spec.load.thresholds
     if monitors.error_rate is not None:
         errors = CanaryCheck("error-rate", error_query, "<=", monitors.error_rate.max,
@@ -187,7 +187,7 @@ class KubernetesTarget:
         variables = {**common, "overlay": overlay, "env": overlay.env,
                      "pause": format_duration(pause),
                      "checks": canary_checks(spec, format_duration(min(max(pause, 60), 300))),
-                     "prometheus_url": PROMETHEUS_URL,
+                     "prometheus_url": spec.monitors.prometheus_url,
                      "image_name": spec.deploy.image, "tag": IMAGE_TAG_PLACEHOLDER,
                      "digest": ctx.promoted_digest(overlay.env.name)}
         names = ["kustomization.yaml"]

@@ -7,7 +7,6 @@ cannot diverge. Metric names and endpoints come from `spec.telemetry`, never ret
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
 from collections.abc import Sequence
@@ -15,11 +14,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from ruamel.yaml import YAML
-
+from compiler import yaml_emit
 from compiler.plan import GeneratedFile, RenderContext
 from spec import telemetry
-from spec.models import Spec
+from spec.models import LOWER_IS_BETTER, Spec
 from spec.threshold import format_number
 from spec.types import format_duration
 
@@ -29,7 +27,6 @@ MONITOR_DEADLINE_SECONDS = 1200
 """Longest a monitor run may take (the CronJob's activeDeadlineSeconds)."""
 MONITOR_GRACE_SECONDS = 1800
 """Slack on top of the schedule's longest gap before a silent monitor counts as stale."""
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 """Error metrics: `monitors.performance.min` is then a ceiling, not a floor."""
 
 _STEPS = (1, 5, 15, 60, 360, 1440)
@@ -113,7 +110,8 @@ def _latency(model: str, p95_ms: float, for_seconds: float, step: int) -> Alert:
     buckets = f"{telemetry.REQUEST_DURATION.name}_bucket"
     bounds = [format_number(seconds / 4), format_number(seconds), format_number(seconds * 4), "+Inf"]
     expr = (f"histogram_quantile(0.95, sum by (le) (rate("
-            f"{_selector(buckets, model)}[{RATE_WINDOW}]))) > {format_number(seconds)}")
+            f"{_selector(buckets, model, regex=('endpoint', telemetry.INFERENCE_ENDPOINTS_REGEX))}"
+            f"[{RATE_WINDOW}]))) > {format_number(seconds)}")
     minutes = _eval_minutes(for_seconds, step)
 
     def histogram(counts: Sequence[int]) -> tuple[tuple[str, str], ...]:
@@ -387,17 +385,6 @@ def rule_tests(model: str, found: Sequence[Alert]) -> list[dict[str, Any]]:
     ]
 
 
-def dump_yaml(data: object) -> str:
-    """Block-style YAML in insertion order: byte-stable, no line folding."""
-    yaml = YAML(typ="rt")
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    return buffer.getvalue()
-
-
 def yaml_quote(value: str | None) -> str:
     """A single-quoted YAML scalar (or null): readable for PromQL, safe for any one-line text."""
     if value is None:
@@ -432,14 +419,15 @@ class MonitoringTarget:
     def render(self, ctx: RenderContext) -> list[GeneratedFile]:
         spec = ctx.loaded.spec
         found = alerts(spec)
-        groups = dump_yaml({"groups": rule_groups(spec.name, found)})
-        tests = dump_yaml({"tests": rule_tests(spec.name, found)})
+        groups = yaml_emit.dump({"groups": rule_groups(spec.name, found)})
+        tests = yaml_emit.dump({"tests": rule_tests(spec.name, found)})
         folder, origin = ctx.output_dir / "monitoring", ("monitors",)
         return [
             GeneratedFile(folder / "rules.yaml",
                           ctx.render("monitoring/rules.yaml.j2", groups=groups), origin),
             GeneratedFile(folder / "prometheusrule.yaml",
-                          ctx.render("monitoring/prometheusrule.yaml.j2", groups=groups), origin),
+                          ctx.render("monitoring/prometheusrule.yaml.j2", groups=groups,
+                                     quote=yaml_quote), origin),
             GeneratedFile(folder / "rules.test.yaml",
                           ctx.render("monitoring/rules.test.yaml.j2", tests=tests,
                                      step=evaluation_step(spec)), origin),

@@ -6,7 +6,8 @@ exact category counts and a bounded row sample of the drift features (`harness.s
 
 Check names are `<split>.<check>` (`train.columns`, `current.ranges`...) and `drift.<feature>`.
 A feature whose drift score crosses the threshold fails (it is a release gate: a shifted feature
-must stop the release); `drift.dataset` adds the spec's drifted-feature fraction verdict.
+must stop the release) unless `drift.feature_severity` is `warn`; `drift.dataset` adds the spec's
+drifted-feature fraction verdict.
 """
 
 from __future__ import annotations
@@ -373,7 +374,7 @@ def _drift_checks(data: Data, scans: dict[str, FileScan | None], numeric: list[s
         return [_check("drift", "skip", f"drift not checked: {unreadable} could not be read")], {}
     rules = data.drift
     comparison = Threshold(expr=f"{'>=' if rules.method in P_VALUE_METHODS else '<='} "
-                                f"{rules.threshold}")
+                                f"{rules.threshold}", severity=rules.feature_severity)
     checks: list[CheckResult] = []
     scores: dict[str, float] = {}
     for feature in numeric + categorical:
@@ -394,7 +395,7 @@ def _drift_checks(data: Data, scans: dict[str, FileScan | None], numeric: list[s
     if not compared:
         checks.append(_check("drift.dataset", "skip", "no feature could be compared"))
         return checks, scores
-    drifted = [c.name.removeprefix("drift.") for c in compared if c.status == "fail"]
+    drifted = [c.name.removeprefix("drift.") for c in compared if c.status in ("fail", "warn")]
     summary = compare(NAME, "drift.dataset",
                       f"drifted feature fraction ({len(drifted)} of {len(compared)})",
                       len(drifted) / len(compared),

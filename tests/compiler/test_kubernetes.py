@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 from k8s_semantics import Doc, one, problems
-from k8s_support import SPEC_NAMES, documents, kustomize, load, parse, render, write_tree
+from k8s_support import SPEC_NAMES, SPECS, documents, kustomize, load, parse, render, write_tree
 
 from compiler.targets.kubernetes import (
     DEFAULT_CANARY_ERROR_RATE,
@@ -22,6 +22,7 @@ from compiler.targets.kubernetes import (
     pushgateway_port,
 )
 from spec import telemetry
+from spec.loader import LoadedSpec, validate_text
 
 K8S = PurePosixPath("generated/k8s")
 DIGEST = "sha256:" + "ab" * 32
@@ -237,3 +238,45 @@ def test_without_request_log_no_log_volume_is_mounted() -> None:
     assert [v["name"] for v in pod["volumes"]] == ["tmp"]
     kustomization = render(loaded)[K8S / "base" / "kustomization.yaml"].content
     assert "MLOPS_REQUEST_LOG_DIR" not in kustomization
+
+
+def _root_with(old: str, new: str) -> LoadedSpec:
+    text = SPECS["root"].read_text()
+    assert old in text
+    return validate_text(text.replace(old, new), SPECS["root"], display="mlops.yaml",
+                         check_files=False)
+
+
+def _volumes(pod: Doc) -> dict[str, Doc]:
+    return {volume["name"]: volume for volume in pod["volumes"]}
+
+
+def test_a_request_log_claim_is_shared_with_the_monitor_job() -> None:
+    loaded = _root_with("format: jsonl}", "format: jsonl, claim: bc-requests}")
+    files = render(loaded)
+    (deployment,) = parse(files[K8S / "base" / "deployment.yaml"])
+    (cronjob,) = parse(files[K8S / "base" / "cronjob.yaml"])
+    server_pod = deployment["spec"]["template"]["spec"]
+    monitor_pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    claim = {"claimName": "bc-requests"}
+    assert _volumes(server_pod)["request-log"]["persistentVolumeClaim"] == claim
+    assert _volumes(monitor_pod)["request-log"]["persistentVolumeClaim"] == {**claim, "readOnly": True}
+    (monitor,) = monitor_pod["containers"]
+    assert {"name": "request-log", "mountPath": "/var/log/mlops", "readOnly": True} in (
+        monitor["volumeMounts"])
+
+
+def test_without_a_claim_the_request_log_is_pod_local() -> None:
+    files = render(load("root"))
+    (deployment,) = parse(files[K8S / "base" / "deployment.yaml"])
+    (cronjob,) = parse(files[K8S / "base" / "cronjob.yaml"])
+    assert "emptyDir" in _volumes(deployment["spec"]["template"]["spec"])["request-log"]
+    assert "request-log" not in _volumes(cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+
+
+def test_the_canary_analysis_queries_the_configured_prometheus() -> None:
+    loaded = _root_with("on_alert: [open_issue, retrain]",
+                        "on_alert: [open_issue, retrain]\n  prometheus_url: http://prom.obs:9090")
+    docs = parse(render(loaded)[K8S / "overlays" / "production" / "analysistemplate.yaml"])
+    addresses = {metric["provider"]["prometheus"]["address"] for metric in docs[0]["spec"]["metrics"]}
+    assert addresses == {"http://prom.obs:9090"}

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
-from k8s_support import SPEC_NAMES, load, parse, render, run, tool, write_tree
+from k8s_support import OUTPUT, SPEC_NAMES, SPECS, load, parse, render, run, tool, write_tree
 
+from compiler import yaml_emit
 from compiler.targets.monitoring import Alert, alerts, cron_max_gap_seconds
 from spec import telemetry
-from spec.loader import LoadedSpec
+from spec.loader import LoadedSpec, validate_text
 
 MONITORING = PurePosixPath("generated/monitoring")
 METRICS = (*telemetry.SERVER_METRICS, *telemetry.MONITOR_METRICS)
@@ -155,9 +156,9 @@ def test_promtool_tests_fail_when_an_alert_cannot_fire_or_always_fires(
             folder = tmp_path / f"{alert.name}-{label}"
             folder.mkdir()
             groups = monitoring.rule_groups(loaded.spec.name, _mutated(found, alert.name, expr))
-            (folder / "rules.yaml").write_text(monitoring.dump_yaml({"groups": groups}))
+            (folder / "rules.yaml").write_text(yaml_emit.dump({"groups": groups}))
             own = [t for t in tests if t["alert_rule_test"][0]["alertname"] == alert.name]
-            (folder / "rules.test.yaml").write_text(monitoring.dump_yaml(
+            (folder / "rules.test.yaml").write_text(yaml_emit.dump(
                 {"rule_files": ["rules.yaml"], "evaluation_interval": step, "tests": own}))
             result = run([tool("promtool"), "test", "rules", "rules.test.yaml"], cwd=folder)
             assert result.returncode != 0, f"{alert.name} {label}: promtool tests still pass"
@@ -213,3 +214,12 @@ def test_durations_read_like_prometheus_writes_them() -> None:
     assert rules["MlopsMonitorStale"]["expr"].endswith("> 606600")
     assert rules["MlopsLatencyHigh"]["for"] == "1m"
     assert rules["MlopsDriftDetected"]["for"] == "0s"
+
+
+def test_rule_labels_reach_the_prometheusrule_resource() -> None:
+    text = SPECS["root"].read_text().replace(
+        "on_alert: [open_issue, retrain]",
+        "on_alert: [open_issue, retrain]\n  rule_labels: {release: kube-prometheus-stack}")
+    loaded = validate_text(text, SPECS["root"], display="mlops.yaml", check_files=False)
+    (resource,) = parse(render(loaded)[OUTPUT / "monitoring" / "prometheusrule.yaml"])
+    assert resource["metadata"]["labels"]["release"] == "kube-prometheus-stack"

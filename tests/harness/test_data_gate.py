@@ -136,6 +136,23 @@ def test_shifted_feature_in_current(project: Path) -> None:
         "drifted: mean_radius")
 
 
+def test_a_drifted_feature_only_warns_when_configured(project: Path) -> None:
+    edit_spec(project, "max_drifted_features: 0.3}", "max_drifted_features: 0.3, feature_severity: warn}")
+
+    def shift(header: list[str], rows: Rows) -> tuple[list[str], Rows]:
+        for row in rows:
+            row["mean_radius"] = f"{float(row['mean_radius']) + 5:.4f}"
+        return header, rows
+
+    edit_csv(project.parent / "data/current.csv", shift)
+    result = run(project)
+    assert failed(result) == {}
+    assert re.fullmatch(r"mean_radius PSI (\d+\.\d+), configured to warn when above 0\.25",
+                        check(result, "drift.mean_radius").message)
+    assert check(result, "drift.mean_radius").status == "warn"
+    assert check(result, "drift.dataset").message.endswith("; drifted: mean_radius")
+
+
 @pytest.mark.parametrize(("method", "threshold", "label"), [
     ("ks", 0.001, "KS p-value"), ("wasserstein", 0.3, "Wasserstein (in reference sd)"),
     ("jensen_shannon", 0.25, "Jensen-Shannon distance"), ("chi2", 0.001, "chi-squared p-value")])
