@@ -16,7 +16,6 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 CLASSIFICATION = (
     "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
     "precision_macro", "recall_macro", "f1_macro",

@@ -17,11 +17,10 @@ from ruamel.yaml.error import YAMLError
 
 from spec.errors import MlopsError
 from spec.loader import LoadedSpec
-from spec.models import DriftMethod
+from spec.models import LOWER_IS_BETTER, DriftMethod
 from spec.types import parse_duration
 
 AlertWhen = Literal["below", "above"]
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 """Error metrics: `monitors.performance.min` is then a ceiling (as the generated rules read it)."""
 DEFAULT_REPORTS = "reports/monitor"
 DEFAULT_JOB = "mlops-monitor"
