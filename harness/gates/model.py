@@ -25,6 +25,7 @@ from harness.robustness import (
 )
 from harness.testset import DataProblem, TestSet, load_test_set
 from spec.loader import LoadedSpec
+from spec.models import LOWER_IS_BETTER
 from spec.semantic import parse_slice
 from spec.threshold import Threshold, format_number
 
@@ -167,7 +168,7 @@ class ModelGate:
                 results.append(check(check_name, "skip", f"no baseline {label}: {reason}"))
                 continue
             old, new = values[name], observed[name]
-            lower = name in m.LOWER_IS_BETTER
+            lower = name in LOWER_IS_BETTER
             worsening = (new - old) if lower else (old - new)
             limit = old + allowed if lower else old - allowed
             passed = bool(worsening <= allowed + 1e-12)  # NaN compares False: fails
