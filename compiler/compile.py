@@ -150,8 +150,11 @@ def _promoted(loaded: LoadedSpec, previous: Lock | None,
 
 
 def prepare(arguments: Sequence[Path], *, templates: Path | None = None,
-            promote: Mapping[str, str] | None = None) -> list[Unit]:
-    """Load and render every spec, then decide what happens to each file. Writes nothing."""
+            promote: Mapping[str, str] | None = None, keep_orphans: bool = False) -> list[Unit]:
+    """Load and render every spec, then decide what happens to each file. Writes nothing.
+
+    With `keep_orphans` (some target plugin failed to load) no earlier output is removed.
+    """
     paths = find_specs(arguments)
     if promote and len(paths) != 1:
         raise UsageError("--promote needs exactly one spec")
@@ -163,13 +166,14 @@ def prepare(arguments: Sequence[Path], *, templates: Path | None = None,
             problems.extend(error.diagnostics)
     if problems:
         raise SpecError(problems)
-    units = [_prepare_one(loaded, templates, promote or {}) for loaded in loaded_specs]
+    units = [_prepare_one(loaded, templates, promote or {}, keep_orphans)
+             for loaded in loaded_specs]
     _reject_shared_outputs(units)
     return units
 
 
 def _prepare_one(loaded: LoadedSpec, templates: Path | None,
-                 promote: Mapping[str, str]) -> Unit:
+                 promote: Mapping[str, str], keep_orphans: bool) -> Unit:
     spec_folder = loaded.path.resolve().parent
     root = repository_root(spec_folder)
     spec_dir = PurePosixPath(spec_folder.relative_to(root).as_posix())
@@ -185,11 +189,15 @@ def _prepare_one(loaded: LoadedSpec, templates: Path | None,
         promoted=_promoted(loaded, previous, promote),
     )
     files = render_spec(loaded, ctx)
-    lock = Lock(spec_file, sha256(loaded.text.encode("utf-8")), version,
-                {f.path: sha256(f.content.encode("utf-8")) for f in files}, ctx.promoted)
+    hashes = {f.path: sha256(f.content.encode("utf-8")) for f in files}
+    locked = previous.files if previous else {}
+    if keep_orphans:
+        # A target failed to load: its earlier outputs look orphaned but must not be pruned.
+        locked = {path: digest for path, digest in locked.items() if path in hashes}
+        hashes = {**previous.files, **hashes} if previous else hashes
+    lock = Lock(spec_file, sha256(loaded.text.encode("utf-8")), version, hashes, ctx.promoted)
     wanted = [Wanted(f.path, f.content, f.executable) for f in files]
-    decisions = plan_changes(root, wanted, previous.files if previous else {},
-                             Wanted(lock_path, lock.to_text()))
+    decisions = plan_changes(root, wanted, locked, Wanted(lock_path, lock.to_text()))
     return Unit(loaded, root, spec_file, decisions)
 
 

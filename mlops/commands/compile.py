@@ -88,8 +88,9 @@ def compile_command(specs: tuple[Path, ...], check: bool, dry_run: bool, templat
         raise UsageError("--check and --promote cannot be combined")
     broken = broken_targets()
     for problem in broken:
-        click.echo(f"{problem}; compiling without it", err=True)
-    units = prepare(list(specs), templates=templates, promote=_parse_promotions(promotions))
+        click.echo(f"{problem}; compiling without it (its earlier files are kept)", err=True)
+    units = prepare(list(specs), templates=templates, promote=_parse_promotions(promotions),
+                    keep_orphans=bool(broken))
     if check:
         _report_check(units, show_diff)
     elif dry_run:

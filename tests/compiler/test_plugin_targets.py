@@ -54,13 +54,32 @@ def test_a_broken_target_is_named_and_the_others_still_compile(tmp_path: Path) -
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         "target plugin 'broken' from acme-targets 1.0 (acme_broken:TARGET): cannot be imported: "
-        f"{site / 'acme_broken.py'}:3: RuntimeError: this plugin is broken; compiling without it",
+        f"{site / 'acme_broken.py'}:3: RuntimeError: this plugin is broken; compiling without it "
+        "(its earlier files are kept)",
         "target plugin 'misnamed' from acme-targets 1.0 (acme_extra:TARGET): its name is 'extra' "
-        "but it is registered as 'misnamed'; the two must match; compiling without it",
+        "but it is registered as 'misnamed'; the two must match; compiling without it "
+        "(its earlier files are kept)",
         "target plugin 'version' from acme-targets 1.0 (acme_extra:VERSION): 'str' object has no "
-        "render() method; expected an object following compiler.plan.Target; compiling without it",
+        "render() method; expected an object following compiler.plan.Target; compiling without "
+        "it (its earlier files are kept)",
         "3 target plugin(s) could not be loaded (above); the other targets compiled",
     ]
     assert (repo / "generated/extra/model.txt").is_file()
     for path in BUILT_IN_OUTPUTS:
         assert (repo / path).is_file(), path
+
+
+def test_a_target_that_breaks_later_keeps_its_earlier_files(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    install(site, "acme-targets", "1.0", {"mlops.targets": {"extra": "acme_extra:TARGET"}},
+            {"acme_extra.py": EXTRA_TARGET})
+    repo = project(tmp_path / "repo")
+    assert mlops(site, "compile", "mlops.yaml", cwd=repo).returncode == 0
+    (site / "acme_extra.py").write_text(RAISES_ON_IMPORT)
+    done = mlops(site, "compile", "mlops.yaml", cwd=repo)
+    assert done.returncode == 1
+    assert "remove" not in done.stdout
+    assert (repo / "generated/extra/model.txt").is_file()
+    (site / "acme_extra.py").write_text(EXTRA_TARGET)
+    check = mlops(site, "compile", "--check", "mlops.yaml", cwd=repo)
+    assert check.returncode == 0, check.stdout
