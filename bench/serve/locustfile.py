@@ -6,7 +6,7 @@ from pathlib import Path
 from locust import FastHttpUser, task
 
 PATH = os.environ["BENCH_PATH"]
-BODY = Path(os.environ["BENCH_BODY_FILE"]).read_bytes()
+BODY = Path(os.environ["BENCH_BODY_FILE"]).read_text(encoding="utf-8")
 
 
 class Client(FastHttpUser):

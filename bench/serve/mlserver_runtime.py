@@ -12,7 +12,7 @@ from mlserver.codecs import NumpyCodec
 from mlserver.types import InferenceRequest, InferenceResponse
 
 
-class OnnxModel(MLModel):
+class OnnxModel(MLModel):  # type: ignore[misc]  # mlserver lives only in the bench's own venv
     async def load(self) -> bool:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
