@@ -101,12 +101,5 @@ def _sequence(items: Sequence[object], indent: int, lines: list[str]) -> None:
     for item in items:
         if isinstance(item, Mapping) and item:
             _mapping(item, indent + 2, lines, first_prefix=dash)
-        elif isinstance(item, Sequence) and not isinstance(item, str) and item:
-            lines.append(dash.rstrip())
-            _sequence(item, indent + 2, lines)
-        elif isinstance(item, Mapping):
-            lines.append(f"{dash}{{}}")
-        elif isinstance(item, Sequence) and not isinstance(item, str):
-            lines.append(f"{dash}[]")
         else:
-            lines.append(f"{dash}{scalar(item)}")
+            _value(item, dash.rstrip(), indent, lines)
