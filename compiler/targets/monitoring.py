@@ -60,9 +60,11 @@ class Alert:
 
 
 def stale_after_seconds(spec: Spec) -> float | None:
-    """How long without a monitor run is too long, or None when the monitor computes nothing."""
+    """How long without a monitor run is too long, or None when there is nothing to watch: the
+    monitor computes nothing, or it has no Pushgateway, so its batch-job metrics never reach
+    Prometheus and an absence alert would fire forever."""
     monitors = spec.monitors
-    if monitors.drift is None and monitors.performance is None:
+    if monitors.pushgateway is None or (monitors.drift is None and monitors.performance is None):
         return None
     return cron_max_gap_seconds(monitors.schedule) + MONITOR_GRACE_SECONDS
 

@@ -252,13 +252,12 @@ def _volumes(pod: Doc) -> dict[str, Doc]:
 
 
 def test_a_request_log_claim_is_shared_with_the_monitor_job() -> None:
-    loaded = _root_with("format: jsonl}", "format: jsonl, claim: bc-requests}")
-    files = render(loaded)
+    files = render(load("root"))
     (deployment,) = parse(files[K8S / "base" / "deployment.yaml"])
     (cronjob,) = parse(files[K8S / "base" / "cronjob.yaml"])
     server_pod = deployment["spec"]["template"]["spec"]
     monitor_pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    claim = {"claimName": "bc-requests"}
+    claim = {"claimName": "breast-cancer-requests"}
     assert _volumes(server_pod)["request-log"]["persistentVolumeClaim"] == claim
     assert _volumes(monitor_pod)["request-log"]["persistentVolumeClaim"] == {**claim, "readOnly": True}
     (monitor,) = monitor_pod["containers"]
@@ -267,7 +266,7 @@ def test_a_request_log_claim_is_shared_with_the_monitor_job() -> None:
 
 
 def test_without_a_claim_the_request_log_is_pod_local() -> None:
-    files = render(load("root"))
+    files = render(_root_with(", claim: breast-cancer-requests}", "}"))
     (deployment,) = parse(files[K8S / "base" / "deployment.yaml"])
     (cronjob,) = parse(files[K8S / "base" / "cronjob.yaml"])
     assert "emptyDir" in _volumes(deployment["spec"]["template"]["spec"])["request-log"]

@@ -185,7 +185,7 @@ def test_monitor_config_states_what_the_job_reads_and_writes() -> None:
                                "bins": 10, "features": ["rooms", "area"]}
     assert config["performance"] == {"metric": "rmse", "threshold": 40, "alert_when": "above",
                                      "labels": "feedback.csv", "join_key": "request_id"}
-    assert config["metrics"]["pushgateway"] is None
+    assert config["metrics"]["pushgateway"] == "http://pushgateway.monitoring.svc:9091"
     assert config["metrics"]["names"] == {
         "drift_score": telemetry.DRIFT_SCORE.name,
         "drifted_features_fraction": telemetry.DRIFTED_FRACTION.name,
@@ -223,3 +223,16 @@ def test_rule_labels_reach_the_prometheusrule_resource() -> None:
     loaded = validate_text(text, SPECS["root"], display="mlops.yaml", check_files=False)
     (resource,) = parse(render(loaded)[OUTPUT / "monitoring" / "prometheusrule.yaml"])
     assert resource["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_no_liveness_alerts_without_a_pushgateway() -> None:
+    """A batch job's metrics reach Prometheus only through a Pushgateway; without one an absence
+    alert would fire forever."""
+    text = SPECS["root"].read_text()
+    line = next(line for line in text.splitlines() if line.strip().startswith("pushgateway:"))
+    loaded = validate_text(text.replace(line + "\n", ""), SPECS["root"], display="mlops.yaml",
+                           check_files=False)
+    assert loaded.spec.monitors.pushgateway is None
+    names = [rule["alert"] for rule in _rules(render(loaded))]
+    assert names == ["MlopsLatencyHigh", "MlopsErrorRateHigh", "MlopsDriftDetected",
+                     "MlopsPerformanceDegraded"]
