@@ -50,9 +50,10 @@ def test_two_stages_non_root_healthcheck_and_serve(case: str,
 
 def test_spec_drives_base_image_port_model_and_parquet(tmp_path: Path) -> None:
     spec = copy_case("breast-cancer", tmp_path)
-    text = spec.read_text().replace("request_log: {path: /var/log/mlops, sample_rate: 0.1, "
-                                    "format: jsonl}", "request_log: {path: /srv/requests, "
-                                    "format: parquet}")
+    log_line = ("request_log: {path: /var/log/mlops, sample_rate: 0.1, format: jsonl, "
+                "claim: breast-cancer-requests}")
+    assert log_line in spec.read_text()
+    text = spec.read_text().replace(log_line, "request_log: {path: /srv/requests, format: parquet}")
     text = text.replace("  port: 8080\n", "  port: 9000\n  base_image: "
                         "python:3.11.14-slim-bookworm@sha256:" + "a" * 64 + "\n")
     spec.write_text(text)

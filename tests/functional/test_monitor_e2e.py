@@ -25,7 +25,8 @@ from monitor_helpers import MLOPS, ROOT, SHIFTED, data_rows, shifted
 from serve_helpers import Server
 
 pytestmark = pytest.mark.slow
-LOG_LINE = "  request_log: {path: /var/log/mlops, sample_rate: 0.1, format: jsonl}"
+LOG_LINE = ("  request_log: {path: /var/log/mlops, sample_rate: 0.1, format: jsonl, "
+            "claim: breast-cancer-requests}")
 
 
 def _project(tmp: Path) -> Path:
