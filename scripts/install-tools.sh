@@ -21,8 +21,9 @@ fi
 if [ ! -x .venv-checkov/bin/checkov ]; then
   echo "installing checkov into .venv-checkov"
   python3 -m venv .venv-checkov
-  .venv-checkov/bin/pip install -q --upgrade pip
-  .venv-checkov/bin/pip install -q 'checkov>=3.2'
+  # This machine's pip config lists local index folders that may not exist; drop only that warning.
+  .venv-checkov/bin/pip install -q --upgrade pip 2> >(grep -v "^WARNING: Location '" >&2)
+  .venv-checkov/bin/pip install -q 'checkov>=3.2' 2> >(grep -v "^WARNING: Location '" >&2)
 fi
 
 for tool in podman promtool prometheus wrk kubectl mmdebstrap; do
