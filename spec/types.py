@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
+from . import cron
 from .threshold import THRESHOLD_JSON_SCHEMA, Threshold
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
@@ -81,31 +82,11 @@ def _check_memory(value: Any) -> str:
     return value
 
 
-_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12),
-                ("day of week", 0, 7))
-_CRON_PART = re.compile(r"^(\*|\d+(?:-\d+)?)(?:/(\d+))?$")
-
-
 def _check_cron(value: Any) -> str:
     """Five-field cron as GitHub Actions and Kubernetes CronJobs accept it."""
     if not isinstance(value, str):
         raise ValueError(f"expected a cron schedule like '0 * * * *', got {value!r}")
-    fields = value.split()
-    if len(fields) != 5:
-        raise ValueError(
-            f"expected a cron schedule of 5 fields (minute hour day month weekday), got {value!r}"
-        )
-    for text, (name, low, high) in zip(fields, _CRON_FIELDS, strict=True):
-        for part in text.split(","):
-            match = _CRON_PART.match(part)
-            numbers = re.findall(r"\d+", match.group(1)) if match else []
-            if not match or any(not low <= int(n) <= high for n in numbers) or (
-                match.group(2) is not None and int(match.group(2)) == 0
-            ):
-                raise ValueError(
-                    f"expected a cron schedule; the {name} field {text!r} is not valid "
-                    f"({low}-{high}, '*', ranges, lists and '/step')"
-                )
+    cron.validate(value)
     return value
 
 

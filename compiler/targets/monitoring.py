@@ -7,16 +7,14 @@ cannot diverge. Metric names and endpoints come from `spec.telemetry`, never ret
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any, Literal
 
 from compiler import yaml_emit
 from compiler.plan import GeneratedFile, RenderContext
-from spec import telemetry
+from spec import cron, telemetry
 from spec.models import LOWER_IS_BETTER, Spec
 from spec.threshold import format_number
 from spec.types import format_duration
@@ -66,7 +64,7 @@ def stale_after_seconds(spec: Spec) -> float | None:
     monitors = spec.monitors
     if monitors.pushgateway is None or (monitors.drift is None and monitors.performance is None):
         return None
-    return cron_max_gap_seconds(monitors.schedule) + MONITOR_GRACE_SECONDS
+    return cron.max_gap_seconds(monitors.schedule) + MONITOR_GRACE_SECONDS
 
 
 def evaluation_step(spec: Spec) -> int:
@@ -288,53 +286,6 @@ def prometheus_duration(seconds: float) -> str:
 
 def _percent(fraction: float) -> str:
     return f"{format_number(fraction * 100)}%"
-
-
-# --- cron ----------------------------------------------------------------------------------------
-
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
-_HORIZON_START = date(2024, 1, 1)
-_HORIZON_DAYS = 8 * 366  # two leap days apart, so a Feb-29 job still shows its gap
-
-
-def cron_max_gap_seconds(schedule: str) -> float:
-    """Longest time between two consecutive runs of a five-field cron schedule (UTC).
-
-    Scans eight years day by day (vixie-cron semantics: when both day fields are restricted,
-    either may match), so a daily job gets 24h and '0 0 1 * *' gets 31 days.
-    """
-    fields = schedule.split()
-    minutes, hours, days, months, weekdays = (
-        _cron_field(text, low, high) for text, (low, high) in zip(fields, _CRON_RANGES, strict=True)
-    )
-    weekdays = {day % 7 for day in weekdays}
-    either = not fields[2].startswith("*") and not fields[4].startswith("*")
-    times = sorted(hour * 60 + minute for hour in hours for minute in minutes)
-    gap = max((b - a for a, b in itertools.pairwise(times)), default=0)
-    previous: int | None = None
-    for offset in range(_HORIZON_DAYS):
-        day = _HORIZON_START + timedelta(days=offset)
-        by_date, by_weekday = day.day in days, (day.weekday() + 1) % 7 in weekdays
-        if day.month in months and ((by_date or by_weekday) if either else by_date and by_weekday):
-            if previous is not None:
-                gap = max(gap, (offset - previous) * 1440 - times[-1] + times[0])
-            previous = offset
-    return float(gap * 60 if gap else _HORIZON_DAYS * 86400)
-
-
-def _cron_field(text: str, low: int, high: int) -> set[int]:
-    values: set[int] = set()
-    for part in text.split(","):
-        span, _, step = part.partition("/")
-        if span == "*":
-            start, stop = low, high
-        elif "-" in span:
-            start, stop = (int(n) for n in span.split("-"))
-        else:
-            start = int(span)
-            stop = high if step else start
-        values.update(range(start, stop + 1, int(step or 1)))
-    return values
 
 
 # --- views of the alerts ---------------------------------------------------------------------------

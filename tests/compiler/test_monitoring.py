@@ -13,8 +13,9 @@ import yaml
 from k8s_support import OUTPUT, SPEC_NAMES, SPECS, load, parse, render, run, tool, write_tree
 
 from compiler import yaml_emit
-from compiler.targets.monitoring import Alert, alerts, cron_max_gap_seconds
+from compiler.targets.monitoring import Alert, alerts
 from spec import telemetry
+from spec.cron import max_gap_seconds
 from spec.loader import LoadedSpec, validate_text
 
 MONITORING = PurePosixPath("generated/monitoring")
@@ -104,7 +105,7 @@ def test_thresholds_and_durations_come_from_the_spec() -> None:
     ("30 4 1 * 0", 7 * 86400),  # vixie cron: the 1st OR any Sunday
 ])
 def test_cron_max_gap(schedule: str, gap: int) -> None:
-    assert cron_max_gap_seconds(schedule) == gap
+    assert max_gap_seconds(schedule) == gap
 
 
 def _write_monitoring(loaded: LoadedSpec, root: Path) -> Path:
