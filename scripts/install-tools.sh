@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(podman buildah runc crun fuse-overlayfs slirp4netns uidmap containernetworking-plugins
-          catatonit mmdebstrap prometheus wrk hey)
+          catatonit mmdebstrap prometheus prometheus-pushgateway wrk hey)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -26,7 +26,7 @@ if [ ! -x .venv-checkov/bin/checkov ]; then
   .venv-checkov/bin/pip install -q 'checkov>=3.2' 2> >(grep -v "^WARNING: Location '" >&2)
 fi
 
-for tool in podman promtool prometheus wrk kubectl mmdebstrap; do
+for tool in podman promtool prometheus prometheus-pushgateway wrk kubectl mmdebstrap; do
   command -v "$tool" >/dev/null || { echo "required tool missing after install: $tool" >&2; exit 1; }
 done
 .venv-checkov/bin/checkov --version >/dev/null

@@ -28,6 +28,7 @@ from spec.messages import suggest
 from spec.models import Column, Data, DriftMethod
 from spec.threshold import Threshold, format_number
 
+from .. import arrow_numpy
 from ..datasets import Batch, Dataset
 from ..gate import GateOptions
 from ..result import HEADLINE, CheckResult, GateResult, Status, bars_chart, compare
@@ -110,12 +111,12 @@ class FileScan:
             spec = self.data.columns[name]
             array = batch.column(name)
             if spec.dtype in _NUMERIC or spec.dtype == "bool":
-                values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+                values = arrow_numpy.floats(array)
                 numbers[name] = values
                 missing = np.isnan(values)
                 bits = np.where(missing, np.nan, values).view(np.uint64)
             else:
-                missing = pc.is_null(array).to_numpy(zero_copy_only=False)
+                missing = arrow_numpy.booleans(pc.is_null(array))
                 bits = self._string_hash(name, array)
             row_hash = (row_hash ^ bits) * _PRIME
             self._check_values(name, spec, array, numbers.get(name), missing, start)
@@ -144,7 +145,7 @@ class FileScan:
             else:
                 value_set = pa.array([str(v) for v in spec.allowed])
                 inside = pc.fill_null(pc.is_in(array, value_set=value_set), True)
-                tally.outside.add(~inside.to_numpy(zero_copy_only=False), start, array)
+                tally.outside.add(~arrow_numpy.booleans(inside), start, array)
 
     def _string_hash(self, name: str, array: pa.Array) -> npt.NDArray[np.uint64]:
         """Stable ids for strings across batches (a dictionary of the values seen so far)."""
@@ -153,7 +154,7 @@ class FileScan:
         unique = pc.unique(filled)
         codes = np.array([ids.setdefault(value, len(ids)) for value in unique.to_pylist()],
                          dtype=np.uint64)
-        positions = pc.index_in(filled, value_set=unique).to_numpy(zero_copy_only=False)
+        positions = arrow_numpy.integers(pc.index_in(filled, value_set=unique))
         result: npt.NDArray[np.uint64] = codes[positions]
         return result
 

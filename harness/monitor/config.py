@@ -123,9 +123,9 @@ class MonitorConfig:
 
     def with_overrides(self, *, log_dir: Path | None, window_s: float | None,
                        feedback: Path | None, report_dir: Path | None,
-                       textfile: Path | None) -> MonitorConfig:
+                       textfile: Path | None, push: bool = True) -> MonitorConfig:
         """Command-line values win. A textfile inside the reports folder moves with --report-dir."""
-        config = self
+        config = self if push else replace(self, pushgateway=None)
         if log_dir is not None:
             config = replace(config, log_dir=log_dir)
         if window_s is not None:

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from spec.loader import LoadedSpec
 from spec.models import Column
 
+from .. import arrow_numpy
 from ..datasets import Dataset
 from ..stats import Reservoir
 from ..stats.drift import FloatArray
@@ -79,7 +79,7 @@ def read_reference(loaded: LoadedSpec, path: Path, categorical: Sequence[str]) -
 
 
 def _floats(array: pa.Array) -> FloatArray:
-    values: FloatArray = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+    values: FloatArray = arrow_numpy.floats(array)
     return values
 
 

@@ -68,10 +68,13 @@ def monitor() -> None:
 @click.option("--textfile", type=path_option, default=None,
               help="Prometheus textfile-collector output (default: metrics.prom in the report "
                    "folder).")
+@click.option("--push/--no-push", default=True, show_default=True,
+              help="Push the results to monitors.pushgateway (--no-push: textfile only, e.g. "
+                   "when run outside the cluster).")
 @click.option("--now", callback=_now, default=None,
               help="End of the window: Unix seconds or ISO 8601 (default: the current time).")
 def run(spec_path: Path, config_path: Path | None, log_dir: Path | None, window: float | None,
-        feedback: Path | None, report_dir: Path | None, textfile: Path | None,
+        feedback: Path | None, report_dir: Path | None, textfile: Path | None, push: bool,
         now: float) -> int:
     """Compare the logged traffic of one window with the reference; exit 1 on an alert."""
     from harness.monitor import MonitorConfig, MonitorError, run_monitor
@@ -86,7 +89,7 @@ def run(spec_path: Path, config_path: Path | None, log_dir: Path | None, window:
     except MlopsError as error:
         raise MonitorError(str(error)) from None
     config = base.with_overrides(log_dir=log_dir, window_s=window, feedback=feedback,
-                                 report_dir=report_dir, textfile=textfile)
+                                 report_dir=report_dir, textfile=textfile, push=push)
     result = run_monitor(loaded, config, now)
     written = write_reports(result.report, config.report_dir)
     click.echo(f"reports: {', '.join(str(path) for path in written)}", err=True)

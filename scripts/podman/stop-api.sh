@@ -9,4 +9,7 @@ if [ -s "$dir/podman.pid" ]; then
 fi
 export CONTAINERS_CONF="$dir/containers.conf"
 podman --root "$dir/storage" --runroot "$dir/runroot" system reset --force >/dev/null 2>&1 || true
+# The overlay driver bind-mounts its own folder; release every mount below DIR, deepest first.
+awk -v prefix="$dir/" 'index($2, prefix) == 1 {print $2}' /proc/mounts | sort -r |
+  while read -r target; do umount "$target" 2>/dev/null || true; done
 rm -rf "$dir/storage" "$dir/runroot"

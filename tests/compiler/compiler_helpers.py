@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tooling import require_tool
 
 from compiler.compile import prepare, write
 
@@ -53,15 +53,8 @@ def tool_env() -> dict[str, str]:
 
 
 def find_tool(name: str, install_hint: str) -> str:
-    """A validator's path. Missing: a failure under CI=true (no validator may be skipped there),
-    a skip otherwise."""
-    found = shutil.which(name, path=tool_env()["PATH"])
-    if found:
-        return found
-    message = f"{name} is not installed ({install_hint})"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message}; CI must run every validator")
-    pytest.skip(message)
+    """A validator's path (see tests/tooling.py: a failure under CI=true, a skip otherwise)."""
+    return require_tool(name, install_hint)
 
 
 def run_tool(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -6,16 +6,13 @@ headers like `mlops compile` does, and written to a temporary tree the validator
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pytest
 import yaml
+from tooling import require_tool
 
 from compiler.headers import with_header
 from compiler.plan import GeneratedFile, RenderContext
@@ -70,17 +67,8 @@ def write_tree(files: Mapping[PurePosixPath, GeneratedFile], root: Path) -> Path
 
 
 def tool(name: str, path: Path | None = None) -> str:
-    """An external validator's path. Missing: a failure under CI=true, else a skip."""
-    found = str(path) if path is not None and path.exists() else shutil.which(name)
-    if path is None and found is None:
-        local = Path(sys.executable).parent / name
-        found = str(local) if local.exists() else None
-    if found is not None:
-        return found
-    message = f"{name} is not installed; run `make tools` (CI installs it)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    """An external validator's path (see tests/tooling.py: a failure under CI=true, else a skip)."""
+    return require_tool(name, path=path)
 
 
 def run(command: list[str], *, stdin: str | None = None, cwd: Path | None = None,

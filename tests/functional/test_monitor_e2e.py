@@ -62,7 +62,7 @@ def _wait_logged(folder: Path, rows: int, timeout: float = 15) -> None:
 
 def _monitor(spec: Path, start: float, end: float, *args: str) -> subprocess.CompletedProcess[str]:
     window = math.ceil(end - start) + 1
-    return subprocess.run([MLOPS, "monitor", "run", str(spec), "--window", f"{window}s",
+    return subprocess.run([MLOPS, "monitor", "run", str(spec), "--no-push", "--window", f"{window}s",
                            "--now", f"{end:.3f}", *args], capture_output=True, text=True,
                           cwd=spec.parent, timeout=180)
 

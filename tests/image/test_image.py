@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tooling import require_tool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serving"))
 from serve_helpers import MLOPS, ROOT, free_port
@@ -30,12 +31,8 @@ CACHE = os.environ.get("MLOPS_IMAGE_CACHE", "/var/tmp/mlops-image-cache")
 
 
 def _require(*tools: str) -> None:
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    if missing:
-        message = f"missing {', '.join(missing)}: run `make tools`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    for tool in tools:
+        require_tool(tool)
 
 
 @dataclass(frozen=True)

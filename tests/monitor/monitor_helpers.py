@@ -70,6 +70,6 @@ def write_jsonl(path: Path, items: Sequence[dict[str, Any]], extra_lines: Sequen
 def config(tmp: Path, **overrides: Any) -> MonitorConfig:
     """The root spec's monitor, reading tmp/logs and writing under tmp/reports."""
     values: dict[str, Any] = {"log_dir": tmp / "logs", "window_s": None, "feedback": None,
-                              "report_dir": tmp / "reports", "textfile": None}
+                              "report_dir": tmp / "reports", "textfile": None, "push": False}
     values.update(overrides)
     return MonitorConfig.from_spec(root_spec()).with_overrides(**values)

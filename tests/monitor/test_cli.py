@@ -9,7 +9,8 @@ from monitor_helpers import MLOPS, NOW, ROOT, data_rows, records, shifted, write
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([MLOPS, "monitor", "run", str(ROOT / "mlops.yaml"), *args],
+    """The example names an in-cluster Pushgateway; tests stay on this machine (--no-push)."""
+    return subprocess.run([MLOPS, "monitor", "run", str(ROOT / "mlops.yaml"), "--no-push", *args],
                           capture_output=True, text=True, cwd=cwd, timeout=180)
 
 

@@ -3,7 +3,6 @@ unreachable. The run's verdict never depends on the push."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -13,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from monitor_helpers import NOW, config, data_rows, records, root_spec, shifted, write_jsonl
+from tooling import require_tool
 
 from harness.monitor import EXIT_ALERT, run_monitor
 
 pytestmark = pytest.mark.tools
-BINARY = shutil.which("prometheus-pushgateway")
 
 
 def _free_port() -> int:
@@ -31,12 +30,11 @@ def _get(url: str) -> str:
         return str(response.read().decode())
 
 
-@pytest.mark.skipif(BINARY is None, reason="prometheus-pushgateway is not installed")
 def test_results_reach_a_real_pushgateway(tmp_path: Path) -> None:
-    assert BINARY is not None
+    binary = require_tool("prometheus-pushgateway")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    gateway = subprocess.Popen([BINARY, f"--web.listen-address=127.0.0.1:{port}"],
+    gateway = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
