@@ -8,7 +8,6 @@ read back from Prometheus's API; the real model under the same load leaves it si
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -26,10 +25,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serving"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "monitor"))
 from monitor_helpers import MLOPS, ROOT, data_rows
 from serve_helpers import Server, free_port
+from tooling import require_tool
 
-pytestmark = [pytest.mark.slow, pytest.mark.tools,
-              pytest.mark.skipif(shutil.which("prometheus") is None or shutil.which("hey") is None,
-                                 reason="needs prometheus and hey (Debian)")]
+pytestmark = [pytest.mark.slow, pytest.mark.tools]
+
+
+@pytest.fixture(autouse=True)
+def _tools() -> None:
+    """Prometheus and hey from Debian (`make tools`); missing under CI=true is a failure."""
+    require_tool("prometheus")
+    require_tool("hey")
 ALERT = "MlopsLatencyHigh"
 PREDICT_RATE = ('sum(rate(mlops_request_duration_seconds_count{model="breast-cancer",'
                 'endpoint="/predict"}[5m]))')
