@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -22,7 +20,10 @@ from typing import Any
 
 from spec.errors import MlopsError
 from spec.loader import LoadedSpec
-from spec.telemetry import PREDICT_PATH, READY_PATH
+from spec.telemetry import PREDICT_PATH
+
+from .load.processes import free_port
+from .load.server import ServerFailed, wait_ready
 
 
 class ServerError(Exception):
@@ -39,7 +40,7 @@ class LiveServer:
 
     def __init__(self, loaded: LoadedSpec, folder: Path, *, ready_timeout_s: float = 60) -> None:
         self.features = loaded.spec.data.features
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / "server.log"
         command = [sys.executable, "-m", "mlops", "serve", str(loaded.path.resolve()),
@@ -83,20 +84,14 @@ class LiveServer:
         return self.log.read_text(errors="replace")
 
     def _wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise MlopsError(f"`mlops serve` exited with {self.process.returncode} before it was "
-                                 f"ready:\n{self.output().strip()}")
-            try:
-                with urllib.request.urlopen(self.url + READY_PATH, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.1)
-        raise MlopsError(f"`mlops serve` was not ready on {self.url} after {timeout_s:.0f} s:\n"
-                         f"{self.output().strip()}")
+        def exited() -> str | None:
+            code = self.process.poll()
+            return None if code is None else f"exit code {code}"
+
+        try:
+            wait_ready(self.url, exited, lambda: self.output().strip(), timeout_s)
+        except ServerFailed as error:
+            raise MlopsError(f"`mlops serve`: {error}") from None
 
     def _instances(self, rows: Any) -> list[dict[str, float]]:
         if hasattr(rows, "to_dict") and hasattr(rows, "columns"):
@@ -118,10 +113,3 @@ def _error_message(body: bytes) -> str:
         return body.decode(errors="replace")
     message = document.get("error") if isinstance(document, dict) else None
     return message if isinstance(message, str) else json.dumps(document)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
