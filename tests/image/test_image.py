@@ -72,6 +72,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
                     result.stdout)
     finally:
         subprocess.run([str(PODMAN / "stop-api.sh"), str(state)], check=False)
+        leftover = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
+                    if line.split()[1].startswith(f"{state}/")]
+        assert leftover == [], f"stop-api.sh left mounts behind: {leftover}"
 
 
 @pytest.fixture(scope="module")
