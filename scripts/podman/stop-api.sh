@@ -11,6 +11,9 @@ if [ -s "$dir/podman.pid" ]; then
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$dir/podman.pid"
 fi
+# conmon of exec sessions (healthchecks, `podman exec`) outlives the service and later runs a
+# delayed `podman container cleanup` that mounts the storage again: stop everything using it.
+pkill -9 -f -- "$dir/storage" 2>/dev/null || true
 export CONTAINERS_CONF="$dir/containers.conf"
 podman --root "$dir/storage" --runroot "$dir/runroot" system reset --force >/dev/null 2>&1 || true
 # The overlay driver bind-mounts its own folder; release every mount below DIR, deepest first.
