@@ -1,39 +1,59 @@
 """Streaming CSV/Parquet reading with bounded memory, typed by the spec's schema.
 
-A file is read in record batches (pyarrow), never whole. Each expected column arrives in its
-spec type. A value that does not fit (text in a float column, '1.5' in an int column) does not
-abort the read: it becomes null in the batch and is tallied as a `TypeProblem` with its count and
-first row, so the data gate can say "column 'x' expected float, found text 'abc' at row 17".
-Rows are numbered from 1, not counting the header.
+A file is read in record batches (pyarrow), never whole. It is cut into parts (a CSV at line ends
+every `PART_BYTES`, a Parquet file at row-group boundaries) that can be read at the same time on
+different cores, each on its own; `Dataset.batches` reads them one after another. Parts depend only
+on the file, never on the number of cores, so everything computed from them is reproducible.
 
-CSV cells are parsed typed at full speed; only when pyarrow rejects a value is that one column
-re-read as text from the failing block on (the rows already delivered are skipped, not repeated).
+Each expected column arrives in its spec type. A value that does not fit (text in a float column,
+'1.5' in an int column) does not abort the read: it becomes null in the batch and is tallied as a
+`TypeProblem` with its count and first row, so the data gate can say "column 'x' expected float,
+found text 'abc' at row 17". Rows are numbered from 1, not counting the header.
+
+CSV cells are parsed typed at full speed; only when pyarrow rejects a value is the part parsed
+again with that one column as text (the rows already delivered are dropped, not repeated).
 """
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
-import pyarrow.parquet as pq
 
 from spec.errors import MlopsError
 from spec.models import ColumnType
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+    from _typeshed import WriteableBuffer
+
+MalformedHandler = Callable[[pcsv.InvalidRow], str]
 
 FileFormat = Literal["csv", "parquet"]
 BLOCK_BYTES = 1 << 20
 """CSV block size (pyarrow's default): about 4,000 rows of 30 numeric columns per batch; larger
 blocks measured slower here and hold more memory."""
+PART_BYTES = 32 << 20
+"""CSV part size: large enough that a part's fixed costs vanish, small enough that two cores stay
+busy until the end of a file of a few hundred MiB."""
+PART_ROWS = 250_000
+"""Parquet parts gather whole row groups until they hold at least this many rows."""
 PARQUET_BATCH_ROWS = 65_536
 BATCH_ROWS = 65_536
 """Rows handed to consumers at once: small CSV blocks parse fastest, but per-batch numpy work
 is cheaper on fewer, larger batches (about 15 MiB for 30 float columns)."""
+_PART_SHIFT = 40
+"""Row keys are part << 40 | row within the part: parts hold fewer than 2**40 rows."""
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "str": pa.string(),
@@ -75,50 +95,79 @@ class MalformedRows:
 
 @dataclass(frozen=True)
 class Batch:
-    """Consecutive rows of a file: `start` is the 0-based index of the first one."""
+    """Consecutive rows of a file: `start` is the 0-based index of the first one (in the file from
+    `Dataset.batches`, in the part from `Part.batches`); `part_start` is always within the part."""
 
     start: int
     data: pa.RecordBatch
     num_rows: int
+    part: int = 0
+    part_start: int = 0
+
+    def row_keys(self) -> npt.NDArray[np.uint64]:
+        """One distinct key per row, increasing through the file, the same however the parts are
+        scheduled (it names the row by its part and its place in it)."""
+        first = (self.part << _PART_SHIFT) + self.part_start
+        return np.arange(first, first + self.num_rows, dtype=np.uint64)
 
 
-class Dataset:
-    """One data file, read in batches; `problems` fills in as batches are read."""
+class Part:
+    """Rows of a file that are read on their own. Row numbers in `problems` count from the part's
+    first row; `rows` is known once `batches` has been read to the end."""
 
-    def __init__(self, path: Path, display: str, file_format: FileFormat,
-                 expected: Mapping[str, ColumnType]) -> None:
-        self.path = path
-        self.display = display
-        self.format = file_format
-        self.expected = dict(expected)
+    def __init__(self, dataset: Dataset, index: int, columns: list[str]) -> None:
+        self.dataset = dataset
+        self.index = index
+        self.columns = columns
+        self.rows = 0
         self.problems: dict[str, TypeProblem] = {}
         self.malformed = MalformedRows()
-        self.header = self._read_header()
 
-    def batches(self, columns: Sequence[str] | None = None) -> Iterator[Batch]:
-        """Batches of the expected columns present in the file (or of `columns`), in spec types."""
-        wanted = [c for c in (columns if columns is not None else self.expected) if c in self.header]
-        self.problems = {}
-        self.malformed = MalformedRows()
-        source = self._parquet_batches(wanted) if self.format == "parquet" else self._csv_batches(
-            wanted)
-        yield from _coalesce(source)
+    def batches(self) -> Iterator[Batch]:
+        for batch in _coalesce(self._read()):
+            self.rows += batch.num_rows
+            yield batch
 
-    # --- CSV ---------------------------------------------------------------------------------
+    def _read(self) -> Iterator[Batch]:
+        raise NotImplementedError
 
-    def _read_header(self) -> list[str]:
-        if not self.path.is_file():
-            raise MlopsError(f"{self.display}: file not found" if not self.path.exists()
-                             else f"{self.display}: not a file")
-        if self.format == "parquet":
-            return list(self._parquet_file().schema_arrow.names)
-        reader = self._open_csv([], set(), skip=0)
-        names = list(reader.schema.names)
-        reader.close()
-        return names
+    def _batch(self, start: int, data: pa.RecordBatch) -> Batch:
+        return Batch(start, data, data.num_rows, self.index, start)
 
-    def _open_csv(self, wanted: Sequence[str], text_columns: set[str],
-                  skip: int) -> pcsv.CSVStreamingReader:
+
+class _CsvPart(Part):
+    """Bytes [begin, end) of a CSV file, cut at line ends; only the first part has the header."""
+
+    def __init__(self, dataset: Dataset, index: int, columns: list[str], begin: int,
+                 end: int) -> None:
+        super().__init__(dataset, index, columns)
+        self.begin, self.end = begin, end
+
+    def _read(self) -> Iterator[Batch]:
+        text_columns: set[str] = set()
+        delivered = 0
+        # pyarrow reads every column for an empty list; one column still counts the rows
+        included = self.columns or self.dataset.header[:1]
+        while True:
+            self.malformed = MalformedRows()  # a restart parses the part again from its start
+            resume, passed = delivered, 0
+            try:
+                with self._open(included, text_columns) as reader:
+                    for record_batch in reader:
+                        if passed < resume:  # delivered before the restart
+                            dropped = min(resume - passed, record_batch.num_rows)
+                            passed += dropped
+                            record_batch = record_batch.slice(dropped)
+                            if not record_batch.num_rows:
+                                continue
+                        batch = self._fix_types(record_batch, text_columns, delivered)
+                        delivered += batch.num_rows
+                        yield batch
+                return
+            except pa.ArrowInvalid as error:
+                text_columns.add(self._rejected_column(error, text_columns))
+
+    def _open(self, included: Sequence[str], text_columns: set[str]) -> pcsv.CSVStreamingReader:
         def on_malformed(row: pcsv.InvalidRow) -> str:
             if not self.malformed.count:
                 self.malformed.first_text = row.text[:80]
@@ -127,68 +176,36 @@ class Dataset:
             self.malformed.count += 1
             return "skip"
 
-        types = {name: pa.string() if name in text_columns else ARROW_TYPES[self.expected[name]]
-                 for name in wanted if name in self.expected}
+        dataset = self.dataset
+        names = dataset.header if self.begin else None
+        source = _ByteRange(dataset.path, self.begin, self.end)
         try:
-            return pcsv.open_csv(
-                self.path,
-                read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES, skip_rows_after_names=skip),
-                parse_options=pcsv.ParseOptions(invalid_row_handler=on_malformed),
-                convert_options=pcsv.ConvertOptions(column_types=types, include_columns=wanted,
-                                                    strings_can_be_null=True),
-            )
-        except pa.ArrowInvalid as error:
-            if _CSV_COLUMN.search(str(error)):
-                raise
-            raise self._unreadable(error) from None
-        except OSError as error:
-            raise MlopsError(f"{self.display}: cannot read the file: {error}") from None
-
-    def _csv_batches(self, wanted: list[str]) -> Iterator[Batch]:
-        text_columns: set[str] = set()
-        delivered = 0
-        # pyarrow reads every column for an empty list; one column still counts the rows
-        included = wanted or self.header[:1]
-        while True:
-            try:
-                reader = self._open_csv(included, text_columns, skip=delivered)
-                with reader:
-                    for record_batch in reader:
-                        batch = self._fix_types(record_batch, wanted, text_columns, delivered)
-                        delivered += batch.num_rows
-                        yield batch
-                return
-            except pa.ArrowInvalid as error:
-                text_columns.add(self._rejected_column(error, text_columns))
+            return dataset.open_csv(source, included, text_columns, names, on_malformed)
+        except BaseException:
+            source.close()
+            raise
 
     def _rejected_column(self, error: pa.ArrowInvalid, text_columns: set[str]) -> str:
         match = _CSV_COLUMN.search(str(error))
         if not match:
-            raise self._unreadable(error) from None
-        name = self.header[int(match.group(1))]
+            raise self.dataset.unreadable(error) from None
+        name = self.dataset.header[int(match.group(1))]
         if name in text_columns:  # already text: the failure is something else
-            raise self._unreadable(error) from None
+            raise self.dataset.unreadable(error) from None
         return name
 
-    def _unreadable(self, error: Exception) -> MlopsError:
-        message = str(error).strip()
-        if message == "Empty CSV file":
-            return MlopsError(f"{self.display}: the file is empty; expected a header row")
-        return MlopsError(f"{self.display}: cannot read as {self.format.upper()}: {message}")
-
-    def _fix_types(self, record_batch: pa.RecordBatch, wanted: list[str], text_columns: set[str],
-                   start: int) -> Batch:
-        rows = record_batch.num_rows
-        names = [name for name in record_batch.schema.names if name in wanted]
+    def _fix_types(self, record_batch: pa.RecordBatch, text_columns: set[str], start: int) -> Batch:
+        names = [name for name in record_batch.schema.names if name in self.columns]
         if not text_columns & set(names) and len(names) == record_batch.num_columns:
-            return Batch(start, record_batch, rows)
+            return self._batch(start, record_batch)
         arrays = [self._from_text(name, record_batch.column(name), start)
                   if name in text_columns else record_batch.column(name) for name in names]
-        return Batch(start, pa.RecordBatch.from_arrays(arrays, names=names), rows)
+        return Batch(start, pa.RecordBatch.from_arrays(arrays, names=names),
+                     record_batch.num_rows, self.index, start)
 
     def _from_text(self, name: str, text: pa.Array, start: int) -> pa.Array:
         """Convert a text column to its spec type; values that do not fit become null."""
-        dtype = self.expected[name]
+        dtype = self.dataset.expected[name]
         if dtype == "bool":
             lowered = pc.utf8_lower(pc.utf8_trim_whitespace(text))
             valid = pc.is_in(lowered, value_set=pa.array(_BOOL_TEXT))
@@ -210,16 +227,176 @@ class Dataset:
             problem.count += count
         return converted
 
+
+class _ParquetPart(Part):
+    """Whole row groups of a Parquet file; columns of the wrong type were left out beforehand."""
+
+    def __init__(self, dataset: Dataset, index: int, columns: list[str],
+                 row_groups: list[int]) -> None:
+        super().__init__(dataset, index, columns)
+        self.row_groups = row_groups
+
+    def _read(self) -> Iterator[Batch]:
+        expected = self.dataset.expected
+        start = 0
+        try:
+            parquet = self.dataset.parquet_file()
+            for record_batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS,
+                                                     row_groups=self.row_groups,
+                                                     columns=self.columns):
+                arrays = [pc.cast(record_batch.column(name), ARROW_TYPES[expected[name]])
+                          for name in self.columns]
+                yield self._batch(start, pa.RecordBatch.from_arrays(arrays, names=self.columns))
+                start += record_batch.num_rows
+        except (pa.ArrowInvalid, OSError) as error:
+            raise self.dataset.unreadable(error) from None
+
+
+class _ByteRange(io.RawIOBase):
+    """Bytes [begin, end) of a file as a stream of their own, for pyarrow's CSV reader."""
+
+    def __init__(self, path: Path, begin: int, end: int) -> None:
+        super().__init__()
+        self._file = path.open("rb")
+        self._file.seek(begin)
+        self._left = end - begin
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")[:self._left]
+        count = self._file.readinto(view)
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class Dataset:
+    """One data file. `problems` and `malformed` describe the last complete read."""
+
+    def __init__(self, path: Path, display: str, file_format: FileFormat,
+                 expected: Mapping[str, ColumnType]) -> None:
+        self.path = path
+        self.display = display
+        self.format = file_format
+        self.expected = dict(expected)
+        self.problems: dict[str, TypeProblem] = {}
+        self.malformed = MalformedRows()
+        self.header = self._read_header()
+
+    def batches(self, columns: Sequence[str] | None = None) -> Iterator[Batch]:
+        """Batches of the expected columns present in the file (or of `columns`), in spec types,
+        the parts one after another."""
+        parts = self.parts(columns)
+        offset = 0
+        for part in parts:
+            for batch in part.batches():
+                yield replace(batch, start=offset + batch.start)
+            offset += part.rows
+        self.collect(parts)
+
+    def parts(self, columns: Sequence[str] | None = None) -> list[Part]:
+        """Parts to read (in any order, at the same time); hand them to `collect` when all are read."""
+        wanted = [c for c in (columns if columns is not None else self.expected) if c in self.header]
+        self.problems = {}
+        self.malformed = MalformedRows()
+        if self.format == "parquet":
+            return self._parquet_parts(wanted)
+        cuts = self._csv_cuts()
+        return [_CsvPart(self, index, wanted, begin, end)
+                for index, (begin, end) in enumerate(pairwise(cuts))]
+
+    def collect(self, parts: Sequence[Part]) -> None:
+        """Gather the parts' problems and malformed rows, numbering rows through the whole file."""
+        offset = 0
+        for part in parts:
+            for name, found in part.problems.items():
+                problem = self.problems.get(name)
+                if problem is None:
+                    self.problems[name] = replace(found, first_row=found.first_row + offset)
+                else:
+                    problem.count += found.count
+            if part.malformed.count:
+                if not self.malformed.count:
+                    self.malformed = replace(part.malformed, count=0)
+                self.malformed.count += part.malformed.count
+            offset += part.rows
+
+    # --- CSV ---------------------------------------------------------------------------------
+
+    def _read_header(self) -> list[str]:
+        if not self.path.is_file():
+            raise MlopsError(f"{self.display}: file not found" if not self.path.exists()
+                             else f"{self.display}: not a file")
+        if self.format == "parquet":
+            return list(self.parquet_file().schema_arrow.names)
+        try:
+            source = self.path.open("rb")
+        except OSError as error:
+            raise MlopsError(f"{self.display}: cannot read the file: {error}") from None
+        with source, self.open_csv(source, [], set(), None, _skip) as reader:
+            return list(reader.schema.names)
+
+    def open_csv(self, source: io.RawIOBase | io.BufferedReader, included: Sequence[str],
+                 text_columns: set[str], names: list[str] | None,
+                 on_malformed: MalformedHandler) -> pcsv.CSVStreamingReader:
+        """A streaming reader of `source` (the file, or a part of it without the header when
+        `names` are given) with the spec's column types."""
+        types = {name: pa.string() if name in text_columns else ARROW_TYPES[self.expected[name]]
+                 for name in included if name in self.expected}
+        try:
+            return pcsv.open_csv(
+                source,
+                read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES, column_names=names),
+                parse_options=pcsv.ParseOptions(invalid_row_handler=on_malformed),
+                convert_options=pcsv.ConvertOptions(column_types=types, include_columns=included,
+                                                    strings_can_be_null=True),
+            )
+        except pa.ArrowInvalid as error:
+            if _CSV_COLUMN.search(str(error)):
+                raise
+            raise self.unreadable(error) from None
+        except OSError as error:
+            raise MlopsError(f"{self.display}: cannot read the file: {error}") from None
+
+    def _csv_cuts(self) -> list[int]:
+        """Part boundaries: 0, then the first line start at or after each PART_BYTES step, then
+        the file's size."""
+        size = self.path.stat().st_size
+        cuts = [0]
+        with self.path.open("rb") as handle:
+            position = PART_BYTES
+            while position < size:
+                handle.seek(position - 1)
+                cut = _next_line(handle)
+                if cut >= size:
+                    break
+                cuts.append(cut)
+                position = cut + PART_BYTES
+        return [*cuts, size]
+
+    def unreadable(self, error: Exception) -> MlopsError:
+        message = str(error).strip()
+        if message == "Empty CSV file":
+            return MlopsError(f"{self.display}: the file is empty; expected a header row")
+        return MlopsError(f"{self.display}: cannot read as {self.format.upper()}: {message}")
+
     # --- Parquet -----------------------------------------------------------------------------
 
-    def _parquet_file(self) -> pq.ParquetFile:
+    def parquet_file(self) -> pq.ParquetFile:
+        import pyarrow.parquet as pq
+
         try:
             return pq.ParquetFile(self.path)
         except (pa.ArrowInvalid, OSError) as error:
-            raise self._unreadable(error) from None
+            raise self.unreadable(error) from None
 
-    def _parquet_batches(self, wanted: list[str]) -> Iterator[Batch]:
-        parquet = self._parquet_file()
+    def _parquet_parts(self, wanted: list[str]) -> list[Part]:
+        parquet = self.parquet_file()
         schema = parquet.schema_arrow
         readable = []
         for name in wanted:
@@ -230,17 +407,31 @@ class Dataset:
                 self.problems[name] = TypeProblem(name, self.expected[name],
                                                   f"parquet type {found}",
                                                   parquet.metadata.num_rows)
-        start = 0
-        try:
-            for record_batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS,
-                                                     columns=readable):
-                arrays = [pc.cast(record_batch.column(name), ARROW_TYPES[self.expected[name]])
-                          for name in readable]
-                yield Batch(start, pa.RecordBatch.from_arrays(arrays, names=readable),
-                            record_batch.num_rows)
-                start += record_batch.num_rows
-        except (pa.ArrowInvalid, OSError) as error:
-            raise self._unreadable(error) from None
+        groups: list[list[int]] = [[]]
+        rows = 0
+        for group in range(parquet.metadata.num_row_groups):
+            if rows >= PART_ROWS:
+                groups.append([])
+                rows = 0
+            groups[-1].append(group)
+            rows += parquet.metadata.row_group(group).num_rows
+        return [_ParquetPart(self, index, readable, row_groups)
+                for index, row_groups in enumerate(groups)]
+
+
+def _skip(_: pcsv.InvalidRow) -> str:
+    return "skip"
+
+
+def _next_line(handle: io.BufferedReader) -> int:
+    """The offset just after the next newline from the handle's position (or the end of file)."""
+    position = handle.tell()
+    while chunk := handle.read(1 << 16):
+        found = chunk.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(chunk)
+    return position
 
 
 def _fits(found: pa.DataType, expected: ColumnType) -> bool:
@@ -275,4 +466,5 @@ def _join(batches: list[Batch], rows: int) -> Batch:
         return batches[0]
     table = pa.Table.from_batches([b.data for b in batches]).combine_chunks()
     chunks = table.to_batches()
-    return Batch(batches[0].start, chunks[0] if len(chunks) == 1 else batches[0].data, rows)
+    first = batches[0]
+    return replace(first, data=chunks[0] if len(chunks) == 1 else first.data, num_rows=rows)

@@ -13,7 +13,9 @@ drifted-feature fraction verdict.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,26 +31,21 @@ from spec.models import Column, Data, DriftMethod
 from spec.threshold import Threshold, format_number
 
 from .. import arrow_numpy
-from ..datasets import Batch, Dataset
+from ..datasets import Batch, Dataset, Part
 from ..gate import GateOptions
 from ..result import HEADLINE, CheckResult, GateResult, Status, bars_chart, compare
 from ..stats import CategoryCounter, DriftScore, Reservoir, score_categories, score_numeric
 from ..stats.drift import LABELS, P_VALUE_METHODS
+from ..stats.sketch import mix64
 
 NAME = "data"
 _NUMERIC = ("float", "int")
 _PRIME = np.uint64(0x100000001B3)
 """FNV's 64-bit prime: each (hash ^ column) * prime step is a bijection, so rows differing in one
 column never collide; splitmix64 then spreads the bits before np.unique compares them."""
-
-
-def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """splitmix64's finalizer."""
-    values = values ^ (values >> np.uint64(30))
-    values = values * np.uint64(0xBF58476D1CE4E5B9)
-    values = values ^ (values >> np.uint64(27))
-    values = values * np.uint64(0x94D049BB133111EB)
-    return values ^ (values >> np.uint64(31))
+_NULL_TEXT = 0x6E756C6C
+"""The hash of a missing text value (any constant: it only has to differ from the others')."""
+_WORD = (1 << 64) - 1
 
 
 @dataclass
@@ -60,16 +57,20 @@ class Offenders:
     first_value: Any = None
 
     def add(self, mask: npt.NDArray[np.bool_], start: int,
-            values: npt.NDArray[np.float64] | pa.Array | None = None) -> None:
+            value_at: Callable[[int], Any] | None = None) -> None:
         found = int(np.count_nonzero(mask))
         if found and not self.count:
             index = int(np.argmax(mask))
             self.first_row = start + index + 1
-            if isinstance(values, pa.Array):
-                self.first_value = values[index].as_py()
-            elif values is not None:
-                self.first_value = float(values[index])
+            if value_at is not None:
+                self.first_value = value_at(index)
         self.count += found
+
+    def merge(self, later: Offenders, offset: int) -> None:
+        """Fold in the offenders of rows that come `offset` rows after this tally's first row."""
+        if later.count and not self.count:
+            self.first_row, self.first_value = later.first_row + offset, later.first_value
+        self.count += later.count
 
 
 @dataclass
@@ -79,9 +80,65 @@ class ColumnTally:
     above: Offenders = field(default_factory=Offenders)
     outside: Offenders = field(default_factory=Offenders)
 
+    def merge(self, later: ColumnTally, offset: int) -> None:
+        for mine, theirs in ((self.nulls, later.nulls), (self.below, later.below),
+                             (self.above, later.above), (self.outside, later.outside)):
+            mine.merge(theirs, offset)
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """A text column as dictionary codes: each question is answered once per distinct value."""
+
+    values: list[str | None]
+    codes: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, array: pa.Array) -> _Coded:
+        encoded = pc.dictionary_encode(array, null_encoding="encode")
+        return cls(encoded.dictionary.to_pylist(), arrow_numpy.integers(encoded.indices))
+
+    def per_row(self, answers: list[Any], dtype: type) -> npt.NDArray[Any]:
+        result: npt.NDArray[Any] = np.array(answers, dtype=dtype)[self.codes]
+        return result
+
+    def value_at(self, row: int) -> str | None:
+        return self.values[int(self.codes[row])]
+
+    def count_into(self, counter: CategoryCounter) -> None:
+        counts = np.bincount(self.codes, minlength=len(self.values))
+        for value, times in zip(self.values, counts.tolist(), strict=True):
+            if value is not None and times:
+                counter.count(value, times)
+
+
+class Tallies:
+    """What the checks need from some rows of one file, accumulated batch by batch."""
+
+    def __init__(self, columns: list[str], numeric: list[str], categorical: list[str]) -> None:
+        self.sample = Reservoir(len(numeric)) if numeric else None
+        self.columns = {name: ColumnTally() for name in columns}
+        self.categorical = {name: CategoryCounter() for name in categorical}
+        self.classes = CategoryCounter()
+        self.rows = 0
+        self.hashes: list[npt.NDArray[np.uint64]] = []
+
+    def merge(self, later: Tallies) -> None:
+        """Fold in the tallies of the rows that follow these."""
+        for name, tally in self.columns.items():
+            tally.merge(later.columns[name], self.rows)
+        for name, counter in self.categorical.items():
+            counter.merge(later.categorical[name])
+        self.classes.merge(later.classes)
+        if self.sample is not None and later.sample is not None:
+            self.sample.merge(later.sample)
+        self.hashes.extend(later.hashes)
+        self.rows += later.rows
+
 
 class FileScan:
-    """Everything the checks need from one file, accumulated batch by batch."""
+    """Everything the checks need from one file: its parts are tallied on every core at once,
+    then merged in file order."""
 
     def __init__(self, dataset: Dataset, data: Data, numeric: list[str],
                  categorical: list[str]) -> None:
@@ -89,81 +146,72 @@ class FileScan:
         self.data = data
         self.columns = [name for name in data.columns if name in dataset.header]
         self.numeric = [name for name in numeric if name in self.columns]
-        self.categorical = {name: CategoryCounter() for name in categorical if name in self.columns}
-        self.sample = Reservoir(len(self.numeric)) if self.numeric else None
-        self.tallies = {name: ColumnTally() for name in self.columns}
-        self.classes = CategoryCounter()
-        self.rows = 0
-        self._hashes: list[npt.NDArray[np.uint64]] = []
-        self._string_ids: dict[str, dict[str, int]] = {name: {} for name in self.columns}
+        self.categorical = [name for name in categorical if name in self.columns]
+        self.tallies = Tallies(self.columns, self.numeric, self.categorical)
 
     def scan(self) -> FileScan:
-        for batch in self.dataset.batches(self.columns):
-            self._add(batch)
+        parts = self.dataset.parts(self.columns)
+        with ThreadPoolExecutor(max_workers=min(len(parts), _cores())) as pool:
+            for tallies in pool.map(self._tally, parts):
+                self.tallies.merge(tallies)
+        self.dataset.collect(parts)
         return self
 
-    def _add(self, chunk: Batch) -> None:
-        start, batch = chunk.start, chunk.data
-        self.rows += chunk.num_rows
-        row_hash = np.full(chunk.num_rows, 0x9E3779B97F4A7C15, dtype=np.uint64)
+    def _tally(self, part: Part) -> Tallies:
+        tallies = Tallies(self.columns, self.numeric, self.categorical)
+        for batch in part.batches():
+            self._add(tallies, batch)
+        return tallies
+
+    def _add(self, tallies: Tallies, batch: Batch) -> None:
+        start, data, rows = batch.start, batch.data, batch.num_rows
+        tallies.rows += rows
+        row_hash = np.full(rows, 0x9E3779B97F4A7C15, dtype=np.uint64)
         numbers: dict[str, npt.NDArray[np.float64]] = {}
         for name in self.columns:
             spec = self.data.columns[name]
-            array = batch.column(name)
+            array = data.column(name)
+            tally = tallies.columns[name]
             if spec.dtype in _NUMERIC or spec.dtype == "bool":
                 values = arrow_numpy.floats(array)
                 numbers[name] = values
                 missing = np.isnan(values)
-                bits = np.where(missing, np.nan, values).view(np.uint64)
+                row_hash = (row_hash ^ np.where(missing, np.nan, values).view(np.uint64)) * _PRIME
+                tally.nulls.add(missing, start)
+                _check_numbers(spec, tally, values, missing, start)
+                if name in tallies.categorical:
+                    tallies.categorical[name].add(array)
+                if name == self.data.target:
+                    tallies.classes.add(array)
             else:
-                missing = arrow_numpy.booleans(pc.is_null(array))
-                bits = self._string_hash(name, array)
-            row_hash = (row_hash ^ bits) * _PRIME
-            self._check_values(name, spec, array, numbers.get(name), missing, start)
-            if name in self.categorical:
-                self.categorical[name].add(array)
-            if name == self.data.target:
-                self.classes.add(array)
-        self._hashes.append(_mix(row_hash))
-        if self.sample is not None:
-            self.sample.add(np.column_stack([numbers[name] for name in self.numeric]))
+                coded = _Coded.of(array)
+                hashes = [_NULL_TEXT if v is None else hash(v) & _WORD for v in coded.values]
+                row_hash = (row_hash ^ coded.per_row(hashes, np.uint64)) * _PRIME
+                tally.nulls.add(coded.per_row([v is None for v in coded.values], bool), start)
+                _check_text(spec, tally, coded, start)
+                if name in tallies.categorical:
+                    coded.count_into(tallies.categorical[name])
+                if name == self.data.target:
+                    coded.count_into(tallies.classes)
+        tallies.hashes.append(mix64(row_hash))
+        if tallies.sample is not None:
+            tallies.sample.add(np.column_stack([numbers[name] for name in self.numeric]),
+                               batch.row_keys())
 
-    def _check_values(self, name: str, spec: Column, array: pa.Array,
-                      values: npt.NDArray[np.float64] | None,
-                      missing: npt.NDArray[np.bool_], start: int) -> None:
-        tally = self.tallies[name]
-        tally.nulls.add(missing, start)
-        if values is not None and spec.min is not None:
-            tally.below.add(values < spec.min, start, values)
-        if values is not None and spec.max is not None:
-            tally.above.add(values > spec.max, start, values)
-        if spec.allowed is not None:
-            if values is not None:
-                allowed = np.array([float(v) for v in spec.allowed if not isinstance(v, str)])
-                outside = ~np.isin(values, allowed) & ~missing
-                tally.outside.add(outside, start, values)
-            else:
-                value_set = pa.array([str(v) for v in spec.allowed])
-                inside = pc.fill_null(pc.is_in(array, value_set=value_set), True)
-                tally.outside.add(~arrow_numpy.booleans(inside), start, array)
+    @property
+    def rows(self) -> int:
+        return self.tallies.rows
 
-    def _string_hash(self, name: str, array: pa.Array) -> npt.NDArray[np.uint64]:
-        """Stable ids for strings across batches (a dictionary of the values seen so far)."""
-        ids = self._string_ids[name]
-        filled = pc.fill_null(array, "\x00null")
-        unique = pc.unique(filled)
-        codes = np.array([ids.setdefault(value, len(ids)) for value in unique.to_pylist()],
-                         dtype=np.uint64)
-        positions = arrow_numpy.integers(pc.index_in(filled, value_set=unique))
-        result: npt.NDArray[np.uint64] = codes[positions]
-        return result
+    @property
+    def sample(self) -> Reservoir | None:
+        return self.tallies.sample
 
     def duplicates(self) -> tuple[int, int, int]:
         """(duplicate rows, first duplicate's row, the earlier row it repeats); rows from 1.
         Rows compare by a 64-bit hash of all their values."""
-        if not self._hashes:
+        if not self.tallies.hashes:
             return 0, 0, 0
-        hashes = np.concatenate(self._hashes)
+        hashes = np.concatenate(self.tallies.hashes)
         _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         original = first[inverse]
         repeated = original != np.arange(hashes.size)
@@ -172,6 +220,32 @@ class FileScan:
             return 0, 0, 0
         index = int(np.argmax(repeated))
         return count, index + 1, int(original[index]) + 1
+
+
+def _cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _check_numbers(spec: Column, tally: ColumnTally, values: npt.NDArray[np.float64],
+                   missing: npt.NDArray[np.bool_], start: int) -> None:
+    def value_at(row: int) -> float:
+        return float(values[row])
+
+    if spec.min is not None:
+        tally.below.add(values < spec.min, start, value_at)
+    if spec.max is not None:
+        tally.above.add(values > spec.max, start, value_at)
+    if spec.allowed is not None:
+        allowed = np.array([float(v) for v in spec.allowed if not isinstance(v, str)])
+        tally.outside.add(~np.isin(values, allowed) & ~missing, start, value_at)
+
+
+def _check_text(spec: Column, tally: ColumnTally, coded: _Coded, start: int) -> None:
+    if spec.allowed is not None:
+        allowed = {str(v) for v in spec.allowed}
+        outside = coded.per_row([v is not None and v not in allowed for v in coded.values], bool)
+        tally.outside.add(outside, start, coded.value_at)
 
 
 class DataGate:
@@ -262,18 +336,18 @@ def _file_checks(split: str, scan: FileScan, classification: bool) -> list[Check
     typed = [c for c in scan.columns if c not in dataset.problems]
     checks.append(_rule_check(
         f"{split}.nulls", display, "no nulls in non-nullable columns",
-        [(c, scan.tallies[c].nulls, "is not nullable but has {n} nulls, first at row {row}")
+        [(c, scan.tallies.columns[c].nulls, "is not nullable but has {n} nulls, first at row {row}")
          for c in typed if not data.columns[c].nullable]))
     if any(data.columns[c].min is not None or data.columns[c].max is not None for c in typed):
         rules = []
         for c in typed:
             column = data.columns[c]
             if column.min is not None:
-                rules.append((c, scan.tallies[c].below,
+                rules.append((c, scan.tallies.columns[c].below,
                               f"has {{n}} values below min {format_number(column.min)}, "
                               "first {value} at row {row}"))
             if column.max is not None:
-                rules.append((c, scan.tallies[c].above,
+                rules.append((c, scan.tallies.columns[c].above,
                               f"has {{n}} values above max {format_number(column.max)}, "
                               "first {value} at row {row}"))
         checks.append(_rule_check(f"{split}.ranges", display, "every value within min/max", rules))
@@ -281,7 +355,7 @@ def _file_checks(split: str, scan: FileScan, classification: bool) -> list[Check
     if allowed:
         checks.append(_rule_check(
             f"{split}.allowed", display, "every value is an allowed value",
-            [(c, scan.tallies[c].outside,
+            [(c, scan.tallies.columns[c].outside,
               f"has {{n}} values outside [{', '.join(str(v) for v in data.columns[c].allowed or [])}]"
               ", first {value} at row {row}") for c in allowed]))
     checks.extend(_quality_checks(split, scan, typed, classification))
@@ -329,7 +403,7 @@ def _quality_checks(split: str, scan: FileScan, typed: list[str],
     checks = [compare(NAME, f"{split}.rows", f"{display}: rows", rows,
                       Threshold(expr=f">= {rules.min_rows}"))]
     if typed and rows:
-        fractions = {c: scan.tallies[c].nulls.count / rows for c in typed}
+        fractions = {c: scan.tallies.columns[c].nulls.count / rows for c in typed}
         worst = max(fractions, key=lambda c: fractions[c])
         label = (f"{display}: null fraction of column '{worst}'" if fractions[worst]
                  else f"{display}: largest null fraction")
@@ -346,11 +420,11 @@ def _quality_checks(split: str, scan: FileScan, typed: list[str],
         checks.append(check)
     target = scan.data.target
     if (classification and rules.min_class_fraction is not None and target in typed
-            and scan.classes.counts):
+            and scan.tallies.classes.counts):
         allowed = scan.data.columns[target].allowed
         counts = {str(v): 0 for v in allowed or []}
         # values outside `allowed` are the allowed check's finding, not classes
-        counts.update({k: n for k, n in scan.classes.counts.items() if not allowed or k in counts})
+        counts.update({k: n for k, n in scan.tallies.classes.counts.items() if not allowed or k in counts})
         total = sum(counts.values())
         smallest = min(counts, key=lambda c: (counts[c], c))
         checks.append(compare(NAME, f"{split}.class_balance",
@@ -419,8 +493,8 @@ def _unusable(feature: str, reference: FileScan, current: FileScan) -> str:
 def _score(feature: str, method: DriftMethod, bins: int, reference: FileScan,
            current: FileScan) -> DriftScore:
     if feature in reference.categorical:
-        return score_categories(method, reference.categorical[feature].counts,
-                                current.categorical[feature].counts)
+        return score_categories(method, reference.tallies.categorical[feature].counts,
+                                current.tallies.categorical[feature].counts)
     assert reference.sample is not None and current.sample is not None
     return score_numeric(method, reference.sample.column(reference.numeric.index(feature)),
                          current.sample.column(current.numeric.index(feature)), bins)

@@ -38,7 +38,7 @@ class RowSample(Reservoir):
 
     def complete_rows(self) -> npt.NDArray[np.float32]:
         """The sampled rows with every feature present."""
-        block = self._rows[: min(self.seen, self.capacity)]
+        block = self.rows()
         return block[~np.isnan(block).any(axis=1)].astype(np.float32)
 
 
@@ -67,7 +67,7 @@ def read_reference(loaded: LoadedSpec, path: Path, categorical: Sequence[str]) -
         columns = [_floats(batch.data.column(name)) if name in batch.data.schema.names
                    else np.full(batch.num_rows, np.nan) for name in features]
         block = np.column_stack(columns) if columns else np.zeros((batch.num_rows, 0))
-        reference.sample.add(block)
+        reference.sample.add(block, batch.row_keys())
         for name in categorical:
             counts = reference.categories[name]
             values = block[:, features.index(name)]

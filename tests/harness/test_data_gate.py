@@ -284,6 +284,23 @@ def test_streaming_blocks_do_not_change_results(project: Path,
     assert "found text 'big' at row 251" in failed(streamed)["train.types"]
 
 
+def test_parts_read_in_parallel_do_not_change_results(project: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def damage(header: list[str], rows: Rows) -> tuple[list[str], Rows]:
+        rows[20]["mean_area"] = "big"
+        rows[300]["mean_area"] = "huge"
+        rows[310]["worst_area"] = ""
+        return header, rows + rows[200:205]
+
+    edit_csv(project.parent / "data/train.csv", damage)
+    whole = run(project)
+    monkeypatch.setattr(datasets, "PART_BYTES", 3000)
+    split = run(project)
+    assert [c.model_dump() for c in split.checks] == [c.model_dump() for c in whole.checks]
+    assert "found text 'big' at row 21 (2 values)" in failed(split)["train.types"]
+    assert "first: row 342 repeats row 201" in failed(split)["train.duplicates"]
+
+
 def test_categorical_and_bool_columns(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     rows = 600

@@ -77,6 +77,40 @@ def test_bad_value_in_a_later_block_is_located(tmp_path: Path, monkeypatch: pyte
     assert table.column("colour").equals(expected.column("colour"))
 
 
+def test_parts_cut_at_line_ends_read_like_the_whole_file(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "d.csv"
+    _write(path, 5000, {10: ("x", "abc"), 2999: ("x", "def"), 4000: ("n", "1.5")})
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines[:3001], "1.0,2\n", *lines[3001:]]))
+    whole = Dataset(path, "d.csv", "csv", TYPES)
+    expected = _read_all(whole)
+    monkeypatch.setattr(datasets, "PART_BYTES", 10_000)
+    split = Dataset(path, "d.csv", "csv", TYPES)
+    parts = split.parts()
+    assert len(parts) > 10
+    assert _read_all(split).equals(expected)
+    assert split.problems == whole.problems
+    assert split.problems["x"].describe("d.csv") == (
+        "d.csv: column 'x' expected float, found text 'abc' at row 11 (2 values)")
+    assert split.malformed == whole.malformed and split.malformed.count == 1
+    assert split.malformed.first_text == "1.0,2"
+
+
+def test_parts_read_in_any_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "d.csv"
+    _write(path, 3000, {2500: ("x", "abc")})
+    monkeypatch.setattr(datasets, "PART_BYTES", 20_000)
+    dataset = Dataset(path, "d.csv", "csv", TYPES)
+    parts = dataset.parts()
+    batches = {part.index: list(part.batches()) for part in reversed(parts)}
+    dataset.collect(parts)
+    assert dataset.problems["x"].first_row == 2501
+    keys = np.concatenate([b.row_keys() for i in sorted(batches) for b in batches[i]])
+    assert keys.size == 3000 and np.all(np.diff(keys.astype(np.int64)) > 0)
+    assert sum(part.rows for part in parts) == 3000
+
+
 def test_text_where_a_bool_is_expected(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     _write(path, 10, {4: ("flag", "maybe")})
@@ -127,6 +161,11 @@ def test_parquet_batches_and_types(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert read.schema.types == [pa.float64(), pa.int64(), pa.bool_(), pa.string()]
     assert read.column("n").to_pylist() == list(range(rows))
     assert dataset.problems == {}
+    monkeypatch.setattr(datasets, "PART_ROWS", 1)
+    pq.write_table(table, path, row_group_size=30_000)
+    grouped = Dataset(path, "d.parquet", "parquet", TYPES)
+    assert len(grouped.parts()) == 7
+    assert _read_all(grouped).equals(read)
     wrong = Dataset(path, "d.parquet", "parquet", {"x": "int", "colour": "float"})
     assert _read_all(wrong).num_columns == 0
     assert [p.describe("d.parquet") for p in wrong.problems.values()] == [

@@ -170,6 +170,32 @@ def test_reservoir_is_a_uniform_bounded_sample() -> None:
     assert scipy_stats.ks_1samp(kept / rows, scipy_stats.uniform.cdf).pvalue > 0.001
 
 
+def test_reservoir_merges_parts_into_the_sample_of_the_whole() -> None:
+    rows = 50_000
+    data = np.random.default_rng(3).normal(size=(rows, 2))
+    keys = np.arange(rows, dtype=np.uint64)
+    whole = Reservoir(2, capacity=4_000)
+    whole.add(data, keys)
+    merged = Reservoir(2, capacity=4_000)
+    for cut in ((30_000, 50_000), (0, 12_345), (12_345, 30_000)):  # any order, any sizes
+        part = Reservoir(2, capacity=4_000)
+        for start in range(cut[0], cut[1], 5_000):
+            end = min(cut[1], start + 5_000)
+            part.add(data[start:end], keys[start:end])
+        merged.merge(part)
+    assert merged.seen == whole.seen == rows and not merged.complete
+    assert np.array_equal(merged.rows(), whole.rows())
+
+
+def test_reservoir_keeps_file_order_while_complete() -> None:
+    data = np.arange(20, dtype=float)[:, None]
+    first, second = Reservoir(1, capacity=50), Reservoir(1, capacity=50)
+    second.add(data[10:], np.arange(10, 20, dtype=np.uint64))
+    first.add(data[:10], np.arange(10, dtype=np.uint64))
+    second.merge(first)
+    assert second.complete and second.column(0).tolist() == data[:, 0].tolist()
+
+
 def test_reservoir_drops_missing_values() -> None:
     sample = Reservoir(2, capacity=10)
     sample.add(np.array([[1.0, np.nan], [np.nan, 2.0], [3.0, 4.0]]))
