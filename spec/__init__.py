@@ -1,9 +1,31 @@
-"""The mlops.yaml spec: models, loading with positions, semantic checks, JSON Schema."""
+"""The mlops.yaml spec: models, loading with positions, semantic checks, JSON Schema.
 
-from .errors import Diagnostic, MlopsError, SpecError, UsageError
-from .loader import DEFAULT_SPEC, LoadedSpec, load_spec
-from .models import Spec
-from .threshold import Comparison, Threshold, parse_expression
+The names below are imported on first use: `spec.errors` is imported by every command (and by
+`mlops --version`), which must not pay for pydantic, ruamel.yaml and the models unless it uses them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .errors import Diagnostic, MlopsError, SpecError, UsageError
+    from .loader import DEFAULT_SPEC, LoadedSpec, load_spec
+    from .models import Spec
+    from .threshold import Comparison, Threshold, parse_expression
+
+_LAZY = {"Diagnostic": "errors", "MlopsError": "errors", "SpecError": "errors",
+         "UsageError": "errors", "DEFAULT_SPEC": "loader", "LoadedSpec": "loader",
+         "load_spec": "loader", "Spec": "models", "Comparison": "threshold",
+         "Threshold": "threshold", "parse_expression": "threshold"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'spec' has no attribute '{name}'")
+    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+
 
 __all__ = [
     "DEFAULT_SPEC",
