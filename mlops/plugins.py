@@ -19,7 +19,8 @@ import operator
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from functools import cache
+from importlib.metadata import Distribution, entry_points
 from typing import Any
 
 from spec.errors import MlopsError
@@ -89,14 +90,22 @@ def conflicts(group: str, contract: Contract) -> list[str]:
     return result
 
 
-def _all(group: str) -> list[Registration]:
+@cache
+def _all(group: str) -> tuple[Registration, ...]:
+    """Scanned once per process: the scan reads every installed distribution."""
     result = []
+    described: dict[Distribution, tuple[str, str]] = {}
     for point in entry_points(group=group):
         dist = point.dist
-        name = dist.metadata["Name"] if dist is not None else "(unknown distribution)"
-        version = dist.version if dist is not None else ""
+        if dist is None:
+            name, version = "(unknown distribution)", ""
+        elif dist in described:
+            name, version = described[dist]
+        else:  # parsing METADATA is the slow part; a distribution registers several names
+            metadata = dist.metadata
+            name, version = described.setdefault(dist, (metadata["Name"], metadata["Version"]))
         result.append(Registration(group, point.name, point.value, name, version))
-    return sorted(result, key=lambda registration: not registration.builtin)  # built-ins win
+    return tuple(sorted(result, key=lambda registration: not registration.builtin))  # built-ins win
 
 
 def load(registration: Registration, contract: Contract) -> Any:
