@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,8 +116,7 @@ class _Coded:
 class Tallies:
     """What the checks need from some rows of one file, accumulated batch by batch."""
 
-    def __init__(self, columns: list[str], numeric: list[str], categorical: list[str]) -> None:
-        self.sample = Reservoir(len(numeric)) if numeric else None
+    def __init__(self, columns: list[str], categorical: list[str]) -> None:
         self.columns = {name: ColumnTally() for name in columns}
         self.categorical = {name: CategoryCounter() for name in categorical}
         self.classes = CategoryCounter()
@@ -130,15 +130,14 @@ class Tallies:
         for name, counter in self.categorical.items():
             counter.merge(later.categorical[name])
         self.classes.merge(later.classes)
-        if self.sample is not None and later.sample is not None:
-            self.sample.merge(later.sample)
         self.hashes.extend(later.hashes)
         self.rows += later.rows
 
 
 class FileScan:
     """Everything the checks need from one file: its parts are tallied on every core at once,
-    then merged in file order."""
+    then merged in file order. The row sample is shared (a bottom-k sample is the same whatever
+    order its rows arrive in), so memory holds one sample, not one per part."""
 
     def __init__(self, dataset: Dataset, data: Data, numeric: list[str],
                  categorical: list[str]) -> None:
@@ -147,7 +146,9 @@ class FileScan:
         self.columns = [name for name in data.columns if name in dataset.header]
         self.numeric = [name for name in numeric if name in self.columns]
         self.categorical = [name for name in categorical if name in self.columns]
-        self.tallies = Tallies(self.columns, self.numeric, self.categorical)
+        self.tallies = Tallies(self.columns, self.categorical)
+        self.sample = Reservoir(len(self.numeric)) if self.numeric else None
+        self._sample_lock = threading.Lock()
 
     def scan(self) -> FileScan:
         parts = self.dataset.parts(self.columns)
@@ -158,7 +159,7 @@ class FileScan:
         return self
 
     def _tally(self, part: Part) -> Tallies:
-        tallies = Tallies(self.columns, self.numeric, self.categorical)
+        tallies = Tallies(self.columns, self.categorical)
         for batch in part.batches():
             self._add(tallies, batch)
         return tallies
@@ -194,17 +195,14 @@ class FileScan:
                 if name == self.data.target:
                     coded.count_into(tallies.classes)
         tallies.hashes.append(mix64(row_hash))
-        if tallies.sample is not None:
-            tallies.sample.add(np.column_stack([numbers[name] for name in self.numeric]),
-                               batch.row_keys())
+        if self.sample is not None:
+            block = np.column_stack([numbers[name] for name in self.numeric])
+            with self._sample_lock:
+                self.sample.add(block, batch.row_keys())
 
     @property
     def rows(self) -> int:
         return self.tallies.rows
-
-    @property
-    def sample(self) -> Reservoir | None:
-        return self.tallies.sample
 
     def duplicates(self) -> tuple[int, int, int]:
         """(duplicate rows, first duplicate's row, the earlier row it repeats); rows from 1.
