@@ -43,9 +43,13 @@ MetricName = Literal[
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo must never be silently ignored."""
+    """Unknown keys are errors: a typo must never be silently ignored.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    Validators are built on first use (`defer_build`): `Spec` builds the whole tree once, instead
+    of every section building its own at import and `Spec` building them all again.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 # --- data ------------------------------------------------------------------------------------
