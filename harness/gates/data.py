@@ -152,9 +152,12 @@ class FileScan:
 
     def scan(self) -> FileScan:
         parts = self.dataset.parts(self.columns)
-        with ThreadPoolExecutor(max_workers=min(len(parts), _cores())) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(len(parts), _cores()))
+        try:
             for tallies in pool.map(self._tally, parts):
                 self.tallies.merge(tallies)
+        finally:  # an unreadable part (or Ctrl-C) stops the parts not yet started
+            pool.shutdown(cancel_futures=True)
         self.dataset.collect(parts)
         return self
 
