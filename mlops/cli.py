@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "build": "mlops.commands.build:build",
     "gate": "mlops.commands.gate:gate",
     "release": "mlops.commands.gate:release",
-    "report": "mlops.commands.gate:report",
+    "report": "mlops.commands.report:report",
     "monitor": "mlops.commands.monitor:monitor",
     "plugins": "mlops.commands.plugins:plugins",
 }

@@ -1,4 +1,4 @@
-"""`mlops gate`, `mlops release` and `mlops report`: run release gates and render their results.
+"""`mlops gate` and `mlops release`: run release gates and write their reports.
 
 The exit code comes from the results: 1 when any error-severity check fails (or a gate errors),
 0 otherwise; warnings never fail. Every run writes its reports, failing or not.
@@ -17,8 +17,7 @@ import click
 
 from harness.gate import GateOptions
 from harness.gates import GATE_NAMES
-from harness.reports import FORMATS, write_reports
-from harness.reports.json_report import read_report
+from harness.reports import write_reports
 from harness.result import CheckResult, GateResult, Report
 from harness.runner import Progress, run_gates
 from spec.errors import MlopsError
@@ -72,20 +71,6 @@ def release(spec_path: Path, report_dir: Path, retrain: bool) -> int:
     report = run_gates(loaded, GATE_NAMES, GateOptions(retrain=retrain), progress=progress,
                        before=[steps])
     return _finish(report, report_dir)
-
-
-@click.command()
-@click.argument("result", metavar="RESULT.json", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["md", "html", "junit", "json", "all"]),
-              default="all", show_default=True, help="Which report(s) to render.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Output folder (default: the folder of RESULT.json).")
-def report(result: Path, fmt: str, out: Path | None) -> None:
-    """Render a saved JSON result as Markdown, HTML and/or JUnit XML."""
-    loaded = read_report(result)
-    formats = [name for name in FORMATS if name != "json"] if fmt == "all" else [fmt]
-    for path in write_reports(loaded, out or result.parent, formats):
-        click.echo(f"wrote {path}")
 
 
 def compile_check(spec_path: Path) -> CheckResult:
