@@ -1,10 +1,14 @@
 """The data gate vs Great Expectations and pandera (schema + quality), and its drift check vs
-Evidently's data-drift preset, on the same generated 1,000,000-row x 30-column CSV files.
+Evidently's data-drift preset, on the same generated 1,000,000-row x 30-column files, once as CSV
+and once as Parquet (same columns and values).
 
 Each tool runs in its own process (peers in their own venvs under .mlops/bench-venvs/, since their
-pins conflict with ours) under GNU time, which gives wall time and peak resident memory. The
-files are generated once under .mlops/bench-data/ and read once before timing so every tool
-starts from a warm page cache. Ratios are peer time / our time (higher is better for us).
+pins conflict with ours) under GNU time, which gives wall time, user + system CPU time and peak
+resident memory. Every command runs REPEAT times (env BENCH_REPEAT, default 3), interleaved with
+the tools it is compared with (ours, peer, peer, ours, ...) so a noisy machine hits all alike; a
+row reports the median wall time, the median CPU time and the largest peak. The files are
+generated once under .mlops/bench-data/ and read once before timing so every tool starts from a
+warm page cache. Ratios are median peer time / median our time (higher is better for us).
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
-from bench.common import ROOT, VENV_BIN, Measurement
+from bench.common import ROOT, VENV_BIN, Measurement, median
 from bench.data_gate_peers.rules import (
     FEATURES,
     HIGH,
@@ -35,13 +41,15 @@ from bench.data_gate_peers.rules import (
 
 NAME = "data_gate"
 ROWS = 1_000_000
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+FORMATS = ("csv", "parquet")
 DATA = ROOT / ".mlops" / "bench-data"
 VENVS = ROOT / ".mlops" / "bench-venvs"
 PEERS = ROOT / "bench" / "data_gate_peers"
 PACKAGES = {
     "great-expectations": ["great-expectations==1.24.1", "pyarrow"],
-    "pandera": ["pandera[pandas]==0.35.0"],
-    "evidently": ["evidently==0.7.23", "pandas<3"],  # 0.7.23 imports a helper pandas 3 removed
+    "pandera": ["pandera[pandas]==0.35.0", "pyarrow"],
+    "evidently": ["evidently==0.7.23", "pandas<3", "pyarrow"],  # 0.7.23 imports a helper pandas 3 removed
 }
 SHIFTED = {"f00": "mean +1 sd", "f01": "sd x2", "f02": "mean +0.8 sd", "f03": "log-normal shape",
            "f04": "mean +1.5 sd"}
@@ -68,118 +76,192 @@ def _columns(rng: np.random.Generator, shifted: bool) -> dict[str, np.ndarray]:
     return columns
 
 
-def generate() -> tuple[Path, Path]:
-    """reference.csv and current.csv (five features shifted), written once."""
+def generate() -> dict[str, tuple[Path, Path]]:
+    """(reference, current) per format (current has five features shifted), written once."""
     DATA.mkdir(parents=True, exist_ok=True)
-    files = (DATA / "reference.csv", DATA / "current.csv")
-    for path, seed, shifted in ((files[0], 1, False), (files[1], 2, True)):
-        if not path.is_file():
+    files = {fmt: (DATA / f"reference.{fmt}", DATA / f"current.{fmt}") for fmt in FORMATS}
+    for index, seed, shifted in ((0, 1, False), (1, 2, True)):
+        missing = [files[fmt][index] for fmt in FORMATS if not files[fmt][index].is_file()]
+        if missing:
             table = pa.table(_columns(np.random.default_rng(seed), shifted))
-            partial = path.with_suffix(".tmp")
-            pcsv.write_csv(table, partial)
-            partial.rename(path)
+            for path in missing:
+                partial = path.with_suffix(".tmp")
+                (pcsv.write_csv if path.suffix == ".csv" else pq.write_table)(table, partial)
+                partial.rename(path)
     return files
 
 
 def ensure_venvs() -> dict[str, Path]:
+    """A venv per peer with its PACKAGES, installed again whenever that list changes."""
     pythons = {}
     for name, packages in PACKAGES.items():
         python = VENVS / name / "bin" / "python"
+        marker = VENVS / name / "bench-packages.txt"
         if not python.is_file():
             subprocess.run([sys.executable, "-m", "venv", str(VENVS / name)], check=True)
+        if not marker.is_file() or marker.read_text().splitlines() != packages:
             subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
+            marker.write_text("\n".join(packages) + "\n")
         pythons[name] = python
     return pythons
 
 
-def _spec(drift: bool) -> Path:
+def _spec(drift: bool, fmt: str) -> Path:
     """A spec beside the data (spec paths are relative to the spec's folder)."""
+    kind = "drift" if drift else "schema"
     schema = "\n".join(f"    {name}: {{dtype: float, min: {LOW:g}, max: {HIGH:g}}}"
                        for name in FEATURES)
-    current = "  current: current.csv\n" if drift else ""
+    current = f"  current: current.{fmt}\n" if drift else ""
     text = (
-        f"version: 1\nname: bench-{'drift' if drift else 'schema'}\ndata:\n"
-        f"  train: reference.csv\n  test: reference.csv\n{current}"
+        f"version: 1\nname: bench-{kind}-{fmt}\ndata:\n  format: {fmt}\n"
+        f"  train: reference.{fmt}\n  test: reference.{fmt}\n{current}"
         f"  target: {TARGET}\n  schema:\n{schema}\n    {TARGET}: {{dtype: int, allowed: [0, 1]}}\n"
         f"  checks: {{min_rows: {MIN_ROWS}, max_null_fraction: 0.0, max_duplicate_fraction: "
         f"{MAX_DUPLICATE_FRACTION}, min_class_fraction: {MIN_CLASS_FRACTION}}}\n"
         f"  drift: {{method: psi, threshold: {PSI_THRESHOLD}, max_drifted_features: 0.5}}\n"
         "model: {task: binary_classification, artifact: model.onnx}\n"
         "deploy: {image: ghcr.io/acme/bench, environments: [{name: dev, namespace: dev}]}\n")
-    path = DATA / f"{'drift' if drift else 'schema'}.yaml"
+    path = DATA / f"{kind}-{fmt}.yaml"
     path.write_text(text)
     return path
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MiB, stdout) of one run under GNU time."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
-        done = subprocess.run(["/usr/bin/time", "-f", "%M %e", "-o", stats.name, *command],
-                              cwd=cwd, capture_output=True, text=True,
-                              env={**os.environ, "CI": "true"})
-        if done.returncode not in (0, 1):
-            raise RuntimeError(f"{command[:3]} exited {done.returncode}: {done.stderr[-2000:]}")
-        kib, seconds = stats.read().split()[-2:]
-    return float(seconds), int(kib) / 1024, done.stdout
+@dataclass
+class Run:
+    """One process under GNU time, and what it reported: a peer's JSON line, or our gate's entry
+    in report.json with its duration_s copied to "seconds" like the peers'."""
+
+    wall_s: float
+    cpu_s: float
+    peak_mib: float
+    out: dict[str, Any]
 
 
-def _ours(spec: Path, folder: Path) -> tuple[float, float, dict[str, Any]]:
+@dataclass
+class Tool:
+    """One command and its runs; `report` is the folder our gate writes report.json to (peers
+    print their verdict instead)."""
+
+    command: list[str]
+    cwd: Path
+    report: Path | None = None
+    runs: list[Run] = field(default_factory=list)
+
+    def once(self) -> None:
+        with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
+            done = subprocess.run(["/usr/bin/time", "-f", "%M %e %U %S", "-o", stats.name,
+                                   *self.command], cwd=self.cwd, capture_output=True, text=True,
+                                  env={**os.environ, "CI": "true"})
+            if done.returncode not in (0, 1):
+                raise RuntimeError(f"{self.command[:3]} exited {done.returncode}: "
+                                   f"{done.stderr[-2000:]}")
+            kib, wall, user, system = stats.read().split()[-4:]
+        if self.report is None:
+            out = json.loads(done.stdout.splitlines()[-1])
+        else:
+            gate = json.loads((self.report / "report.json").read_text())["gates"][0]
+            out = {**gate, "seconds": gate["duration_s"]}
+        self.runs.append(Run(float(wall), float(user) + float(system), int(kib) / 1024, out))
+
+    @property
+    def wall(self) -> float:
+        return median([r.wall_s for r in self.runs])
+
+    @property
+    def cpu(self) -> float:
+        return median([r.cpu_s for r in self.runs])
+
+    @property
+    def peak(self) -> float:
+        return max(r.peak_mib for r in self.runs)
+
+    @property
+    def out(self) -> dict[str, Any]:
+        """What the last run reported (the data and rules are fixed, so are the verdicts)."""
+        return self.runs[-1].out
+
+    def summary(self, ours: Tool | None = None) -> str:
+        """In-process and CPU time (medians) and peak memory (largest), beside ours if given."""
+        cpu, peak = f"{self.cpu:.2f} s", f"{self.peak:.0f} MiB"
+        if ours:
+            cpu += f" ({self.cpu / ours.cpu:.1f}x ours)"
+            peak += f" ({self.peak / ours.peak:.1f}x ours)"
+        seconds = median([r.out["seconds"] for r in self.runs])
+        return (f"median of {len(self.runs)}: in-process {seconds:.2f} s, CPU (user+sys) {cpu}; "
+                f"max peak {peak}")
+
+    def extra(self) -> dict[str, Any]:
+        return {"peak_mib": self.peak, "cpu_s": self.cpu, "wall_runs_s": [r.wall_s for r in self.runs],
+                "cpu_runs_s": [r.cpu_s for r in self.runs]}
+
+
+def _interleave(tools: list[Tool]) -> None:
+    for _ in range(REPEAT):
+        for tool in tools:
+            tool.once()
+
+
+def _ours(spec: Path, folder: Path) -> Tool:
     out = folder / spec.stem
-    seconds, mib, _ = timed([str(VENV_BIN / "python"), "-m", "mlops", "gate", "data", str(spec),
-                             "--report-dir", str(out)], folder)
-    return seconds, mib, json.loads((out / "report.json").read_text())
+    return Tool([str(VENV_BIN / "python"), "-m", "mlops", "gate", "data", str(spec),
+                 "--report-dir", str(out)], folder, report=out)
+
+
+def _schema(fmt: str, reference: Path, pythons: dict[str, Path], folder: Path) -> list[Measurement]:
+    ours = _ours(_spec(drift=False, fmt=fmt), folder)
+    peers = [(peer, Tool([str(pythons[peer]), str(PEERS / script), str(reference)], PEERS), target)
+             for peer, script, target in (("great-expectations", "great_expectations_check.py", ">= 10x"),
+                                          ("pandera", "pandera_check.py", ">= 2x"))]
+    _interleave([ours, *(tool for _, tool, _ in peers)])
+    label = f"mlops data gate: schema + quality ({fmt})"
+    size = f"{ROWS:,} rows x {len(FEATURES) + 1} columns, {reference.stat().st_size / 2**20:.0f} MiB {fmt}"
+    results = [Measurement(NAME, label, ours.wall, "s", extra=ours.extra(),
+                           notes=f"{size}; verdict {ours.out['status']}; {ours.summary()}")]
+    results += [Measurement(NAME, f"{peer}: schema + quality ({fmt})", tool.wall, "s",
+                            reference=label, ratio=tool.wall / ours.wall, target=target,
+                            notes=f"ok={tool.out['ok']}; {tool.summary(ours)}", extra=tool.extra())
+                for peer, tool, target in peers]
+    return results
+
+
+def _drift(fmt: str, reference: Path, current: Path, pythons: dict[str, Path],
+           folder: Path) -> list[Measurement]:
+    ours = _ours(_spec(drift=True, fmt=fmt), folder)
+    evidently = Tool([str(pythons["evidently"]), str(PEERS / "evidently_drift.py"), str(reference),
+                      str(current)], PEERS)
+    _interleave([ours, evidently])
+    checks = [c for c in ours.out["checks"] if c["name"].startswith("drift.f")]
+    ours_scores = {c["name"].removeprefix("drift."): c["observed"] for c in checks}
+    ours_drifted = sorted(c["name"].removeprefix("drift.") for c in checks if c["status"] == "fail")
+    verdict = evidently.out
+    differ = "; ".join(
+        f"{f}: ours {ours_scores[f]:.3g}, evidently {verdict['scores'][f]:.3g}"
+        for f in sorted(set(verdict["drifted"]) ^ set(ours_drifted)))
+    label = f"mlops data gate: drift, plus schema + quality of both files ({fmt})"
+    return [
+        Measurement(NAME, label, ours.wall, "s",
+                    notes=f"drifted {ours_drifted}; planted {sorted(SHIFTED)}; {ours.summary()}",
+                    extra={**ours.extra(), "drifted": ours_drifted}),
+        Measurement(NAME, f"evidently DataDriftPreset (psi): drift ({fmt})", evidently.wall, "s",
+                    reference=label, ratio=evidently.wall / ours.wall, target=">= 10x",
+                    notes=f"same verdicts: {verdict['drifted'] == ours_drifted} (evidently drifted "
+                          f"{verdict['drifted']}{'; PSI ' + differ if differ else ''}); "
+                          f"{evidently.summary(ours)}",
+                    extra={**evidently.extra(), "drifted": verdict["drifted"],
+                           "scores": verdict["scores"]}),
+    ]
 
 
 def run() -> list[Measurement]:
-    reference, current = generate()
+    files = generate()
     pythons = ensure_venvs()
-    for path in (reference, current):  # warm the page cache for everyone
+    for path in (p for pair in files.values() for p in pair):  # warm the page cache for everyone
         with path.open("rb") as handle:
             while handle.read(1 << 24):
                 pass
-    size = f"{ROWS:,} rows x {len(FEATURES) + 1} columns, {reference.stat().st_size / 2**20:.0f} MiB CSV"
     results: list[Measurement] = []
     with tempfile.TemporaryDirectory() as temp:
-        folder = Path(temp)
-        ours_s, ours_mib, report = _ours(_spec(drift=False), folder)
-        gate = report["gates"][0]
-        results.append(Measurement(NAME, "mlops data gate: schema + quality", ours_s, "s",
-                                   notes=f"{size}; verdict {gate['status']}, in-gate "
-                                         f"{gate['duration_s']:.2f} s, peak {ours_mib:.0f} MiB",
-                                   extra={"peak_mib": ours_mib}))
-        for peer, script, target in (("great-expectations", "great_expectations_check.py", ">= 10x"),
-                                     ("pandera", "pandera_check.py", ">= 2x")):
-            seconds, mib, out = timed([str(pythons[peer]), str(PEERS / script), str(reference)],
-                                      PEERS)
-            verdict = json.loads(out.splitlines()[-1])
-            results.append(Measurement(
-                NAME, f"{peer}: schema + quality", seconds, "s",
-                reference="mlops data gate", ratio=seconds / ours_s, target=target,
-                notes=f"ok={verdict['ok']}, in-process {verdict['seconds']:.2f} s, peak "
-                      f"{mib:.0f} MiB ({mib / ours_mib:.1f}x ours)",
-                extra={"peak_mib": mib}))
-        drift_s, drift_mib, drift_report = _ours(_spec(drift=True), folder)
-        checks = drift_report["gates"][0]["checks"]
-        ours_drifted = sorted(c["name"].removeprefix("drift.") for c in checks
-                              if c["name"].startswith("drift.f") and c["status"] == "fail")
-        results.append(Measurement(
-            NAME, "mlops data gate: drift (plus schema + quality of both files)", drift_s, "s",
-            notes=f"drifted {ours_drifted}; planted {sorted(SHIFTED)}; peak {drift_mib:.0f} MiB",
-            extra={"peak_mib": drift_mib, "drifted": ours_drifted}))
-        seconds, mib, out = timed([str(pythons["evidently"]), str(PEERS / "evidently_drift.py"),
-                                   str(reference), str(current)], PEERS)
-        verdict = json.loads(out.splitlines()[-1])
-        same = verdict["drifted"] == ours_drifted
-        ours_scores = {c["name"].removeprefix("drift."): c["observed"] for c in checks
-                       if c["name"].startswith("drift.f")}
-        differ = "; ".join(
-            f"{f}: ours {ours_scores[f]:.3g}, evidently {verdict['scores'][f]:.3g}"
-            for f in sorted(set(verdict["drifted"]) ^ set(ours_drifted)))
-        results.append(Measurement(
-            NAME, "evidently DataDriftPreset (psi): drift", seconds, "s",
-            reference="mlops data gate: drift", ratio=seconds / drift_s, target=">= 10x",
-            notes=f"same verdicts: {same} (evidently drifted {verdict['drifted']}"
-                  f"{'; PSI ' + differ if differ else ''}); in-process "
-                  f"{verdict['seconds']:.2f} s, peak {mib:.0f} MiB ({mib / drift_mib:.1f}x ours)",
-            extra={"peak_mib": mib, "drifted": verdict["drifted"], "scores": verdict["scores"]}))
+        for fmt, (reference, current) in files.items():
+            results += _schema(fmt, reference, pythons, Path(temp))
+            results += _drift(fmt, reference, current, pythons, Path(temp))
     return results

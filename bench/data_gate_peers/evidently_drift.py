@@ -6,14 +6,14 @@ import json
 import sys
 import time
 
-import pandas as pd
 from evidently import Report
 from evidently.presets import DataDriftPreset
+from frames import read
 from rules import FEATURES, PSI_THRESHOLD
 
 started = time.perf_counter()
-reference = pd.read_csv(sys.argv[1], usecols=FEATURES)
-current = pd.read_csv(sys.argv[2], usecols=FEATURES)
+reference = read(sys.argv[1], FEATURES)
+current = read(sys.argv[2], FEATURES)
 snapshot = Report([DataDriftPreset(method="psi", threshold=PSI_THRESHOLD)]).run(
     current_data=current, reference_data=reference)
 scores = {m["config"]["column"]: m["value"] for m in snapshot.dict()["metrics"]

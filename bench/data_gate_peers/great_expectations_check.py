@@ -1,4 +1,4 @@
-"""Schema + quality of one CSV with Great Expectations 1.x (pandas engine)."""
+"""Schema + quality of one CSV or Parquet file with Great Expectations 1.x (pandas engine)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import sys
 import time
 
 import great_expectations as gx
-import pandas as pd
+from frames import read
 from rules import FEATURES, HIGH, LOW, MAX_DUPLICATE_FRACTION, MIN_ROWS, TARGET
 
 started = time.perf_counter()
-frame = pd.read_csv(sys.argv[1])
+frame = read(sys.argv[1])
 context = gx.get_context(mode="ephemeral")
 batch = (context.data_sources.add_pandas("bench").add_dataframe_asset("frame")
          .add_batch_definition_whole_dataframe("all")

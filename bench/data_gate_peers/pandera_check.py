@@ -1,4 +1,4 @@
-"""Schema + quality of one CSV with pandera (pandas backend)."""
+"""Schema + quality of one CSV or Parquet file with pandera (pandas backend)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import json
 import sys
 import time
 
-import pandas as pd
 import pandera.pandas as pa
+from frames import read
 from rules import FEATURES, HIGH, LOW, MAX_DUPLICATE_FRACTION, MIN_CLASS_FRACTION, MIN_ROWS, TARGET
 
 started = time.perf_counter()
-frame = pd.read_csv(sys.argv[1])
+frame = read(sys.argv[1])
 columns = {name: pa.Column(float, pa.Check.in_range(LOW, HIGH), nullable=False)
            for name in FEATURES}
 columns[TARGET] = pa.Column(int, pa.Check.isin([0, 1]), nullable=False)
