@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,23 +153,42 @@ class FileScan:
 
     def scan(self) -> FileScan:
         parts = self.dataset.parts(self.columns)
-        pool = ThreadPoolExecutor(max_workers=min(len(parts), _cores()))
+        cores = _cores()
+        pool = ThreadPoolExecutor(max_workers=cores)
         try:
-            for tallies in pool.map(self._tally, parts):
-                self.tallies.merge(tallies)
-        finally:  # an unreadable part (or Ctrl-C) stops the parts not yet started
+            if len(parts) == 1:
+                self._scan_batches(parts[0], pool, cores)
+            else:
+                for tallies in pool.map(self._tally_part, parts):
+                    self.tallies.merge(tallies)
+        finally:  # an unreadable part (or Ctrl-C) stops the work not yet started
             pool.shutdown(cancel_futures=True)
         self.dataset.collect(parts)
         return self
 
-    def _tally(self, part: Part) -> Tallies:
-        tallies = Tallies(self.columns, self.categorical)
+    def _scan_batches(self, part: Part, pool: ThreadPoolExecutor, cores: int) -> None:
+        """One part (a small CSV, a Parquet file of one row group): its reader decodes on
+        pyarrow's threads, and its batches are tallied on ours, at most `cores` ahead."""
+        pending: deque[Future[Tallies]] = deque()
         for batch in part.batches():
+            pending.append(pool.submit(self._tally, [batch]))
+            if len(pending) > cores:
+                self.tallies.merge(pending.popleft().result())
+        while pending:
+            self.tallies.merge(pending.popleft().result())
+
+    def _tally_part(self, part: Part) -> Tallies:
+        return self._tally(part.batches())
+
+    def _tally(self, batches: Iterable[Batch]) -> Tallies:
+        """Tallies of consecutive rows, numbered from the first of them."""
+        tallies = Tallies(self.columns, self.categorical)
+        for batch in batches:
             self._add(tallies, batch)
         return tallies
 
     def _add(self, tallies: Tallies, batch: Batch) -> None:
-        start, data, rows = batch.start, batch.data, batch.num_rows
+        start, data, rows = tallies.rows, batch.data, batch.num_rows
         tallies.rows += rows
         row_hash = np.full(rows, 0x9E3779B97F4A7C15, dtype=np.uint64)
         numbers: dict[str, npt.NDArray[np.float64]] = {}
@@ -180,8 +200,11 @@ class FileScan:
                 values = arrow_numpy.floats(array)
                 numbers[name] = values
                 missing = np.isnan(values)
-                row_hash = (row_hash ^ np.where(missing, np.nan, values).view(np.uint64)) * _PRIME
-                tally.nulls.add(missing, start)
+                if missing.any():  # NaN has many bit patterns: hash one
+                    tally.nulls.add(missing, start)
+                    _mix_into(row_hash, np.where(missing, np.nan, values).view(np.uint64))
+                else:
+                    _mix_into(row_hash, values.view(np.uint64))
                 _check_numbers(spec, tally, values, missing, start)
                 if name in tallies.categorical:
                     tallies.categorical[name].add(array)
@@ -190,7 +213,7 @@ class FileScan:
             else:
                 coded = _Coded.of(array)
                 hashes = [_NULL_TEXT if v is None else hash(v) & _WORD for v in coded.values]
-                row_hash = (row_hash ^ coded.per_row(hashes, np.uint64)) * _PRIME
+                _mix_into(row_hash, coded.per_row(hashes, np.uint64))
                 tally.nulls.add(coded.per_row([v is None for v in coded.values], bool), start)
                 _check_text(spec, tally, coded, start)
                 if name in tallies.categorical:
@@ -213,6 +236,9 @@ class FileScan:
         if not self.tallies.hashes:
             return 0, 0, 0
         hashes = np.concatenate(self.tallies.hashes)
+        ordered = np.sort(hashes)
+        if not np.any(ordered[1:] == ordered[:-1]):  # the usual case, and the cheap test
+            return 0, 0, 0
         _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         original = first[inverse]
         repeated = original != np.arange(hashes.size)
@@ -228,14 +254,21 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def _mix_into(row_hash: npt.NDArray[np.uint64], column: npt.NDArray[np.uint64]) -> None:
+    """One FNV step per column, in place (a 65,536-row batch makes no new arrays)."""
+    np.bitwise_xor(row_hash, column, out=row_hash)
+    np.multiply(row_hash, _PRIME, out=row_hash)
+
+
 def _check_numbers(spec: Column, tally: ColumnTally, values: npt.NDArray[np.float64],
                    missing: npt.NDArray[np.bool_], start: int) -> None:
     def value_at(row: int) -> float:
         return float(values[row])
 
-    if spec.min is not None:
+    # fmin/fmax skip NaN: a batch within bounds (the usual case) needs no mask
+    if spec.min is not None and values.size and np.fmin.reduce(values) < spec.min:
         tally.below.add(values < spec.min, start, value_at)
-    if spec.max is not None:
+    if spec.max is not None and values.size and np.fmax.reduce(values) > spec.max:
         tally.above.add(values > spec.max, start, value_at)
     if spec.allowed is not None:
         allowed = np.array([float(v) for v in spec.allowed if not isinstance(v, str)])
@@ -265,7 +298,7 @@ class DataGate:
         for split, relative in _splits(data):
             if relative in scans:
                 continue
-            sampled = relative in (data.reference_path, data.current)
+            sampled = data.current is not None and relative in (data.reference_path, data.current)
             try:
                 dataset = Dataset(loaded.resolve(relative), relative, data.format, dtypes)
                 scan = FileScan(dataset, data, numeric if sampled else [],
