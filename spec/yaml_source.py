@@ -146,7 +146,9 @@ def _scalar(node: ScalarNode) -> Any:
     """Core-schema scalars (YAML 1.2): 'yes' stays a string, 0x1F is an int."""
     value = node.value
     tag_name = str(getattr(node.tag, "value", node.tag))
-    if node.style in ("'", '"', "|", ">") or tag_name in ("None", f"{_TAG}str"):
+    if node.style == ">":  # ruamel's composer marks each fold with a BEL for round-tripping
+        return value.replace("\a", "")
+    if node.style in ("'", '"', "|") or tag_name in ("None", f"{_TAG}str"):
         return value
     if tag_name == f"{_TAG}null":
         return None

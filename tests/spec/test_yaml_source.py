@@ -37,3 +37,9 @@ def test_syntax_errors_are_located() -> None:
 
 def test_dotted() -> None:
     assert dotted(("deploy", "environments", 0, "name")) == "deploy.environments[0].name"
+
+
+def test_block_scalars_read_as_yaml_says() -> None:
+    text = "folded: >\n  a\n  b\n\n  c\nstrip: >-\n  x\n  y\nliteral: |\n  a\n  b\n"
+    assert parse_yaml(text, "mlops.yaml").data == {"folded": "a b\nc\n", "strip": "x y",
+                                                    "literal": "a\nb\n"}
