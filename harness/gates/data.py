@@ -1,8 +1,9 @@
 """The data gate: schema, quality and drift of the spec's data files, read once each, streaming.
 
-Each distinct file (train, test, reference, current) is scanned once in record batches; the scan
-keeps only tallies (counts and the first offending row), one 8-byte hash per row for duplicates,
-exact category counts and a bounded row sample of the drift features (`harness.stats.sketch`).
+Each distinct file (train, test, reference, current) is scanned once in record batches, its parts
+on every core at once; the scan keeps only tallies (counts and the first offending row), one 8-byte
+hash per row for duplicates, exact category counts and a bounded row sample of the drift features
+(`harness.stats.sketch`), merged in file order.
 
 Check names are `<split>.<check>` (`train.columns`, `current.ranges`...) and `drift.<feature>`.
 A feature whose drift score crosses the threshold fails (it is a release gate: a shifted feature
@@ -44,7 +45,7 @@ NAME = "data"
 _NUMERIC = ("float", "int")
 _PRIME = np.uint64(0x100000001B3)
 """FNV's 64-bit prime: each (hash ^ column) * prime step is a bijection, so rows differing in one
-column never collide; splitmix64 then spreads the bits before np.unique compares them."""
+column never collide; splitmix64 then spreads the bits before the hashes are compared."""
 _NULL_TEXT = 0x6E756C6C
 """The hash of a missing text value (any constant: it only has to differ from the others')."""
 _WORD = (1 << 64) - 1
