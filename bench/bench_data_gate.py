@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
@@ -235,8 +236,13 @@ def _psi_on_evidently_bins(reference: Path, current: Path, feature: str) -> floa
     """PSI as Evidently 0.7 bins it (equal-width Sturges bins over both files together, empty
     bins filled with a tiny share), to show whether a verdict differs by binning alone: on a
     long right tail those bins put almost the whole reference in the first one."""
-    read = pq.read_table if reference.suffix == ".parquet" else pcsv.read_csv
-    ref, cur = (np.asarray(read(path).column(feature)) for path in (reference, current))
+    def column(path: Path) -> npt.NDArray[np.float64]:
+        if path.suffix == ".parquet":
+            return np.asarray(pq.read_table(path, columns=[feature]).column(0))
+        only = pcsv.ConvertOptions(include_columns=[feature])
+        return np.asarray(pcsv.read_csv(path, convert_options=only).column(0))
+
+    ref, cur = column(reference), column(current)
     edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins="sturges")
     shares = []
     for values in (ref, cur):

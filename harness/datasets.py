@@ -200,8 +200,7 @@ class _CsvPart(Part):
             return self._batch(start, record_batch)
         arrays = [self._from_text(name, record_batch.column(name), start)
                   if name in text_columns else record_batch.column(name) for name in names]
-        return Batch(start, pa.RecordBatch.from_arrays(arrays, names=names),
-                     record_batch.num_rows, self.index, start)
+        return self._batch(start, pa.RecordBatch.from_arrays(arrays, names=names))
 
     def _from_text(self, name: str, text: pa.Array, start: int) -> pa.Array:
         """Convert a text column to its spec type; values that do not fit become null."""

@@ -243,11 +243,8 @@ class FileScan:
         _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         original = first[inverse]
         repeated = original != np.arange(hashes.size)
-        count = int(np.count_nonzero(repeated))
-        if not count:
-            return 0, 0, 0
         index = int(np.argmax(repeated))
-        return count, index + 1, int(original[index]) + 1
+        return int(np.count_nonzero(repeated)), index + 1, int(original[index]) + 1
 
 
 def _cores() -> int:

@@ -6,8 +6,8 @@ sample (a 100,000-row sample puts proportions within about 0.002 of the full dat
 p-values are those of the sample, which is conservative). Categorical features are counted exactly.
 
 The sample keeps the rows whose keys hash lowest (a bottom-k sample) rather than drawing random
-slots: parts of a file sampled in parallel then merge into one uniform sample, and the same file
-read with any number of threads gives the same sample.
+slots: it is the same whatever order the rows arrive in, so the parts of a file can add to it from
+several threads, and the same file read with any number of threads gives the same sample.
 """
 
 from __future__ import annotations
@@ -53,46 +53,37 @@ class Reservoir:
 
     def add(self, block: FloatArray, keys: KeyArray | None = None) -> None:
         """Add rows (shape [rows, width]); NaN marks a missing value. `keys` identify the rows,
-        distinct across everything merged later, in file order; by default they count rows seen."""
-        rows = block.shape[0]
+        distinct and in file order; by default they count the rows seen."""
         if keys is None:
-            keys = np.arange(self.seen, self.seen + rows, dtype=np.uint64)
-        self._offer(block, keys, mix64(keys ^ self._seed))
-        self.seen += rows
-
-    def merge(self, other: Reservoir) -> None:
-        """Fold in a sample of other rows, as if those rows had been added here."""
-        size = other._size
-        self._offer(other._rows[:size], other._keys[:size], other._priority[:size])
-        self.seen += other.seen
-
-    def _offer(self, rows: FloatArray, keys: KeyArray, priority: KeyArray) -> None:
+            keys = np.arange(self.seen, self.seen + block.shape[0], dtype=np.uint64)
+        self.seen += block.shape[0]
         self._ordered = None
+        priority = mix64(keys ^ self._seed)
         free = min(self.capacity - self._size, priority.size)
         if free:
             end = self._size + free
-            self._rows[self._size:end] = rows[:free]
+            self._rows[self._size:end] = block[:free]
             self._keys[self._size:end], self._priority[self._size:end] = keys[:free], priority[:free]
             self._size = end
-            rows, keys, priority = rows[free:], keys[free:], priority[free:]
+            block, keys, priority = block[free:], keys[free:], priority[free:]
         if not priority.size or not self.capacity:
             return
         better = priority < self._priority.max()  # most rows of a long file stop here
         if not better.any():
             return
-        rows, keys, priority = rows[better], keys[better], priority[better]
+        block, keys, priority = block[better], keys[better], priority[better]
         lowest = np.argpartition(np.concatenate([self._priority, priority]),
                                  self.capacity - 1)[:self.capacity]
         incoming = lowest[lowest >= self.capacity] - self.capacity
         stays = np.zeros(self.capacity, dtype=bool)
         stays[lowest[lowest < self.capacity]] = True
         slots = np.flatnonzero(~stays)
-        self._rows[slots], self._keys[slots] = rows[incoming], keys[incoming]
+        self._rows[slots], self._keys[slots] = block[incoming], keys[incoming]
         self._priority[slots] = priority[incoming]
 
     def rows(self) -> FloatArray:
         """The sampled rows: in key (file) order while complete, else by priority, so the order
-        never depends on how the rows were batched, split or merged."""
+        never depends on how the rows were batched or in which order they arrived."""
         if self._ordered is None:
             size = self._size
             order = self._keys[:size] if self.complete else self._priority[:size]

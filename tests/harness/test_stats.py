@@ -170,30 +170,27 @@ def test_reservoir_is_a_uniform_bounded_sample() -> None:
     assert scipy_stats.ks_1samp(kept / rows, scipy_stats.uniform.cdf).pvalue > 0.001
 
 
-def test_reservoir_merges_parts_into_the_sample_of_the_whole() -> None:
+def test_reservoir_is_the_same_whatever_order_rows_arrive_in() -> None:
     rows = 50_000
     data = np.random.default_rng(3).normal(size=(rows, 2))
     keys = np.arange(rows, dtype=np.uint64)
-    whole = Reservoir(2, capacity=4_000)
-    whole.add(data, keys)
-    merged = Reservoir(2, capacity=4_000)
+    in_order = Reservoir(2, capacity=4_000)
+    in_order.add(data, keys)
+    shuffled = Reservoir(2, capacity=4_000)
     for cut in ((30_000, 50_000), (0, 12_345), (12_345, 30_000)):  # any order, any sizes
-        part = Reservoir(2, capacity=4_000)
         for start in range(cut[0], cut[1], 5_000):
             end = min(cut[1], start + 5_000)
-            part.add(data[start:end], keys[start:end])
-        merged.merge(part)
-    assert merged.seen == whole.seen == rows and not merged.complete
-    assert np.array_equal(merged.rows(), whole.rows())
+            shuffled.add(data[start:end], keys[start:end])
+    assert shuffled.seen == in_order.seen == rows and not shuffled.complete
+    assert np.array_equal(shuffled.rows(), in_order.rows())
 
 
 def test_reservoir_keeps_file_order_while_complete() -> None:
     data = np.arange(20, dtype=float)[:, None]
-    first, second = Reservoir(1, capacity=50), Reservoir(1, capacity=50)
-    second.add(data[10:], np.arange(10, 20, dtype=np.uint64))
-    first.add(data[:10], np.arange(10, dtype=np.uint64))
-    second.merge(first)
-    assert second.complete and second.column(0).tolist() == data[:, 0].tolist()
+    sample = Reservoir(1, capacity=50)
+    sample.add(data[10:], np.arange(10, 20, dtype=np.uint64))
+    sample.add(data[:10], np.arange(10, dtype=np.uint64))
+    assert sample.complete and sample.column(0).tolist() == data[:, 0].tolist()
 
 
 def test_reservoir_drops_missing_values() -> None:
