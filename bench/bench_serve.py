@@ -32,7 +32,7 @@ BENCH = "serve"
 
 
 def _row() -> dict[str, float]:
-    from spec.loader import load_spec
+    from mlops.spec.loader import load_spec
 
     spec = load_spec(ROOT / "mlops.yaml", check_files=False).spec
     with (ROOT / spec.data.test).open() as handle:
@@ -101,8 +101,8 @@ def run() -> list[Measurement]:
         if importlib.util.find_spec("starlette") is not None:
             # The stack choice on equal work: no access log, no request log, same parsing,
             # batching and JSON; only the plain ASGI app still counts its metrics.
-            from serving.config import ServerConfig
-            from spec.loader import load_spec
+            from mlops.serving.config import ServerConfig
+            from mlops.spec.loader import load_spec
 
             bare = workdir / "mlops.yaml"
             bare.write_text(re.sub(r"^  request_log: .*\n", "", spec.read_text(), flags=re.M))

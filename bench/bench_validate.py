@@ -11,7 +11,7 @@ from bench.common import ROOT, VENV_BIN, Measurement, median, wall_times
 REPEAT = 7
 _FOOTPRINT = """
 import json, resource, sys
-from mlops.cli import main
+from mlops.cli.main import main
 try:
     main(["validate", "mlops.yaml"])
 except SystemExit:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from spec.loader import LoadedSpec
+from mlops.spec.loader import LoadedSpec
 
 MAX_MEDIAN_SHIFT = 0.5  # in training standard deviations; the data gate's PSI looks at shape
 MAX_BENIGN_SHARE_GAP = 0.1

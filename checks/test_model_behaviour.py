@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.predictor import Predictor
-from spec.loader import LoadedSpec
+from mlops.harness.predictor import Predictor
+from mlops.spec.loader import LoadedSpec
 
 # Larger and more irregular tumours: more of any of these must never look more benign.
 MALIGNANCY_SIGNS = ("worst_concave_points", "worst_radius", "worst_perimeter", "worst_area")

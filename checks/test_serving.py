@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.live_server import LiveServer
-from harness.predictor import Predictor
+from mlops.harness.live_server import LiveServer
+from mlops.harness.predictor import Predictor
 
 
 @pytest.mark.model

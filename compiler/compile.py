@@ -16,12 +16,14 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from spec.errors import MlopsError, SpecError, UsageError
-from spec.loader import DEFAULT_SPEC, LoadedSpec, load_spec
+from mlops.core.errors import MlopsError, UsageError
+from mlops.core.version import release_version
+from mlops.spec.errors import SpecError
+from mlops.spec.loader import DEFAULT_SPEC, LoadedSpec, load_spec
 
 from .headers import with_header
 from .lock import LOCK_NAME, Lock, read_lock, sha256
-from .plan import GeneratedFile, RenderContext, tool_version
+from .plan import GeneratedFile, RenderContext
 from .render import template_environment
 from .targets import builtin_targets
 from .writer import Decision, Status, Wanted, apply, plan_changes
@@ -181,7 +183,7 @@ def _prepare_one(loaded: LoadedSpec, templates: Path | None,
     spec_file = spec_dir / loaded.path.name
     lock_path = output_dir / LOCK_NAME
     previous = read_lock(root / lock_path, str(lock_path))
-    version = tool_version()
+    version = release_version()
     ctx = RenderContext(
         loaded=loaded, repo_root=root, spec_dir=spec_dir, output_dir=output_dir,
         workflows_dir=WORKFLOWS_DIR, templates=_environment(_override_folders(loaded, templates)),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from spec.errors import MlopsError
+from mlops.core.errors import MlopsError
 
 LOCK_NAME = ".mlops-lock.json"
 LOCK_FORMAT = 1

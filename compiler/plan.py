@@ -14,21 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from spec.loader import LoadedSpec
-from spec.yaml_source import KeyPath
+from mlops.core.version import release_version
+from mlops.spec.loader import LoadedSpec
+from mlops.spec.yaml_source import KeyPath
 
 SOURCE_NAME = "mlops.yaml"
-PACKAGE = "mlops-yaml"
-
-
-def tool_version() -> str:
-    """The installed mlops-yaml version: pinned in generated workflows and recorded in the lock."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(PACKAGE)
-    except PackageNotFoundError:
-        return "0.0.0"
 
 
 @dataclass(frozen=True)
@@ -56,7 +46,7 @@ class RenderContext:
     workflows_dir: PurePosixPath
     templates: Any = field(repr=False)
     spec_file: PurePosixPath = field(default_factory=lambda: PurePosixPath(SOURCE_NAME))
-    tool_version: str = field(default_factory=tool_version)
+    tool_version: str = field(default_factory=release_version)
     promoted: Mapping[str, str] = field(default_factory=dict)
 
     def render(self, template: str, **variables: Any) -> str:

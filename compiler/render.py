@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from spec.types import format_duration
+from mlops.spec.types import format_duration
 
 PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 

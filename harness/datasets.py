@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from spec.errors import MlopsError
-from spec.models import ColumnType
+from mlops.core.errors import MlopsError
+from mlops.spec.models import ColumnType
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq

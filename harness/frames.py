@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from spec.errors import MlopsError
-from spec.loader import LoadedSpec
+from mlops.core.errors import MlopsError
+from mlops.spec.loader import LoadedSpec
 
 from .datasets import ARROW_TYPES, Dataset
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from spec.loader import LoadedSpec
+from mlops.spec.loader import LoadedSpec
 
 from .result import GateResult
 

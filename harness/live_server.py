@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from spec.errors import MlopsError
-from spec.loader import LoadedSpec
-from spec.telemetry import PREDICT_PATH
+from mlops.core.errors import MlopsError
+from mlops.core.telemetry import PREDICT_PATH
+from mlops.spec.loader import LoadedSpec
 
 from .load.processes import free_port
 from .load.server import ServerFailed, wait_ready

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from spec.loader import LoadedSpec
+from mlops.spec.loader import LoadedSpec
 
 from .metrics import Outputs
 

@@ -21,9 +21,9 @@ import pytest
 if TYPE_CHECKING:
     import pandas as pd
 
-    from harness.live_server import LiveServer
-    from harness.predictor import Predictor
-    from spec.loader import LoadedSpec
+    from mlops.harness.live_server import LiveServer
+    from mlops.harness.predictor import Predictor
+    from mlops.spec.loader import LoadedSpec
 
 SPEC_ENV = "MLOPS_SPEC"
 SPEC_FILE = "mlops.yaml"
@@ -64,7 +64,7 @@ def _spec_path(config: pytest.Config) -> Path:
 
 def _guarded(what: str, build: Callable[[], T]) -> T:
     """Run `build`; a user problem or a missing optional package fails the test with a sentence."""
-    from spec.errors import MlopsError
+    from mlops.core.errors import MlopsError
 
     try:
         return build()
@@ -80,14 +80,14 @@ def _guarded(what: str, build: Callable[[], T]) -> T:
 @pytest.fixture(scope="session")
 def spec(pytestconfig: pytest.Config) -> LoadedSpec:
     """The validated mlops.yaml (`spec.spec` is the model, `spec.root` its folder)."""
-    from spec.loader import load_spec
+    from mlops.spec.loader import load_spec
 
     path = _spec_path(pytestconfig)
     return _guarded("spec", lambda: load_spec(path, check_files=False))
 
 
 def _frame(loaded: LoadedSpec, relative: str) -> pd.DataFrame:
-    from harness.frames import read_frame
+    from mlops.harness.frames import read_frame
 
     return _guarded(relative, lambda: read_frame(loaded, relative))
 
@@ -138,9 +138,9 @@ def current_data(spec: LoadedSpec, _mlops_frames: dict[str, pd.DataFrame]) -> pd
 
 def _predictor(loaded: LoadedSpec, source: Path | bytes, what: str) -> Predictor:
     def build() -> Predictor:
-        from harness.onnx_model import ModelError
-        from harness.predictor import Predictor
-        from spec.errors import MlopsError
+        from mlops.core.errors import MlopsError
+        from mlops.harness.onnx_model import ModelError
+        from mlops.harness.predictor import Predictor
 
         try:
             return Predictor.from_spec(loaded, source)
@@ -170,7 +170,7 @@ def baseline_model(spec: LoadedSpec) -> Predictor:
         pytest.skip(f"no baseline model: model.baseline is not set in {spec.path}")
 
     def read() -> bytes:
-        from harness.baseline import BaselineUnavailable, read_baseline
+        from mlops.harness.baseline import BaselineUnavailable, read_baseline
 
         try:
             found = read_baseline(spec.root, baseline.ref, spec.spec.model.artifact)
@@ -188,7 +188,7 @@ def baseline_model(spec: LoadedSpec) -> Predictor:
 def server(spec: LoadedSpec, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A running `mlops serve` of the spec on a free 127.0.0.1 port (`url`, `predict(rows)`),
     started once per session and always stopped."""
-    from harness.live_server import LiveServer
+    from mlops.harness.live_server import LiveServer
 
     folder = tmp_path_factory.mktemp("mlops-serve")
     running = _guarded("server", lambda: LiveServer(spec, folder))

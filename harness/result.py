@@ -13,7 +13,7 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field, computed_field
 
-from spec.threshold import Threshold, format_number
+from mlops.spec.threshold import Threshold, format_number
 
 Status = Literal["pass", "warn", "fail", "error", "skip"]
 SCHEMA_VERSION = 1

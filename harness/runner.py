@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TextIO
 
-from spec.errors import MlopsError
-from spec.loader import LoadedSpec
+from mlops.core.errors import MlopsError
+from mlops.spec.loader import LoadedSpec
 
 from .gate import GateOptions
 from .gates import get_gate

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
 
-from spec.loader import LoadedSpec
+from mlops.spec.loader import LoadedSpec
 
 
 class DataProblem(Exception):

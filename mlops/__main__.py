@@ -1,5 +1,5 @@
 """`python -m mlops` == `mlops`."""
 
-from mlops.cli import main
+from mlops.cli.main import main
 
 main()

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from spec import telemetry
+from mlops.core import telemetry
+from mlops.core.version import installed_version
 
 from . import logs
 from .batching import MicroBatcher, Outputs
@@ -243,7 +244,7 @@ class InferenceApp:
         return Response(200 if ready else 503, b'{"ready":true}' if ready else b'{"ready":false}')
 
     async def server_metadata(self, request: Request) -> Response:
-        return Response(200, dumps({"name": "mlops", "version": _version(), "extensions": [
+        return Response(200, dumps({"name": "mlops", "version": installed_version(), "extensions": [
             "binary_tensor_data"]}))
 
     async def model_metadata(self, request: Request) -> Response:
@@ -377,15 +378,6 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
                 value.replace(b"-", b"").replace(b"_", b"").replace(b".", b"").isalnum()):
             return value.decode()
     return uuid.uuid4().hex
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("mlops-yaml")
-    except PackageNotFoundError:
-        return "0"
 
 
 def create_app() -> InferenceApp:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from spec.loader import LoadedSpec
+from mlops.spec.loader import LoadedSpec
 
 Task = Literal["binary_classification", "multiclass_classification", "regression"]
 CONFIG_ENV = "MLOPS_SERVE_CONFIG"

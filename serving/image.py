@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spec.errors import MlopsError
-from spec.loader import LoadedSpec
+from mlops.core.errors import MlopsError
+from mlops.spec.loader import LoadedSpec
 
 
 class BuildError(MlopsError):

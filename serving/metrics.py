@@ -1,4 +1,4 @@
-"""Prometheus metrics of the server, named once in `spec.telemetry` (the alert rules query them).
+"""Prometheus metrics of the server, named once in `mlops.core.telemetry` (the alert rules query them).
 
 A small in-process registry rather than prometheus_client: the hot path is a dict update on the
 event-loop thread (no locks), per-feature sums are added per batch with numpy, and several uvicorn
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from spec import telemetry as t
+from mlops.core import telemetry as t
 
 Labels = tuple[tuple[str, str], ...]
 Sample = tuple[str, Labels, float]
@@ -59,7 +59,7 @@ class Histogram:
 
 
 class ServerMetrics:
-    """Every metric of `spec.telemetry.SERVER_METRICS`, for one model."""
+    """Every metric of `mlops.core.telemetry.SERVER_METRICS`, for one model."""
 
     def __init__(self, model: str, features: Sequence[str], value_buckets: Sequence[float]) -> None:
         self.model = (("model", model),)

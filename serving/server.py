@@ -46,7 +46,7 @@ def run(config: ServerConfig, access_log: bool = True) -> None:
     os.environ[METRICS_DIR_ENV] = str(folder)
     os.environ["MLOPS_ACCESS_LOG"] = "1" if access_log else "0"
     try:
-        uvicorn.run("serving.app:create_app", factory=True, workers=config.workers,
+        uvicorn.run("mlops.serving.app:create_app", factory=True, workers=config.workers,
                     **_uvicorn_options(config))  # type: ignore[arg-type]
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -1,7 +1,7 @@
 """The mlops.yaml spec: models, loading with positions, semantic checks, JSON Schema.
 
-The names below are imported on first use: `spec.errors` is imported by every command (and by
-`mlops --version`), which must not pay for pydantic, ruamel.yaml and the models unless it uses them.
+The names below are imported on first use: importing `mlops.spec.errors` must not pay for
+pydantic, ruamel.yaml and the models.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .errors import Diagnostic, MlopsError, SpecError, UsageError
+    from .errors import Diagnostic, SpecError
     from .loader import DEFAULT_SPEC, LoadedSpec, load_spec
     from .models import Spec
     from .threshold import Comparison, Threshold, parse_expression
 
-_LAZY = {"Diagnostic": "errors", "MlopsError": "errors", "SpecError": "errors",
-         "UsageError": "errors", "DEFAULT_SPEC": "loader", "LoadedSpec": "loader",
+_LAZY = {"Diagnostic": "errors", "SpecError": "errors", "DEFAULT_SPEC": "loader", "LoadedSpec": "loader",
          "load_spec": "loader", "Spec": "models", "Comparison": "threshold",
          "Threshold": "threshold", "parse_expression": "threshold"}
 
@@ -32,11 +31,9 @@ __all__ = [
     "Comparison",
     "Diagnostic",
     "LoadedSpec",
-    "MlopsError",
     "Spec",
     "SpecError",
     "Threshold",
-    "UsageError",
     "load_spec",
     "parse_expression",
 ]

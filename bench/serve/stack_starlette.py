@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from serving.app import build_app
-from serving.config import CONFIG_ENV, ServerConfig
-from serving.protocol import parse_instances, predict_response
+from mlops.serving.app import build_app
+from mlops.serving.config import CONFIG_ENV, ServerConfig
+from mlops.serving.protocol import parse_instances, predict_response
 
 
 def create() -> Starlette:

@@ -1,5 +1,5 @@
 """The registry of targets: every target, built-in or installed, comes from the `mlops.targets`
-entry-point group (see `mlops.plugins`; the built-ins are declared in pyproject.toml).
+entry-point group (see `mlops.core.plugins`; the built-ins are declared in pyproject.toml).
 
 Each built-in module `compiler.targets.<name>` exposes `TARGET`, an instance of the `Target`
 protocol. Targets are imported when a compile runs, never at import time of the package. A plugin
@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from compiler.plan import Target
-from mlops.plugins import TARGETS, Contract, conflicts, load_or_explain, registrations
+from mlops.compiler.plan import Target
+from mlops.core.plugins import TARGETS, Contract, conflicts, load_or_explain, registrations
 
 ORDER = ("schema", "github_actions", "docker", "kubernetes", "monitoring", "load")
 """Render order of the built-in targets; installed ones follow by name (output is sorted anyway)."""
-CONTRACT = Contract("target", "TARGET", "render", "compiler.plan.Target")
+CONTRACT = Contract("target", "TARGET", "render", "mlops.compiler.plan.Target")
 BUILTIN: tuple[str, ...] = tuple(
     registration.value.partition(":")[0]
     for registration in registrations(TARGETS, ORDER).values() if registration.builtin)

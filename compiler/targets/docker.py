@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-from spec.telemetry import LIVE_PATH
+from mlops.core.telemetry import LIVE_PATH
 
 from ..plan import GeneratedFile, RenderContext
 

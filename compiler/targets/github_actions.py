@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from spec.models import Spec
+from mlops.spec.models import Spec
 
 from ..plan import GeneratedFile, RenderContext
 

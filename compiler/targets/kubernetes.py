@@ -14,16 +14,16 @@ from pathlib import PurePosixPath
 from typing import Literal
 from urllib.parse import urlsplit
 
-from compiler.plan import GeneratedFile, RenderContext
-from compiler.targets.monitoring import (
+from mlops.compiler.plan import GeneratedFile, RenderContext
+from mlops.compiler.targets.monitoring import (
     MONITOR_DEADLINE_SECONDS,
     monitor_config,
     yaml_quote,
 )
-from spec import telemetry
-from spec.models import Environment, Resources, Spec
-from spec.threshold import format_number
-from spec.types import format_duration
+from mlops.core import telemetry
+from mlops.spec.models import Environment, Resources, Spec
+from mlops.spec.threshold import format_number
+from mlops.spec.types import format_duration
 
 TERMINATION_GRACE_SECONDS = 30
 """Pod shutdown budget; the server's SIGTERM drain must finish within it minus PRESTOP_SLEEP_SECONDS."""

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from spec.telemetry import PREDICT_PATH
-from spec.threshold import format_number
-from spec.types import format_duration
+from mlops.core.telemetry import PREDICT_PATH
+from mlops.spec.threshold import format_number
+from mlops.spec.types import format_duration
 
 from ..plan import GeneratedFile, RenderContext
 

@@ -2,7 +2,7 @@
 
 Every alert is built once as an `Alert` (rule + synthetic scenarios). The plain rules file, the
 PrometheusRule resource and the promtool test file are all views of that one list, so the three
-cannot diverge. Metric names and endpoints come from `spec.telemetry`, never retyped.
+cannot diverge. Metric names and endpoints come from `mlops.core.telemetry`, never retyped.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from compiler import yaml_emit
-from compiler.plan import GeneratedFile, RenderContext
-from spec import cron, telemetry
-from spec.models import LOWER_IS_BETTER, Spec
-from spec.threshold import format_number
-from spec.types import format_duration
+from mlops.compiler import yaml_emit
+from mlops.compiler.plan import GeneratedFile, RenderContext
+from mlops.core import telemetry
+from mlops.spec import cron
+from mlops.spec.models import LOWER_IS_BETTER, Spec
+from mlops.spec.threshold import format_number
+from mlops.spec.types import format_duration
 
 RATE_WINDOW = "5m"
 """Range of every rate() in the rules; the promtool scenarios run long enough to fill it."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from spec.schema import json_schema_text
+from mlops.spec.schema import json_schema_text
 
 from ..plan import GeneratedFile, RenderContext
 

@@ -1,5 +1,5 @@
 """The registry of release gates: every gate, built-in or installed, comes from the `mlops.gates`
-entry-point group (see `mlops.plugins`; the built-ins are declared in pyproject.toml).
+entry-point group (see `mlops.core.plugins`; the built-ins are declared in pyproject.toml).
 
 Each gate lives in its own module that exposes `GATE`, an object following `harness.gate.Gate`.
 Modules are imported only when their gate runs, so `mlops gate data` never imports onnxruntime,
@@ -8,7 +8,8 @@ and a gate plugin that cannot be loaded fails only its own gate.
 
 from __future__ import annotations
 
-from mlops.plugins import (
+from mlops.core.errors import MlopsError
+from mlops.core.plugins import (
     GATES,
     OWN_DISTRIBUTION,
     Contract,
@@ -17,21 +18,19 @@ from mlops.plugins import (
     registrations,
     unimportable,
 )
-from mlops.plugins import load as load_plugin  # `load` is also a gate module of this package
-from spec.errors import MlopsError
+from mlops.core.plugins import load as load_plugin  # `load` is also a gate module of this package
 
 from ..gate import Gate
 
 # Run order of `mlops gate all` and `mlops release`: cheap gates first, so bad data fails fast;
 # installed gates run after the built-in ones, by name.
 ORDER = ("data", "model", "bench", "load", "checks")
-CONTRACT = Contract("gate", "GATE", "run", "harness.gate.Gate")
+CONTRACT = Contract("gate", "GATE", "run", "mlops.harness.gate.Gate")
 _REGISTERED = registrations(GATES, ORDER)
 BUILTIN: dict[str, str] = {name: r.value for name, r in _REGISTERED.items() if r.builtin}
 """Built-in gate name -> 'module:attribute' (attribute defaults to GATE)."""
 PLUGINS: dict[str, Registration] = {name: r for name, r in _REGISTERED.items() if not r.builtin}
 GATE_NAMES: tuple[str, ...] = tuple(_REGISTERED)
-_OWN_PACKAGES = {"harness", "spec", "compiler", "serving", "mlops"}
 
 
 def get_gate(name: str) -> Gate:
@@ -50,7 +49,7 @@ def get_gate(name: str) -> Gate:
         missing = error.name or ""
         if not registration.builtin:
             raise unimportable(registration, CONTRACT, error) from None
-        if missing.partition(".")[0] in _OWN_PACKAGES:
+        if missing.partition(".")[0] == "mlops":
             raise MlopsError(f"the {name} gate is not available in this installation "
                              f"(module {missing} is missing)") from None
         raise MlopsError(f"the {name} gate needs the Python package '{error.name}'; install the "

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from harness.baseline import BaselineUnavailable, read_baseline
-from harness.gate import GateOptions
-from harness.onnx_model import ModelError, OnnxModel
-from harness.result import CheckResult, GateResult, bars_chart, compare, percentiles_chart
-from harness.testset import DataProblem, load_test_set
-from spec.loader import LoadedSpec
-from spec.semantic import parse_bench_key
-from spec.threshold import Threshold, format_number
+from mlops.harness.baseline import BaselineUnavailable, read_baseline
+from mlops.harness.gate import GateOptions
+from mlops.harness.onnx_model import ModelError, OnnxModel
+from mlops.harness.result import CheckResult, GateResult, bars_chart, compare, percentiles_chart
+from mlops.harness.testset import DataProblem, load_test_set
+from mlops.spec.loader import LoadedSpec
+from mlops.spec.semantic import parse_bench_key
+from mlops.spec.threshold import Threshold, format_number
 
 GATE_NAME = "bench"
 STAT_LABELS = {

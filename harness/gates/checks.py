@@ -19,9 +19,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.gate import GateOptions
-from harness.result import CheckResult, GateResult, Status
-from spec.loader import LoadedSpec
+from mlops.harness.gate import GateOptions
+from mlops.harness.result import CheckResult, GateResult, Status
+from mlops.spec.loader import LoadedSpec
 
 NAME = "checks"
 TIMEOUT_S = 900.0
@@ -71,7 +71,7 @@ GATE = ChecksGate()
 
 def _run_pytest(loaded: LoadedSpec, path: str, folder: Path, timeout_s: float) -> PytestRun:
     xml, log = folder / "junit.xml", folder / "pytest.log"
-    command = [sys.executable, "-m", "pytest", path, "-p", "harness.pytest_plugin",
+    command = [sys.executable, "-m", "pytest", path, "-p", "mlops.harness.pytest_plugin",
                "--mlops-spec", str(loaded.path.resolve()), "--junitxml", str(xml),
                "-o", "junit_family=xunit1", "--rootdir", str(loaded.root.resolve()),
                "--continue-on-collection-errors", "-p", "no:cacheprovider", "-v", "--color=no"]

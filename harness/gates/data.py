@@ -27,11 +27,11 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spec.errors import MlopsError
-from spec.loader import LoadedSpec
-from spec.messages import suggest
-from spec.models import Column, Data, DriftMethod
-from spec.threshold import Threshold, format_number
+from mlops.core.errors import MlopsError
+from mlops.spec.loader import LoadedSpec
+from mlops.spec.messages import suggest
+from mlops.spec.models import Column, Data, DriftMethod
+from mlops.spec.threshold import Threshold, format_number
 
 from .. import arrow_numpy
 from ..datasets import Batch, Dataset, Part

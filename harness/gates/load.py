@@ -15,11 +15,11 @@ import math
 from contextlib import ExitStack
 from pathlib import Path
 
-from harness.gate import GateOptions
-from harness.load.locust import LoadRun, LoadStats, LocustFailed, run_locust
-from harness.load.processes import ProcessGroup, terminate_as_interrupt
-from harness.load.server import ServerFailed, container, start_process
-from harness.result import (
+from mlops.harness.gate import GateOptions
+from mlops.harness.load.locust import LoadRun, LoadStats, LocustFailed, run_locust
+from mlops.harness.load.processes import ProcessGroup, terminate_as_interrupt
+from mlops.harness.load.server import ServerFailed, container, start_process
+from mlops.harness.result import (
     CheckResult,
     GateResult,
     Status,
@@ -28,8 +28,8 @@ from harness.result import (
     percentiles_chart,
     series_chart,
 )
-from spec.loader import LoadedSpec
-from spec.threshold import format_number
+from mlops.spec.loader import LoadedSpec
+from mlops.spec.threshold import format_number
 
 GATE_NAME = "load"
 LABELS = {

@@ -10,24 +10,24 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from harness import metrics as m
-from harness.baseline import BaselineUnavailable, read_baseline
-from harness.gate import GateOptions
-from harness.onnx_model import ModelError, OnnxModel
-from harness.parity import NativeUnavailable, native_outputs
-from harness.result import CheckResult, GateResult, Status, bars_chart, compare, heatmap_chart
-from harness.robustness import (
+from mlops.harness import metrics as m
+from mlops.harness.baseline import BaselineUnavailable, read_baseline
+from mlops.harness.gate import GateOptions
+from mlops.harness.onnx_model import ModelError, OnnxModel
+from mlops.harness.parity import NativeUnavailable, native_outputs
+from mlops.harness.result import CheckResult, GateResult, Status, bars_chart, compare, heatmap_chart
+from mlops.harness.robustness import (
     PropertyOutcome,
     batch_invariance,
     input_space,
     noise_flips,
     valid_probabilities,
 )
-from harness.testset import DataProblem, TestSet, load_test_set
-from spec.loader import LoadedSpec
-from spec.models import LOWER_IS_BETTER
-from spec.semantic import parse_slice
-from spec.threshold import Threshold, format_number
+from mlops.harness.testset import DataProblem, TestSet, load_test_set
+from mlops.spec.loader import LoadedSpec
+from mlops.spec.models import LOWER_IS_BETTER
+from mlops.spec.semantic import parse_slice
+from mlops.spec.threshold import Threshold, format_number
 
 GATE_NAME = "model"
 MAX_GROUPS = 50

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spec.threshold import format_number
+from mlops.spec.threshold import format_number
 
 from .processes import ProcessGroup, free_port, tail
 

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from spec.loader import LoadedSpec
-from spec.telemetry import READY_PATH
+from mlops.core.telemetry import READY_PATH
+from mlops.spec.loader import LoadedSpec
 
 from .processes import ProcessGroup, free_port, tail
 

@@ -15,10 +15,10 @@ from typing import Any, Literal
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from spec.errors import MlopsError
-from spec.loader import LoadedSpec
-from spec.models import LOWER_IS_BETTER, DriftMethod
-from spec.types import parse_duration
+from mlops.core.errors import MlopsError
+from mlops.spec.loader import LoadedSpec
+from mlops.spec.models import LOWER_IS_BETTER, DriftMethod
+from mlops.spec.types import parse_duration
 
 AlertWhen = Literal["below", "above"]
 """Error metrics: `monitors.performance.min` is then a ceiling (as the generated rules read it)."""

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from spec.threshold import Threshold
+from mlops.spec.threshold import Threshold
 
 from ..result import HEADLINE, CheckResult, bars_chart, compare
 from ..stats import DriftScore, score_categories, score_numeric

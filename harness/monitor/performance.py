@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spec.threshold import Threshold
+from mlops.spec.threshold import Threshold
 
 from .. import metrics as m
 from ..result import HEADLINE, CheckResult, compare

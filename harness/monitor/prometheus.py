@@ -1,6 +1,6 @@
 """The monitor's results as Prometheus metrics: a textfile-collector file and a Pushgateway push.
 
-Names, kinds, help and label sets come from `spec.telemetry`, the same declarations the generated
+Names, kinds, help and label sets come from `mlops.core.telemetry`, the same declarations the generated
 alert rules query. The textfile is written to a temporary file and renamed, so node_exporter never
 scrapes half a file. The push is a PUT (replace the group) of the same text, stdlib only.
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from spec import telemetry
-from spec.telemetry import MetricName
+from mlops.core import telemetry
+from mlops.core.telemetry import MetricName
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PUSH_TIMEOUT_S = 10.0

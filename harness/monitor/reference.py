@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from spec.loader import LoadedSpec
-from spec.models import Column
+from mlops.spec.loader import LoadedSpec
+from mlops.spec.models import Column
 
 from .. import arrow_numpy
 from ..datasets import Dataset

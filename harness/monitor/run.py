@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spec import telemetry
-from spec.errors import MlopsError
-from spec.loader import LoadedSpec
+from mlops.core import telemetry
+from mlops.core.errors import MlopsError
+from mlops.spec.loader import LoadedSpec
 
 from ..result import CheckResult, GateResult, Report, Status
 from .config import MonitorConfig

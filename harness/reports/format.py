@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from spec.threshold import format_number
+from mlops.spec.threshold import format_number
 
 from ..result import CheckResult
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from spec.errors import MlopsError
+from mlops.core.errors import MlopsError
 
 from ..result import SCHEMA_VERSION, Report
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from spec.threshold import format_number
+from mlops.spec.threshold import format_number
 
 from ..result import HEADLINE, CheckResult, GateResult, Report, Status
 from .format import observed_text

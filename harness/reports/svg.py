@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from spec.threshold import format_number
+from mlops.spec.threshold import format_number
 
 WIDTH = 640
 BLUE, RED, GREY, AMBER = "#3b6fb6", "#c9372c", "#888", "#d08c00"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tooling import require_tool
 
-from compiler.compile import prepare, write
+from mlops.compiler.compile import prepare, write
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "tests" / "fixtures" / "specs"

@@ -35,7 +35,7 @@ def mlops(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
 
 
 EXTRA_TARGET = '''\
-from compiler.plan import GeneratedFile, RenderContext
+from mlops.compiler.plan import GeneratedFile, RenderContext
 
 
 class ReadmeTarget:

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from compiler.targets.kubernetes import (
+from mlops.compiler.targets.kubernetes import (
     IMAGE_TAG_PLACEHOLDER,
     PRESTOP_SLEEP_SECONDS,
     RUN_AS_USER,
     TERMINATION_GRACE_SECONDS,
 )
-from spec import telemetry
-from spec.models import Environment, Resources, Spec
+from mlops.core import telemetry
+from mlops.spec.models import Environment, Resources, Spec
 
 Doc = dict[str, Any]
 NAMESPACED = {"Deployment", "Service", "ServiceAccount", "ConfigMap", "PodDisruptionBudget",

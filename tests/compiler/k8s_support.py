@@ -14,11 +14,11 @@ from typing import Any
 import yaml
 from tooling import require_tool
 
-from compiler.headers import with_header
-from compiler.plan import GeneratedFile, RenderContext
-from compiler.render import template_environment
-from compiler.targets import kubernetes, monitoring
-from spec.loader import LoadedSpec, load_spec
+from mlops.compiler.headers import with_header
+from mlops.compiler.plan import GeneratedFile, RenderContext
+from mlops.compiler.render import template_environment
+from mlops.compiler.targets import kubernetes, monitoring
+from mlops.spec.loader import LoadedSpec, load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "k8s_specs"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from compiler_helpers import CASES, ROOT, compile_case, copy_case, find_tool, run_tool
 
-from compiler.compile import prepare, write
+from mlops.compiler.compile import prepare, write
 
 CHECKOV = str(ROOT / ".venv-checkov" / "bin" / "checkov")
 HINT = "run `make tools`"

@@ -16,8 +16,8 @@ import pytest
 from compiler_helpers import CASES, ROOT, find_tool, run_tool
 from ruamel.yaml import YAML
 
-from compiler.compile import prepare, write
-from compiler.targets.github_actions import ACTIONS, code_globs, registry_of, requirement
+from mlops.compiler.compile import prepare, write
+from mlops.compiler.targets.github_actions import ACTIONS, code_globs, registry_of, requirement
 
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 

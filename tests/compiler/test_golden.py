@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from compiler_helpers import CASES, GOLDEN, copy_case, tree
 
-from spec.loader import load_spec
+from mlops.spec.loader import load_spec
 
 
 def outputs(root: Path, inputs: dict[str, bytes]) -> dict[str, bytes]:

@@ -14,15 +14,15 @@ import pytest
 from k8s_semantics import Doc, one, problems
 from k8s_support import SPEC_NAMES, SPECS, documents, kustomize, load, parse, render, write_tree
 
-from compiler.targets.kubernetes import (
+from mlops.compiler.targets.kubernetes import (
     DEFAULT_CANARY_ERROR_RATE,
     DEFAULT_CANARY_P95_MS,
     IMAGE_TAG_PLACEHOLDER,
     canary_checks,
     pushgateway_port,
 )
-from spec import telemetry
-from spec.loader import LoadedSpec, validate_text
+from mlops.core import telemetry
+from mlops.spec.loader import LoadedSpec, validate_text
 
 K8S = PurePosixPath("generated/k8s")
 DIGEST = "sha256:" + "ab" * 32

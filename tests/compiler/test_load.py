@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from compiler_helpers import CASES, VENV_BIN, copy_case, find_tool, run_tool
 
-from compiler.compile import prepare, write
+from mlops.compiler.compile import prepare, write
 
 LOCUSTFILE = "generated/load/locustfile.py"
 

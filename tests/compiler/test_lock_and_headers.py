@@ -7,9 +7,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from compiler.headers import comment_style, with_header
-from compiler.lock import Lock, LockError, read_lock
-from compiler.plan import GeneratedFile
+from mlops.compiler.headers import comment_style, with_header
+from mlops.compiler.lock import Lock, LockError, read_lock
+from mlops.compiler.plan import GeneratedFile
 
 SPEC = PurePosixPath("models/a/mlops.yaml")
 

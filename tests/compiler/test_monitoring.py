@@ -12,11 +12,11 @@ import pytest
 import yaml
 from k8s_support import OUTPUT, SPEC_NAMES, SPECS, load, parse, render, run, tool, write_tree
 
-from compiler import yaml_emit
-from compiler.targets.monitoring import Alert, alerts
-from spec import telemetry
-from spec.cron import max_gap_seconds
-from spec.loader import LoadedSpec, validate_text
+from mlops.compiler import yaml_emit
+from mlops.compiler.targets.monitoring import Alert, alerts
+from mlops.core import telemetry
+from mlops.spec.cron import max_gap_seconds
+from mlops.spec.loader import LoadedSpec, validate_text
 
 MONITORING = PurePosixPath("generated/monitoring")
 METRICS = (*telemetry.SERVER_METRICS, *telemetry.MONITOR_METRICS)
@@ -146,7 +146,7 @@ def _mutated(found: list[Alert], alert: str, expr: str) -> list[Alert]:
 def test_promtool_tests_fail_when_an_alert_cannot_fire_or_always_fires(
         name: str, tmp_path: Path) -> None:
     """The unit tests have teeth: each alert, made mute or made to fire always, fails them."""
-    from compiler.targets import monitoring
+    from mlops.compiler.targets import monitoring
 
     loaded = load(name)
     found = alerts(loaded.spec)

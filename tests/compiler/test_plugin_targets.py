@@ -60,7 +60,7 @@ def test_a_broken_target_is_named_and_the_others_still_compile(tmp_path: Path) -
         "but it is registered as 'misnamed'; the two must match; compiling without it "
         "(its earlier files are kept)",
         "target plugin 'version' from acme-targets 1.0 (acme_extra:VERSION): 'str' object has no "
-        "render() method; expected an object following compiler.plan.Target; compiling without "
+        "render() method; expected an object following mlops.compiler.plan.Target; compiling without "
         "it (its earlier files are kept)",
         "3 target plugin(s) could not be loaded (above); the other targets compiled",
     ]

@@ -13,9 +13,9 @@ import pytest
 from compiler_helpers import CASES
 from ruamel.yaml import YAML
 
-from compiler.render import PACKAGED_TEMPLATES, template_environment
-from compiler.targets import BUILTIN, builtin_targets
-from spec.schema import json_schema
+from mlops.compiler.render import PACKAGED_TEMPLATES, template_environment
+from mlops.compiler.targets import BUILTIN, builtin_targets
+from mlops.spec.schema import json_schema
 
 
 def test_undefined_variables_are_errors_not_empty_strings() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from compiler_helpers import ROOT
 
-from compiler.compile import prepare
-from compiler.writer import CHECK_LABELS, Status
+from mlops.compiler.compile import prepare
+from mlops.compiler.writer import CHECK_LABELS, Status
 
 
 def test_repository_outputs_are_up_to_date() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from compiler.lock import sha256
-from compiler.writer import Decision, Status, Wanted, apply, decide, plan_changes, unified_diff
+from mlops.compiler.lock import sha256
+from mlops.compiler.writer import Decision, Status, Wanted, apply, decide, plan_changes, unified_diff
 
 NEW = "new\n"
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler.yaml_emit import dump, scalar
+from mlops.compiler.yaml_emit import dump, scalar
 
 keys = st.text(min_size=1, max_size=10)
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),

@@ -20,7 +20,7 @@ import pytest
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
-from spec.loader import load_spec
+from mlops.spec.loader import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "digits"

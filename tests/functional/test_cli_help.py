@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from mlops.cli import COMMANDS
+from mlops.cli.main import COMMANDS
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

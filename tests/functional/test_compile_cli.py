@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops.cli import main
+from mlops.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "tests" / "fixtures" / "specs"
@@ -319,7 +319,7 @@ def test_promote_rejects_unknown_environments_and_bad_digests(
 def test_compile_imports_nothing_heavy(repo: Path) -> None:
     probe = (
         "import json, sys\n"
-        "from mlops.cli import main\n"
+        "from mlops.cli.main import main\n"
         "try:\n    main(['compile', 'mlops.yaml'])\nexcept SystemExit as exit:\n    code = exit.code\n"
         f"print(json.dumps([code, sorted(m for m in {HEAVY!r} if m in sys.modules)]))\n"
     )

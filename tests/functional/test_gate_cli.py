@@ -70,7 +70,7 @@ def test_report_errors(tmp_path: Path) -> None:
 def test_gate_data_imports_no_model_runtime(tmp_path: Path) -> None:
     spec = example_project(tmp_path / "p")
     probe = (
-        "import json, sys\nfrom mlops.cli import main\n"
+        "import json, sys\nfrom mlops.cli.main import main\n"
         f"try:\n    main(['gate', 'data', {str(spec)!r}, '--report-dir', 'out'])\n"
         "except SystemExit as exit:\n    code = exit.code\n"
         f"print(json.dumps([code, sorted(m for m in {HEAVY!r} if m in sys.modules)]))\n"
@@ -91,9 +91,9 @@ def _train_spec(tmp_path: Path, command: str) -> Path:
 def test_release_train_step_reports_failure_and_success(tmp_path: Path) -> None:
     import io
 
-    from harness.runner import Progress
-    from mlops.commands.gate import train_step
-    from spec.loader import load_spec
+    from mlops.cli.commands.gate import train_step
+    from mlops.harness.runner import Progress
+    from mlops.spec.loader import load_spec
 
     failing = _train_spec(tmp_path / "a", "python -c \"print('loading'); print('boom'); exit(3)\"")
     out = io.StringIO()

@@ -16,7 +16,7 @@ from dist_helpers import EXTRA_TARGET, RAISES_ON_IMPORT, install, mlops  # noqa:
 
 OWN = f"mlops-yaml {version('mlops-yaml')}"
 FAIRNESS_GATE = '''\
-from harness.result import CheckResult, GateResult
+from mlops.harness.result import CheckResult, GateResult
 
 
 class FairnessGate:
@@ -31,12 +31,12 @@ class FairnessGate:
 GATE = FairnessGate()
 '''
 BUILT_IN_TARGETS = [
-    f"  schema          ok      {OWN} (compiler.targets.schema:TARGET)",
-    f"  github_actions  ok      {OWN} (compiler.targets.github_actions:TARGET)",
-    f"  docker          ok      {OWN} (compiler.targets.docker:TARGET)",
-    f"  kubernetes      ok      {OWN} (compiler.targets.kubernetes:TARGET)",
-    f"  monitoring      ok      {OWN} (compiler.targets.monitoring:TARGET)",
-    f"  load            ok      {OWN} (compiler.targets.load:TARGET)",
+    f"  schema          ok      {OWN} (mlops.compiler.targets.schema:TARGET)",
+    f"  github_actions  ok      {OWN} (mlops.compiler.targets.github_actions:TARGET)",
+    f"  docker          ok      {OWN} (mlops.compiler.targets.docker:TARGET)",
+    f"  kubernetes      ok      {OWN} (mlops.compiler.targets.kubernetes:TARGET)",
+    f"  monitoring      ok      {OWN} (mlops.compiler.targets.monitoring:TARGET)",
+    f"  load            ok      {OWN} (mlops.compiler.targets.load:TARGET)",
 ]
 
 
@@ -46,11 +46,11 @@ def test_lists_the_built_in_targets_and_gates(tmp_path: Path) -> None:
     assert done.stdout.splitlines() == [
         "targets (entry points 'mlops.targets'):", *BUILT_IN_TARGETS,
         "gates (entry points 'mlops.gates'):",
-        f"  data    ok      {OWN} (harness.gates.data:GATE)",
-        f"  model   ok      {OWN} (harness.gates.model:GATE)",
-        f"  bench   ok      {OWN} (harness.gates.bench:GATE)",
-        f"  load    ok      {OWN} (harness.gates.load:GATE)",
-        f"  checks  ok      {OWN} (harness.gates.checks:GATE)",
+        f"  data    ok      {OWN} (mlops.harness.gates.data:GATE)",
+        f"  model   ok      {OWN} (mlops.harness.gates.model:GATE)",
+        f"  bench   ok      {OWN} (mlops.harness.gates.bench:GATE)",
+        f"  load    ok      {OWN} (mlops.harness.gates.load:GATE)",
+        f"  checks  ok      {OWN} (mlops.harness.gates.checks:GATE)",
     ]
 
 
@@ -73,17 +73,17 @@ def test_installed_plugins_are_listed_and_a_broken_one_is_named(tmp_path: Path) 
         "targets (entry points 'mlops.targets'):", *BUILT_IN_TARGETS,
         "  extra           ok      acme-mlops 2.1 (acme_extra:TARGET)",
         "gates (entry points 'mlops.gates'):",
-        f"  data      ok      {OWN} (harness.gates.data:GATE)",
-        f"  model     ok      {OWN} (harness.gates.model:GATE)",
-        f"  bench     ok      {OWN} (harness.gates.bench:GATE)",
-        f"  load      ok      {OWN} (harness.gates.load:GATE)",
-        f"  checks    ok      {OWN} (harness.gates.checks:GATE)",
+        f"  data      ok      {OWN} (mlops.harness.gates.data:GATE)",
+        f"  model     ok      {OWN} (mlops.harness.gates.model:GATE)",
+        f"  bench     ok      {OWN} (mlops.harness.gates.bench:GATE)",
+        f"  load      ok      {OWN} (mlops.harness.gates.load:GATE)",
+        f"  checks    ok      {OWN} (mlops.harness.gates.checks:GATE)",
         "  broken    broken  acme-mlops 2.1 (acme_broken:GATE)",
         "      gate plugin 'broken' from acme-mlops 2.1 (acme_broken:GATE): cannot be imported: "
         f"{broken}:3: RuntimeError: this plugin is broken",
         "  fairness  ok      acme-mlops 2.1 (acme_fairness:GATE)",
         "  ignored: gate plugin 'data' from acme-mlops 2.1 (acme_fairness:GATE): ignored, the name "
-        f"is already registered by {OWN} (harness.gates.data:GATE)",
+        f"is already registered by {OWN} (mlops.harness.gates.data:GATE)",
     ]
 
 

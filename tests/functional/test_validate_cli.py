@@ -25,7 +25,7 @@ def test_examples_validate(spec: Path) -> None:
 def test_validate_imports_nothing_heavy() -> None:
     probe = (
         "import json, sys\n"
-        "from mlops.cli import main\n"
+        "from mlops.cli.main import main\n"
         "try:\n    main(['validate', 'mlops.yaml'])\nexcept SystemExit as exit:\n    code = exit.code\n"
         f"print(json.dumps([code, sorted(m for m in {HEAVY!r} if m in sys.modules)]))\n"
     )

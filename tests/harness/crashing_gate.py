@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.gate import GateOptions
-from harness.result import GateResult
-from spec.loader import LoadedSpec
+from mlops.harness.gate import GateOptions
+from mlops.harness.result import GateResult
+from mlops.spec.loader import LoadedSpec
 
 
 class CrashingGate:

@@ -25,9 +25,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from harness.gate import GateOptions
-from harness.result import CheckResult, GateResult
-from spec.loader import load_spec
+from mlops.harness.gate import GateOptions
+from mlops.harness.result import CheckResult, GateResult
+from mlops.spec.loader import load_spec
 
 TARGET = "label"
 

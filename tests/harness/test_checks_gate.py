@@ -14,10 +14,10 @@ from pathlib import Path
 
 from data_helpers import ROOT, edit_spec, example_project
 
-from harness.gate import GateOptions
-from harness.gates.checks import ChecksGate
-from harness.result import GateResult
-from spec.loader import load_spec
+from mlops.harness.gate import GateOptions
+from mlops.harness.gates.checks import ChecksGate
+from mlops.harness.result import GateResult
+from mlops.spec.loader import load_spec
 
 TEAM_CHECKS = '''\
 import pytest

@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 from data_helpers import Rows, edit_csv, edit_spec, example_project, read_rows
 
-from harness import datasets
-from harness.gate import GateOptions
-from harness.gates.data import GATE
-from harness.result import CheckResult, GateResult, display_number
-from spec.loader import load_spec
+from mlops.harness import datasets
+from mlops.harness.gate import GateOptions
+from mlops.harness.gates.data import GATE
+from mlops.harness.result import CheckResult, GateResult, display_number
+from mlops.spec.loader import load_spec
 
 
 def run(spec: Path) -> GateResult:

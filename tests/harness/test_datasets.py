@@ -10,9 +10,9 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
-from harness import datasets
-from harness.datasets import Dataset
-from spec.errors import MlopsError
+from mlops.core.errors import MlopsError
+from mlops.harness import datasets
+from mlops.harness.datasets import Dataset
 
 TYPES = {"x": "float", "n": "int", "flag": "bool", "colour": "category"}
 

@@ -11,8 +11,8 @@ import pytest
 from model_helpers import checks, linear_softmax, onnx_graph, project, run, set_spec, tensor, train
 from onnx import helper, numpy_helper
 
-from harness.gates.model import GATE
-from spec.threshold import format_number
+from mlops.harness.gates.model import GATE
+from mlops.spec.threshold import format_number
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness.reports import from_json, to_html, to_json, to_junit, to_markdown
-from harness.result import (
+from mlops.harness.reports import from_json, to_html, to_json, to_junit, to_markdown
+from mlops.harness.result import (
     CheckResult,
     GateResult,
     Report,
@@ -150,7 +150,7 @@ def test_json_round_trip_renders_the_same_markdown() -> None:
      "mlops"),
 ])
 def test_bad_json_reports(text: str, message: str) -> None:
-    from spec.errors import MlopsError
+    from mlops.core.errors import MlopsError
 
     with pytest.raises(MlopsError) as error:
         from_json(text, "report.json")

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from harness.result import compare, display_number
-from spec.threshold import Threshold
+from mlops.harness.result import compare, display_number
+from mlops.spec.threshold import Threshold
 
 
 @pytest.mark.parametrize(("value", "shown"), [

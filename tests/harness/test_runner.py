@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from data_helpers import example_project
 
-from harness.gate import GateOptions
-from harness.gates import BUILTIN, GATE_NAMES, get_gate
-from harness.runner import Progress, run_gates
-from spec.errors import MlopsError
-from spec.loader import load_spec
+from mlops.core.errors import MlopsError
+from mlops.harness.gate import GateOptions
+from mlops.harness.gates import BUILTIN, GATE_NAMES, get_gate
+from mlops.harness.runner import Progress, run_gates
+from mlops.spec.loader import load_spec
 
 
 def test_crash_becomes_an_error_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,11 +37,11 @@ def test_unknown_and_missing_gates(monkeypatch: pytest.MonkeyPatch) -> None:
         get_gate("speed")
     assert str(unknown.value) == f"unknown gate 'speed'; the gates are {', '.join(GATE_NAMES)}"
     assert GATE_NAMES[:4] == ("data", "model", "bench", "load")
-    monkeypatch.setitem(BUILTIN, "ghost", "harness.gates.ghost")
+    monkeypatch.setitem(BUILTIN, "ghost", "mlops.harness.gates.ghost")
     with pytest.raises(MlopsError) as missing:
         get_gate("ghost")
     assert str(missing.value) == ("the ghost gate is not available in this installation (module "
-                                  "harness.gates.ghost is missing)")
+                                  "mlops.harness.gates.ghost is missing)")
 
 
 def test_warnings_do_not_fail(tmp_path: Path) -> None:

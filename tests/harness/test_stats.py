@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 from scipy.spatial.distance import jensenshannon
 
-from harness.stats import (
+from mlops.harness.stats import (
     CategoryCounter,
     Reservoir,
     chi2_contingency,
@@ -24,7 +24,7 @@ from harness.stats import (
     score_numeric,
     wasserstein,
 )
-from harness.stats.special import chi2_sf
+from mlops.harness.stats.special import chi2_sf
 
 SAMPLES = [(500, 300, 0.1), (1000, 1000, 0.05), (50, 70, 0.3), (20_000, 15_000, 0.02),
            (200, 200, 0.0), (40, 4000, 1.0)]

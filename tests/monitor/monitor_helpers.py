@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.monitor import MonitorConfig
-from spec.loader import LoadedSpec, load_spec
+from mlops.harness.monitor import MonitorConfig
+from mlops.spec.loader import LoadedSpec, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 MLOPS = str(ROOT / ".venv" / "bin" / "mlops")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from monitor_helpers import ROOT, root_spec
 
-from harness.monitor import MonitorConfig, MonitorError
+from mlops.harness.monitor import MonitorConfig, MonitorError
 
 
 def test_generated_monitor_yaml_reads_as_the_spec_does() -> None:

@@ -14,7 +14,7 @@ import pytest
 from monitor_helpers import NOW, config, data_rows, records, root_spec, shifted, write_jsonl
 from tooling import require_tool
 
-from harness.monitor import EXIT_ALERT, run_monitor
+from mlops.harness.monitor import EXIT_ALERT, run_monitor
 
 pytestmark = pytest.mark.tools
 

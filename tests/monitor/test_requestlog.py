@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from monitor_helpers import NOW, data_rows, records, write_jsonl
 
-from harness.monitor.requestlog import read_window
+from mlops.harness.monitor.requestlog import read_window
 
 FEATURES = ["mean_radius", "mean_texture"]
 

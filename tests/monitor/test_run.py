@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from monitor_helpers import NOW, SHIFTED, config, data_rows, records, root_spec, shifted, write_jsonl
 
-from harness.gate import GateOptions
-from harness.gates.data import GATE as DATA_GATE
-from harness.monitor import EXIT_ALERT, EXIT_FAILED, EXIT_OK, run_monitor
-from harness.result import CheckResult
-from spec import telemetry
+from mlops.core import telemetry
+from mlops.harness.gate import GateOptions
+from mlops.harness.gates.data import GATE as DATA_GATE
+from mlops.harness.monitor import EXIT_ALERT, EXIT_FAILED, EXIT_OK, run_monitor
+from mlops.harness.result import CheckResult
 
 
 def _checks(result) -> dict[str, CheckResult]:  # type: ignore[no-untyped-def]

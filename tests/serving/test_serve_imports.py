@@ -9,7 +9,7 @@ HEAVY = ("torch", "sklearn", "locust", "gevent", "skl2onnx", "pandas", "onnx", "
 
 
 def test_serving_imports_no_training_or_load_stack() -> None:
-    code = ("import sys, serving.app, serving.server, mlops.commands.serve, mlops.cli; "
+    code = ("import sys, mlops.serving.app, mlops.serving.server, mlops.cli.commands.serve, mlops.cli.main; "
             f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from serve_helpers import FEATURES, Server, make_project, metric_value
 
-from spec import telemetry
+from mlops.core import telemetry
 
 
 def test_every_declared_metric_is_exported_with_the_model_label(server: Server) -> None:

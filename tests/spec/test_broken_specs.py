@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from spec.errors import SpecError
-from spec.loader import load_spec
+from mlops.spec.errors import SpecError
+from mlops.spec.loader import load_spec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "broken_specs"
 CASES = sorted(FIXTURES.glob("[0-9]*.yaml"))

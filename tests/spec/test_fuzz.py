@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from spec.errors import SpecError
-from spec.loader import validate_text
+from mlops.spec.errors import SpecError
+from mlops.spec.loader import validate_text
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "mlops.yaml").read_text()

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from spec.reference import BEGIN, END, reference_markdown
-from spec.schema import json_schema
+from mlops.spec.reference import BEGIN, END, reference_markdown
+from mlops.spec.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [ROOT / "mlops.yaml", *sorted((ROOT / "examples").glob("*/mlops.yaml")),

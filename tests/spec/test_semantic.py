@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from spec.models import Spec
-from spec.semantic import check, metric_fits_task, parse_bench_key, parse_slice
+from mlops.spec.models import Spec
+from mlops.spec.semantic import check, metric_fits_task, parse_bench_key, parse_slice
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from spec.threshold import Threshold, format_number, parse_expression
+from mlops.spec.threshold import Threshold, format_number, parse_expression
 
 
 @pytest.mark.parametrize(("text", "op", "value"), [

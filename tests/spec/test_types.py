@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from spec.types import (
+from mlops.spec.types import (
     CpuQuantity,
     Cron,
     MemoryQuantity,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import math
 
-from spec.yaml_source import dotted, parse_yaml
+from mlops.spec.yaml_source import dotted, parse_yaml
 
 
 def test_positions_of_keys_and_values() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from spec.loader import DEFAULT_SPEC
+from mlops.spec.loader import DEFAULT_SPEC
 
 spec_argument = click.argument(
     "spec_path", metavar="[MLOPS_YAML]", default=DEFAULT_SPEC,

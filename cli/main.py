@@ -12,22 +12,22 @@ import sys
 
 import click
 
-from spec.errors import MlopsError
+from mlops.core.errors import MlopsError
 
 # name -> "module:attribute"; each command module is owned by one part of the product.
 COMMANDS: dict[str, str] = {
-    "validate": "mlops.commands.spec_commands:validate",
-    "schema": "mlops.commands.spec_commands:schema",
-    "init": "mlops.commands.spec_commands:init",
-    "docs": "mlops.commands.spec_commands:docs",
-    "compile": "mlops.commands.compile:compile_command",
-    "serve": "mlops.commands.serve:serve",
-    "build": "mlops.commands.build:build",
-    "gate": "mlops.commands.gate:gate",
-    "release": "mlops.commands.gate:release",
-    "report": "mlops.commands.report:report",
-    "monitor": "mlops.commands.monitor:monitor",
-    "plugins": "mlops.commands.plugins:plugins",
+    "validate": "mlops.cli.commands.spec_commands:validate",
+    "schema": "mlops.cli.commands.spec_commands:schema",
+    "init": "mlops.cli.commands.spec_commands:init",
+    "docs": "mlops.cli.commands.spec_commands:docs",
+    "compile": "mlops.cli.commands.compile:compile_command",
+    "serve": "mlops.cli.commands.serve:serve",
+    "build": "mlops.cli.commands.build:build",
+    "gate": "mlops.cli.commands.gate:gate",
+    "release": "mlops.cli.commands.gate:release",
+    "report": "mlops.cli.commands.report:report",
+    "monitor": "mlops.cli.commands.monitor:monitor",
+    "plugins": "mlops.cli.commands.plugins:plugins",
 }
 
 

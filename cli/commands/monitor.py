@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
-from spec.errors import MlopsError
-from spec.loader import load_spec
-from spec.types import parse_duration
+from mlops.core.errors import MlopsError
+from mlops.spec.loader import load_spec
+from mlops.spec.types import parse_duration
 
 from .options import spec_argument
 
@@ -77,8 +77,8 @@ def run(spec_path: Path, config_path: Path | None, log_dir: Path | None, window:
         feedback: Path | None, report_dir: Path | None, textfile: Path | None, push: bool,
         now: float) -> int:
     """Compare the logged traffic of one window with the reference; exit 1 on an alert."""
-    from harness.monitor import MonitorConfig, MonitorError, run_monitor
-    from harness.reports import write_reports
+    from mlops.harness.monitor import MonitorConfig, MonitorError, run_monitor
+    from mlops.harness.reports import write_reports
 
     try:
         loaded = load_spec(spec_path, check_files=False)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from harness.reports import FORMATS, write_reports
-from harness.reports.json_report import read_report
+from mlops.harness.reports import FORMATS, write_reports
+from mlops.harness.reports.json_report import read_report
 
 
 @click.command()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from spec.errors import Diagnostic, SpecError
-from spec.loader import DEFAULT_SPEC, load_spec
+from mlops.spec.errors import Diagnostic, SpecError
+from mlops.spec.loader import DEFAULT_SPEC, load_spec
 
 from .options import spec_argument
 
@@ -25,7 +25,7 @@ def validate(spec_path: Path) -> None:
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of mlops.yaml (for editors and other tools)."""
-    from spec.schema import json_schema_text
+    from mlops.spec.schema import json_schema_text
 
     click.echo(json_schema_text(), nl=False)
 
@@ -39,7 +39,7 @@ def schema() -> None:
                 type=click.Path(path_type=Path))
 def init(task: str, name: str, spec_path: Path) -> None:
     """Write a commented starter mlops.yaml; never overwrites an existing file."""
-    from spec.starter import starter_spec
+    from mlops.spec.starter import starter_spec
 
     text = starter_spec(task, name)
     try:
@@ -58,7 +58,7 @@ def init(task: str, name: str, spec_path: Path) -> None:
               help="Replace the reference between the markers in this Markdown file (e.g. README.md).")
 def docs(target: Path | None) -> None:
     """Print the spec reference (Markdown), generated from the spec models."""
-    from spec.reference import reference_markdown, splice
+    from mlops.spec.reference import reference_markdown, splice
 
     if target is None:
         click.echo(reference_markdown(), nl=False)

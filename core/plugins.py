@@ -23,11 +23,12 @@ from functools import cache
 from importlib.metadata import Distribution, entry_points
 from typing import Any
 
-from spec.errors import MlopsError
+from .errors import MlopsError
+from .version import DISTRIBUTION
 
 TARGETS = "mlops.targets"
 GATES = "mlops.gates"
-OWN_DISTRIBUTION = "mlops-yaml"
+OWN_DISTRIBUTION = DISTRIBUTION
 
 
 class PluginError(MlopsError):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from spec.errors import MlopsError
-from spec.loader import load_spec
+from mlops.core.errors import MlopsError
+from mlops.spec.loader import load_spec
 
 from .options import spec_argument
 
@@ -33,9 +33,9 @@ def serve(spec_path: Path, host: str, port: int | None, workers: int | None,
     """Serve the spec's ONNX model: Open Inference Protocol v2, /predict and /metrics."""
     # The data files are not needed to serve (and are not in the image): skip their checks.
     loaded = load_spec(spec_path, check_files=False)
-    from serving.config import ServerConfig
-    from serving.model import ModelError
-    from serving.server import run
+    from mlops.serving.config import ServerConfig
+    from mlops.serving.model import ModelError
+    from mlops.serving.server import run
 
     config = ServerConfig.from_spec(loaded).with_overrides(
         host=host, port=port, workers=workers, model=model_path, request_log_dir=request_log_dir)

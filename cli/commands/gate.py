@@ -15,13 +15,13 @@ from pathlib import Path
 
 import click
 
-from harness.gate import GateOptions
-from harness.gates import GATE_NAMES
-from harness.reports import write_reports
-from harness.result import CheckResult, GateResult, Report
-from harness.runner import Progress, run_gates
-from spec.errors import MlopsError
-from spec.loader import LoadedSpec, load_spec
+from mlops.core.errors import MlopsError
+from mlops.harness.gate import GateOptions
+from mlops.harness.gates import GATE_NAMES
+from mlops.harness.reports import write_reports
+from mlops.harness.result import CheckResult, GateResult, Report
+from mlops.harness.runner import Progress, run_gates
+from mlops.spec.loader import LoadedSpec, load_spec
 
 from .options import spec_argument
 
@@ -76,8 +76,8 @@ def release(spec_path: Path, report_dir: Path, retrain: bool) -> int:
 def compile_check(spec_path: Path) -> CheckResult:
     """`mlops compile --check` as a check: generated files must match the spec."""
     try:
-        from compiler.compile import prepare
-        from compiler.writer import CHECK_LABELS, Status
+        from mlops.compiler.compile import prepare
+        from mlops.compiler.writer import CHECK_LABELS, Status
     except ImportError as error:
         return CheckResult(gate="release", name="compile", status="skip",
                            message=f"compile --check not run: the compiler is not available "

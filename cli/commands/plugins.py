@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import click
 
-from mlops.plugins import GATES, TARGETS, Registration, conflicts, load_or_explain, registrations
-from spec.errors import MlopsError
+from mlops.core.errors import MlopsError
+from mlops.core.plugins import GATES, TARGETS, Registration, conflicts, load_or_explain, registrations
 
 
 @dataclass(frozen=True)
@@ -21,14 +21,14 @@ class Row:
 
 
 def _target_rows() -> tuple[list[Row], list[str]]:
-    from compiler.targets import CONTRACT, ORDER
+    from mlops.compiler.targets import CONTRACT, ORDER
 
     rows = [Row(r, load_or_explain(r, CONTRACT)[1]) for r in registrations(TARGETS, ORDER).values()]
     return rows, conflicts(TARGETS, CONTRACT)
 
 
 def _gate_rows() -> tuple[list[Row], list[str]]:
-    from harness.gates import CONTRACT, ORDER, get_gate
+    from mlops.harness.gates import CONTRACT, ORDER, get_gate
 
     rows = []
     for name, registration in registrations(GATES, ORDER).items():

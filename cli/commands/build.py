@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from spec.loader import load_spec
+from mlops.spec.loader import load_spec
 
 from .options import spec_argument
 
@@ -22,8 +22,8 @@ def build(spec_path: Path, tag: str | None, network: str | None, quiet: bool) ->
 
     Prints the image reference, id and size.
     """
-    from compiler.compile import prepare, write
-    from serving.image import build_image, git_tag
+    from mlops.compiler.compile import prepare, write
+    from mlops.serving.image import build_image, git_tag
 
     units = prepare([spec_path])
     if any(d.status.changes_disk for unit in units for d in unit.decisions):

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from compiler.compile import Unit, prepare, write
-from compiler.targets import broken_targets
-from compiler.writer import CHECK_LABELS, Status, unified_diff
-from spec.errors import MlopsError, UsageError
+from mlops.compiler.compile import Unit, prepare, write
+from mlops.compiler.targets import broken_targets
+from mlops.compiler.writer import CHECK_LABELS, Status, unified_diff
+from mlops.core.errors import MlopsError, UsageError
 
 
 class OutOfDate(MlopsError):

@@ -1,0 +1,1 @@
+"""The `mlops` command line: a thin click front over the phases."""
