@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops.harness.predictor import Predictor
+from mlops.harness.model.predictor import Predictor
 from mlops.spec.loader import LoadedSpec
 
 # Larger and more irregular tumours: more of any of these must never look more benign.

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops.harness.live_server import LiveServer
-from mlops.harness.predictor import Predictor
+from mlops.harness.checks.live_server import LiveServer
+from mlops.harness.model.predictor import Predictor
 
 
 @pytest.mark.model

@@ -2,8 +2,14 @@
 
 Phases: gate -> `Report` (data) -> views (Markdown PR comment, JSON, JUnit XML, HTML).
 
+One package per feature: `data`, `model`, `bench`, `load`, `checks` (the release gates) and
+`monitor` (production), sharing `stats` (drift statistics) and `reports` (the views). The root
+holds what they share: the gate protocol and options (`gate`), results (`result`), which gates
+exist (`registry`), running them (`runner`), the baseline model at a git ref (`baseline`) and the
+release pipeline's own steps (`release`).
+
 The names below are imported on first use: every pytest run of the environment loads
-`harness.pytest_plugin`, and must not pay for pydantic and the spec models unless it uses them.
+`harness.checks.pytest_plugin`, and must not pay for pydantic and the spec models unless it uses them.
 """
 
 from __future__ import annotations

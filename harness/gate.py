@@ -23,7 +23,7 @@ class GateOptions:
 
 
 class Gate(Protocol):
-    """One release gate (data, model, bench, load, ...), registered in `harness.gates`."""
+    """One release gate (data, model, bench, load, ...), registered in `harness.registry`."""
 
     name: str
 

@@ -20,7 +20,7 @@ from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
 
 from .gate import GateOptions
-from .gates import get_gate
+from .registry import get_gate
 from .result import CheckResult, GateResult, Report, Status
 
 ICONS: dict[Status, str] = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}

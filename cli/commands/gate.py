@@ -17,7 +17,7 @@ import click
 
 from mlops.core.errors import MlopsError
 from mlops.harness.gate import GateOptions
-from mlops.harness.gates import GATE_NAMES
+from mlops.harness.registry import GATE_NAMES
 from mlops.harness.reports import write_reports
 from mlops.harness.result import CheckResult, GateResult, Report
 from mlops.harness.runner import Progress, run_gates

@@ -28,7 +28,7 @@ def _target_rows() -> tuple[list[Row], list[str]]:
 
 
 def _gate_rows() -> tuple[list[Row], list[str]]:
-    from mlops.harness.gates import CONTRACT, ORDER, get_gate
+    from mlops.harness.registry import CONTRACT, ORDER, get_gate
 
     rows = []
     for name, registration in registrations(GATES, ORDER).items():

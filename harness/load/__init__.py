@@ -1,4 +1,5 @@
-"""Load-test machinery of the load gate: owned processes, the server under test, Locust runs.
+"""The load gate (`gate`) and its machinery: owned processes (`processes`), the server under test
+(`server`), Locust runs (`locust`).
 
 Locust is only ever run as a subprocess: importing it monkey-patches the standard library.
 """

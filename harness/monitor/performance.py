@@ -11,7 +11,7 @@ import numpy as np
 
 from mlops.spec.threshold import Threshold
 
-from .. import metrics as m
+from ..model import metrics as m
 from ..result import HEADLINE, CheckResult, compare
 from .config import PerformanceRules
 from .feedback import Feedback, Key

@@ -19,8 +19,8 @@ import pyarrow as pa
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.models import Column
 
-from .. import arrow_numpy
-from ..datasets import Dataset
+from ..data import arrow_numpy
+from ..data.datasets import Dataset
 from ..stats import Reservoir
 from ..stats.drift import FloatArray
 from .requestlog import category_key
@@ -94,7 +94,7 @@ class ReferencePredictions:
 def predict_reference(loaded: LoadedSpec, rows: npt.NDArray[np.float32]) -> ReferencePredictions:
     """Score and label as the server does (binary: class 1's probability; multiclass: the top
     probability; regression: the value). Raises ModelError, or ImportError without onnxruntime."""
-    from ..onnx_model import OnnxModel
+    from ..model.onnx_model import OnnxModel
 
     spec = loaded.spec
     task = spec.model.task

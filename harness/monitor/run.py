@@ -174,7 +174,7 @@ def _prediction_shift(loaded: LoadedSpec, config: MonitorConfig, reference: Refe
                       window: LogWindow) -> list[CheckResult]:
     assert config.drift is not None
     try:
-        from ..onnx_model import ModelError
+        from ..model.onnx_model import ModelError
     except ImportError as error:
         return [_check("prediction.score", "skip", f"prediction shift not computed: {error}")]
     try:

@@ -46,11 +46,11 @@ def test_lists_the_built_in_targets_and_gates(tmp_path: Path) -> None:
     assert done.stdout.splitlines() == [
         "targets (entry points 'mlops.targets'):", *BUILT_IN_TARGETS,
         "gates (entry points 'mlops.gates'):",
-        f"  data    ok      {OWN} (mlops.harness.gates.data:GATE)",
-        f"  model   ok      {OWN} (mlops.harness.gates.model:GATE)",
-        f"  bench   ok      {OWN} (mlops.harness.gates.bench:GATE)",
-        f"  load    ok      {OWN} (mlops.harness.gates.load:GATE)",
-        f"  checks  ok      {OWN} (mlops.harness.gates.checks:GATE)",
+        f"  data    ok      {OWN} (mlops.harness.data.gate:GATE)",
+        f"  model   ok      {OWN} (mlops.harness.model.gate:GATE)",
+        f"  bench   ok      {OWN} (mlops.harness.bench.gate:GATE)",
+        f"  load    ok      {OWN} (mlops.harness.load.gate:GATE)",
+        f"  checks  ok      {OWN} (mlops.harness.checks.gate:GATE)",
     ]
 
 
@@ -73,17 +73,17 @@ def test_installed_plugins_are_listed_and_a_broken_one_is_named(tmp_path: Path) 
         "targets (entry points 'mlops.targets'):", *BUILT_IN_TARGETS,
         "  extra           ok      acme-mlops 2.1 (acme_extra:TARGET)",
         "gates (entry points 'mlops.gates'):",
-        f"  data      ok      {OWN} (mlops.harness.gates.data:GATE)",
-        f"  model     ok      {OWN} (mlops.harness.gates.model:GATE)",
-        f"  bench     ok      {OWN} (mlops.harness.gates.bench:GATE)",
-        f"  load      ok      {OWN} (mlops.harness.gates.load:GATE)",
-        f"  checks    ok      {OWN} (mlops.harness.gates.checks:GATE)",
+        f"  data      ok      {OWN} (mlops.harness.data.gate:GATE)",
+        f"  model     ok      {OWN} (mlops.harness.model.gate:GATE)",
+        f"  bench     ok      {OWN} (mlops.harness.bench.gate:GATE)",
+        f"  load      ok      {OWN} (mlops.harness.load.gate:GATE)",
+        f"  checks    ok      {OWN} (mlops.harness.checks.gate:GATE)",
         "  broken    broken  acme-mlops 2.1 (acme_broken:GATE)",
         "      gate plugin 'broken' from acme-mlops 2.1 (acme_broken:GATE): cannot be imported: "
         f"{broken}:3: RuntimeError: this plugin is broken",
         "  fairness  ok      acme-mlops 2.1 (acme_fairness:GATE)",
         "  ignored: gate plugin 'data' from acme-mlops 2.1 (acme_fairness:GATE): ignored, the name "
-        f"is already registered by {OWN} (mlops.harness.gates.data:GATE)",
+        f"is already registered by {OWN} (mlops.harness.data.gate:GATE)",
     ]
 
 

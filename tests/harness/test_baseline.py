@@ -11,7 +11,7 @@ import pytest
 from model_helpers import checks, commit_all, project, run, set_spec, train
 
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
-from mlops.harness.gates.model import GATE
+from mlops.harness.model.gate import GATE
 
 QUICK = {"metrics.robustness": {"examples": 20}}  # robustness is tested in test_model_gate
 

@@ -10,7 +10,7 @@ from data_helpers import example_project
 
 from mlops.core.errors import MlopsError
 from mlops.harness.gate import GateOptions
-from mlops.harness.gates import BUILTIN, GATE_NAMES, get_gate
+from mlops.harness.registry import BUILTIN, GATE_NAMES, get_gate
 from mlops.harness.runner import Progress, run_gates
 from mlops.spec.loader import load_spec
 
@@ -37,11 +37,11 @@ def test_unknown_and_missing_gates(monkeypatch: pytest.MonkeyPatch) -> None:
         get_gate("speed")
     assert str(unknown.value) == f"unknown gate 'speed'; the gates are {', '.join(GATE_NAMES)}"
     assert GATE_NAMES[:4] == ("data", "model", "bench", "load")
-    monkeypatch.setitem(BUILTIN, "ghost", "mlops.harness.gates.ghost")
+    monkeypatch.setitem(BUILTIN, "ghost", "mlops.harness.ghost")
     with pytest.raises(MlopsError) as missing:
         get_gate("ghost")
     assert str(missing.value) == ("the ghost gate is not available in this installation (module "
-                                  "mlops.harness.gates.ghost is missing)")
+                                  "mlops.harness.ghost is missing)")
 
 
 def test_warnings_do_not_fail(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 from monitor_helpers import NOW, SHIFTED, config, data_rows, records, root_spec, shifted, write_jsonl
 
 from mlops.core import telemetry
+from mlops.harness.data.gate import GATE as DATA_GATE
 from mlops.harness.gate import GateOptions
-from mlops.harness.gates.data import GATE as DATA_GATE
 from mlops.harness.monitor import EXIT_ALERT, EXIT_FAILED, EXIT_OK, run_monitor
 from mlops.harness.result import CheckResult
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from data_helpers import ROOT, edit_spec, example_project
 
+from mlops.harness.checks.gate import ChecksGate
 from mlops.harness.gate import GateOptions
-from mlops.harness.gates.checks import ChecksGate
 from mlops.harness.result import GateResult
 from mlops.spec.loader import load_spec
 

@@ -1,7 +1,7 @@
 """Checks gate: a team's own pytest checks (`checks.path` in the spec), each test one check.
 
 pytest runs in a subprocess from the spec's folder, so a check that crashes, hangs or leaks cannot
-take the gate runner with it, with this package's fixtures (`-p harness.pytest_plugin`) and JUnit
+take the gate runner with it, with this package's fixtures (`-p mlops.harness.checks.pytest_plugin`) and JUnit
 XML output, which becomes the gate's CheckResults. Whatever keeps tests from running - a missing
 folder, a file that does not import, a plugin or conftest that raises, a timeout - becomes a
 located `error` check rather than a traceback from mlops.
@@ -71,7 +71,7 @@ GATE = ChecksGate()
 
 def _run_pytest(loaded: LoadedSpec, path: str, folder: Path, timeout_s: float) -> PytestRun:
     xml, log = folder / "junit.xml", folder / "pytest.log"
-    command = [sys.executable, "-m", "pytest", path, "-p", "mlops.harness.pytest_plugin",
+    command = [sys.executable, "-m", "pytest", path, "-p", "mlops.harness.checks.pytest_plugin",
                "--mlops-spec", str(loaded.path.resolve()), "--junitxml", str(xml),
                "-o", "junit_family=xunit1", "--rootdir", str(loaded.root.resolve()),
                "--continue-on-collection-errors", "-p", "no:cacheprovider", "-v", "--color=no"]

@@ -21,8 +21,8 @@ import pytest
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlops.harness.live_server import LiveServer
-    from mlops.harness.predictor import Predictor
+    from mlops.harness.checks.live_server import LiveServer
+    from mlops.harness.model.predictor import Predictor
     from mlops.spec.loader import LoadedSpec
 
 SPEC_ENV = "MLOPS_SPEC"
@@ -87,7 +87,7 @@ def spec(pytestconfig: pytest.Config) -> LoadedSpec:
 
 
 def _frame(loaded: LoadedSpec, relative: str) -> pd.DataFrame:
-    from mlops.harness.frames import read_frame
+    from mlops.harness.data.frames import read_frame
 
     return _guarded(relative, lambda: read_frame(loaded, relative))
 
@@ -139,8 +139,8 @@ def current_data(spec: LoadedSpec, _mlops_frames: dict[str, pd.DataFrame]) -> pd
 def _predictor(loaded: LoadedSpec, source: Path | bytes, what: str) -> Predictor:
     def build() -> Predictor:
         from mlops.core.errors import MlopsError
-        from mlops.harness.onnx_model import ModelError
-        from mlops.harness.predictor import Predictor
+        from mlops.harness.model.onnx_model import ModelError
+        from mlops.harness.model.predictor import Predictor
 
         try:
             return Predictor.from_spec(loaded, source)
@@ -188,7 +188,7 @@ def baseline_model(spec: LoadedSpec) -> Predictor:
 def server(spec: LoadedSpec, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A running `mlops serve` of the spec on a free 127.0.0.1 port (`url`, `predict(rows)`),
     started once per session and always stopped."""
-    from mlops.harness.live_server import LiveServer
+    from mlops.harness.checks.live_server import LiveServer
 
     folder = tmp_path_factory.mktemp("mlops-serve")
     running = _guarded("server", lambda: LiveServer(spec, folder))

@@ -1,9 +1,10 @@
 """The registry of release gates: every gate, built-in or installed, comes from the `mlops.gates`
 entry-point group (see `mlops.core.plugins`; the built-ins are declared in pyproject.toml).
 
-Each gate lives in its own module that exposes `GATE`, an object following `harness.gate.Gate`.
-Modules are imported only when their gate runs, so `mlops gate data` never imports onnxruntime,
-and a gate plugin that cannot be loaded fails only its own gate.
+Each built-in gate is the `gate` module of its feature package (`harness/data/gate.py`, ...),
+exposing `GATE`, an object following `harness.gate.Gate`. Modules are imported only when their
+gate runs, so `mlops gate data` never imports onnxruntime, and a gate plugin that cannot be loaded
+fails only its own gate.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from mlops.core.plugins import (
     registrations,
     unimportable,
 )
-from mlops.core.plugins import load as load_plugin  # `load` is also a gate module of this package
+from mlops.core.plugins import load as load_plugin
 
-from ..gate import Gate
+from .gate import Gate
 
 # Run order of `mlops gate all` and `mlops release`: cheap gates first, so bad data fails fast;
 # installed gates run after the built-in ones, by name.

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from model_helpers import checks, project, run, set_spec
 
-from mlops.harness.gates.load import GATE
+from mlops.harness.load.gate import GATE
 
 FAULT_SERVER = Path(__file__).with_name("fault_server.py")
 SLOS = {"p95_ms": "< 50", "p99_ms": "< 250", "error_rate": "< 0.01", "rps": "> 20"}
@@ -134,7 +134,7 @@ def test_a_server_that_exits_is_an_error_with_its_output(example: Path) -> None:
 DRIVER = """
 import sys
 from mlops.harness.gate import GateOptions
-from mlops.harness.gates.load import GATE
+from mlops.harness.load.gate import GATE
 from mlops.spec.loader import load_spec
 GATE.run(load_spec(sys.argv[1]), GateOptions())
 """

@@ -16,9 +16,9 @@ import numpy.typing as npt
 
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
 from mlops.harness.gate import GateOptions
-from mlops.harness.onnx_model import ModelError, OnnxModel
+from mlops.harness.model.onnx_model import ModelError, OnnxModel
+from mlops.harness.model.testset import DataProblem, load_test_set
 from mlops.harness.result import CheckResult, GateResult, bars_chart, compare, percentiles_chart
-from mlops.harness.testset import DataProblem, load_test_set
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.semantic import parse_bench_key
 from mlops.spec.threshold import Threshold, format_number

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlops.core.errors import MlopsError
-from mlops.harness import datasets
-from mlops.harness.datasets import Dataset
+from mlops.harness.data import datasets
+from mlops.harness.data.datasets import Dataset
 
 TYPES = {"x": "float", "n": "int", "flag": "bool", "colour": "category"}
 

@@ -1,4 +1,4 @@
-"""mlops.harness.metrics agrees with sklearn.metrics on generated data (hypothesis, fixed derandomized
+"""mlops.harness.model.metrics agrees with sklearn.metrics on generated data (hypothesis, fixed derandomized
 examples), including ties, absent classes, zero denominators and constant targets."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as sk
 
-from mlops.harness import metrics as m
+from mlops.harness.model import metrics as m
 
 settings.register_profile("metrics", derandomize=True, database=None, max_examples=100,
                           deadline=None)  # fmt: skip

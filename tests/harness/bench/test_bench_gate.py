@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from model_helpers import checks, commit_all, project, run, set_spec, train
 
-from mlops.harness.gates.bench import GATE
+from mlops.harness.bench.gate import GATE
 
 FAST = {"benchmark.warmup": 5, "benchmark.iterations": 60}
 

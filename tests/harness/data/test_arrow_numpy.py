@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops.harness.arrow_numpy import booleans, floats, integers
+from mlops.harness.data.arrow_numpy import booleans, floats, integers
 
 maybe_floats = st.lists(st.one_of(st.none(), st.floats(allow_nan=False, width=64)), max_size=40)
 
@@ -49,7 +49,7 @@ def test_integers() -> None:
 def test_no_pandas_import() -> None:
     """Arrays as the gates get them (from the CSV reader) convert without importing pandas."""
     probe = ("import sys, io, pyarrow as pa, pyarrow.csv as pcsv, pyarrow.compute as pc\n"
-             "from mlops.harness.arrow_numpy import booleans, floats, integers\n"
+             "from mlops.harness.data.arrow_numpy import booleans, floats, integers\n"
              "batch = pcsv.read_csv(pa.BufferReader(b'x,y\\n1.5,2\\n,3\\n'))\n"
              "floats(batch.column('x').chunk(0)); integers(batch.column('y').chunk(0))\n"
              "booleans(pc.is_null(batch.column('x').chunk(0)))\n"

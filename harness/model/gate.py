@@ -10,20 +10,20 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from mlops.harness import metrics as m
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
 from mlops.harness.gate import GateOptions
-from mlops.harness.onnx_model import ModelError, OnnxModel
-from mlops.harness.parity import NativeUnavailable, native_outputs
-from mlops.harness.result import CheckResult, GateResult, Status, bars_chart, compare, heatmap_chart
-from mlops.harness.robustness import (
+from mlops.harness.model import metrics as m
+from mlops.harness.model.onnx_model import ModelError, OnnxModel
+from mlops.harness.model.parity import NativeUnavailable, native_outputs
+from mlops.harness.model.robustness import (
     PropertyOutcome,
     batch_invariance,
     input_space,
     noise_flips,
     valid_probabilities,
 )
-from mlops.harness.testset import DataProblem, TestSet, load_test_set
+from mlops.harness.model.testset import DataProblem, TestSet, load_test_set
+from mlops.harness.result import CheckResult, GateResult, Status, bars_chart, compare, heatmap_chart
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.models import LOWER_IS_BETTER
 from mlops.spec.semantic import parse_slice

@@ -33,13 +33,13 @@ from mlops.spec.messages import suggest
 from mlops.spec.models import Column, Data, DriftMethod
 from mlops.spec.threshold import Threshold, format_number
 
-from .. import arrow_numpy
-from ..datasets import Batch, Dataset, Part
 from ..gate import GateOptions
 from ..result import HEADLINE, CheckResult, GateResult, Status, bars_chart, compare
 from ..stats import CategoryCounter, DriftScore, Reservoir, score_categories, score_numeric
 from ..stats.drift import LABELS, P_VALUE_METHODS
 from ..stats.sketch import mix64
+from . import arrow_numpy
+from .datasets import Batch, Dataset, Part
 
 NAME = "data"
 _NUMERIC = ("float", "int")

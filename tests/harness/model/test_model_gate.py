@@ -11,7 +11,7 @@ import pytest
 from model_helpers import checks, linear_softmax, onnx_graph, project, run, set_spec, tensor, train
 from onnx import helper, numpy_helper
 
-from mlops.harness.gates.model import GATE
+from mlops.harness.model.gate import GATE
 from mlops.spec.threshold import format_number
 
 

@@ -22,8 +22,8 @@ from mlops.core.errors import MlopsError
 from mlops.core.telemetry import PREDICT_PATH
 from mlops.spec.loader import LoadedSpec
 
-from .load.processes import free_port
-from .load.server import ServerFailed, wait_ready
+from ..load.processes import free_port
+from ..load.server import ServerFailed, wait_ready
 
 
 class ServerError(Exception):

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlops.harness.live_server import ServerError
+from mlops.harness.checks.live_server import ServerError
 
 
 @pytest.mark.model
@@ -170,7 +170,8 @@ import sys
 
 
 def test_plain_tests_are_untouched():
-    heavy = ("onnxruntime", "pandas", "pyarrow", "pydantic", "mlops.spec.loader", "mlops.harness.predictor")
+    heavy = ("onnxruntime", "pandas", "pyarrow", "pydantic", "mlops.spec.loader",
+             "mlops.harness.model.predictor")
     assert [name for name in heavy if name in sys.modules] == []
 
 
