@@ -1,0 +1,104 @@
+"""Raw column values, the one shape every consumer of the model contract hands it.
+
+A batch is a mapping of column name -> 1-D numpy array with one entry per row, holding the values
+as the data or the client gave them: numbers (and bools, as 0/1) as float64 with NaN for a null;
+text as an object array of `str`, with `None` for a null. Keeping nulls and strings raw until the
+last step is what lets the server, the gates and the load test feed a model exactly the same
+values, so training/serving skew is caught rather than created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .contract import ColumnRule
+
+Columns = Mapping[str, npt.NDArray[Any]]
+
+
+def length(columns: Columns) -> int:
+    """Rows in a batch (0 for a batch without columns)."""
+    return len(next(iter(columns.values()))) if columns else 0
+
+
+def take(columns: Columns, index: npt.NDArray[Any] | slice) -> dict[str, npt.NDArray[Any]]:
+    """The rows selected by a boolean mask, an index array or a slice."""
+    return {name: values[index] for name, values in columns.items()}
+
+
+def concat(parts: Sequence[Columns]) -> dict[str, npt.NDArray[Any]]:
+    """Batches one after another (the same columns in each)."""
+    if len(parts) == 1:
+        return dict(parts[0])
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def text_array(values: Iterable[Any]) -> npt.NDArray[np.object_]:
+    """An object array of str/None from any iterable of text cells."""
+    items = list(values)
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
+def from_records(records: Sequence[Mapping[str, Any]],
+                 rules: Sequence[ColumnRule]) -> dict[str, npt.NDArray[Any]]:
+    """Rows as mappings (a team's check, a JSON body) -> raw columns; KeyError names a missing
+    column. Values are not validated here: numbers that are not numbers become NaN."""
+    result: dict[str, npt.NDArray[Any]] = {}
+    for rule in rules:
+        cells = [record[rule.name] for record in records]
+        result[rule.name] = text_array(cells) if rule.text else numbers(cells)
+    return result
+
+
+def numbers(cells: Sequence[Any]) -> npt.NDArray[np.float64]:
+    """Numeric cells (None -> NaN, bool -> 0/1); anything else non-numeric becomes NaN."""
+    try:
+        return np.asarray([np.nan if cell is None else cell for cell in cells], dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.asarray([_number(cell) for cell in cells], dtype=np.float64)
+
+
+def _number(cell: Any) -> float:
+    if isinstance(cell, bool | int | float):
+        return float(cell)
+    return float("nan")
+
+
+def from_arrow(table: Any, rules: Sequence[ColumnRule]) -> dict[str, npt.NDArray[Any]]:
+    """A pyarrow Table or RecordBatch -> raw columns of `rules` (typed as the spec says)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    result: dict[str, npt.NDArray[Any]] = {}
+    for rule in rules:
+        column = table.column(rule.name)
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if rule.text:
+            result[rule.name] = text_array(pc.cast(column, pa.string()).to_pylist())
+        else:
+            values = pc.cast(column, pa.float64())
+            result[rule.name] = np.asarray(values.fill_null(np.nan).to_numpy(zero_copy_only=False),
+                                           dtype=np.float64)
+    return result
+
+
+def null_mask(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """True where a raw value is null (NaN for numbers, None for text)."""
+    if values.dtype == object:
+        return np.fromiter((value is None for value in values.tolist()), np.bool_, len(values))
+    return np.asarray(np.isnan(values))
+
+
+def to_records(columns: Columns) -> list[dict[str, Any]]:
+    """Raw columns -> JSON-ready rows (NaN -> None), e.g. for request bodies and request logs."""
+    names = list(columns)
+    converted = [[None if isinstance(v, float) and v != v else v for v in columns[name].tolist()]
+                 for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*converted, strict=True)]
