@@ -1,14 +1,18 @@
 """The torch example (examples/digits): its spec, its data, its committed model and its training.
 
 Fast tests check the committed files (ONNX contract, parity with the saved state dict, batch sizes,
-quality); the slow test retrains twice, as the spec's `model.train` would, and compares.
+quality); the slow tests retrain, as the spec's `model.train` would: twice alike, which must give the
+same bytes, and once more on another CPU's kernels; every fresh model must agree with the committed
+one within a stated tolerance on the test set (training is not bit-exact across CPUs).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 
@@ -159,42 +163,70 @@ def test_wrong_data_is_a_clear_error(
     )
 
 
-@pytest.mark.slow
-def test_training_is_reproducible_and_matches_the_committed_model(
-    train_module: ModuleType, test_split: tuple[np.ndarray, np.ndarray], tmp_path: Path
-) -> None:
-    """Two trainings (concurrently, one thread each) give the same weights as the committed ones."""
-    outputs = [tmp_path / "first", tmp_path / "second"]
-    runs = [
-        subprocess.Popen(
-            [sys.executable, str(EXAMPLE / "train.py"), "--out-dir", str(out)],
+OTHER_CPU = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"}
+"""torch's own kernels without SIMD and oneDNN's (the convolutions) at SSE4.1: what another CPU
+does. Here it moves weights by up to 0.07 and probabilities by up to 0.03; no label changes."""
+MIN_LABEL_AGREEMENT = 0.95
+METRIC_MARGIN = 0.015
+"""How far a training on another machine may land from the committed model on the 359 test rows:
+labels agreeing on 95% of them, accuracy and macro F1 within 0.015 (5 rows). Generous on purpose:
+a different seed, a larger change than another CPU, measured 0.975-0.994 agreement and accuracy
+within 0.009 of the committed model's (seeds 1-6)."""
+
+
+@pytest.fixture(scope="module")
+def fresh_trainings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three concurrent trainings (one thread each), as the spec's `model.train` runs it: two
+    alike, and one on the kernels of another CPU. Their output folders, by name."""
+    root = tmp_path_factory.mktemp("digits-trainings")
+    envs = {"first": {}, "second": {}, "other_cpu": OTHER_CPU}
+    runs = {
+        name: subprocess.Popen(
+            [sys.executable, str(EXAMPLE / "train.py"), "--out-dir", str(root / name)],
             cwd=EXAMPLE,
+            env={**os.environ, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for out in outputs
-    ]
-    for run in runs:
-        _, stderr = run.communicate(timeout=600)
-        assert run.returncode == 0, stderr
+        for name, env in envs.items()
+    }
+    for name, run in runs.items():
+        _, stderr = run.communicate(timeout=900)
+        assert run.returncode == 0, f"{name}: {stderr}"
+    return {name: root / name for name in runs}
 
-    pixels, _ = test_split
-    states = [torch.load(out / "model.pt", weights_only=True) for out in outputs]
-    committed = torch.load(EXAMPLE / "models" / "model.pt", weights_only=True)
-    for state in states:
-        assert state.keys() == committed.keys()
-        for name, tensor in committed.items():
-            assert torch.equal(state[name], tensor), f"{name} differs: rerun examples/digits/train.py"
 
-    predictions = [
-        session(folder / "model.onnx").run(None, {"input": pixels})[0]
-        for folder in (*outputs, EXAMPLE / "models")
-    ]
-    np.testing.assert_array_equal(predictions[0], predictions[1])
-    np.testing.assert_array_equal(predictions[0], predictions[2])
-    for out in outputs:
-        assert (out / "metrics.json").read_bytes() == (EXAMPLE / "models" / "metrics.json").read_bytes()
-        np.testing.assert_allclose(
-            predictions[0], native_probabilities(train_module, out / "model.pt", pixels), atol=1e-5, rtol=0
-        )
+@pytest.mark.slow
+def test_training_twice_on_one_machine_gives_the_same_bytes(fresh_trainings: dict[str, Path]) -> None:
+    """Same machine, same seed: the same weights, the same ONNX file, the same metrics."""
+    for name in ("model.pt", "model.onnx", "metrics.json"):
+        first, second = (fresh_trainings[run] / name for run in ("first", "second"))
+        assert first.read_bytes() == second.read_bytes(), f"{name}: two trainings differ"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", ["first", "other_cpu"])
+def test_a_fresh_training_agrees_with_the_committed_model(
+    train_module: ModuleType, test_split: tuple[np.ndarray, np.ndarray],
+    fresh_trainings: dict[str, Path], run: str,
+) -> None:
+    """The committed model is what train.py makes of the committed data, up to the CPU's
+    arithmetic: not bit for bit (kernels differ by instruction set) but within METRIC_MARGIN and
+    MIN_LABEL_AGREEMENT on the test set."""
+    pixels, labels = test_split
+    fresh = fresh_trainings[run]
+    committed, trained = (
+        session(folder / "model.onnx").run(None, {"input": pixels})[0].argmax(axis=1)
+        for folder in (EXAMPLE / "models", fresh)
+    )
+    agreement = float(np.mean(committed == trained))
+    assert agreement >= MIN_LABEL_AGREEMENT, f"labels agree on {agreement:.3f} of the test rows"
+    for metric, score in (("accuracy", accuracy_score), ("f1_macro", partial(f1_score, average="macro"))):
+        expected, actual = score(labels, committed), score(labels, trained)
+        assert abs(actual - expected) <= METRIC_MARGIN, f"{metric} {actual:.4f}, committed {expected:.4f}"
+    # Each run's ONNX file is its own torch model, exported.
+    (probabilities,) = session(fresh / "model.onnx").run(None, {"input": pixels})
+    np.testing.assert_allclose(
+        probabilities, native_probabilities(train_module, fresh / "model.pt", pixels), atol=1e-5, rtol=0
+    )
