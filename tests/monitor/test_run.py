@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from monitor_helpers import NOW, SHIFTED, config, data_rows, records, root_spec, shifted, write_jsonl
+from tooling import require_tool
 
 from mlops.core import telemetry
 from mlops.harness.data.gate import GATE as DATA_GATE
@@ -120,11 +121,12 @@ def test_missing_feedback_is_skipped_with_its_path(tmp_path: Path) -> None:
 
 @pytest.mark.tools
 def test_textfile_passes_promtool_check_metrics(tmp_path: Path) -> None:
+    promtool = require_tool("promtool")
     write_jsonl(tmp_path / "logs" / "r.jsonl", records(shifted(data_rows("current.csv")), NOW - 60))
     cfg = config(tmp_path)
     run_monitor(root_spec(), cfg, NOW)
     text = cfg.textfile.read_text()
-    checked = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                              text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert [p.name for p in cfg.textfile.parent.iterdir() if p.name.startswith(".")] == []
