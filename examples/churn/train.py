@@ -33,8 +33,8 @@ serving see the same values:
   non-nullable and the server refuses a null there before the model runs.
 
 Reproducible: LightGBM runs single-threaded with ``deterministic=True`` and a fixed seed (no
-bagging), and the ONNX graph gets a fixed name, so on one machine two runs write byte-identical
-model.onnx files. Across machines only the metrics are expected to agree closely.
+bagging), and the ONNX graph gets a fixed name and sorted opset imports, so on one machine two runs
+write byte-identical model.onnx files. Across machines only the metrics are expected to agree closely.
 """
 
 from __future__ import annotations
@@ -165,6 +165,12 @@ def export_onnx(model: Pipeline) -> onnx.ModelProto:
         options={id(model): {"zipmap": False}},
         target_opset=TARGET_OPSET,
     )
+    # The converters collect opsets in a set, whose order follows Python's per-process string
+    # hashing: sorted by domain, the file no longer depends on PYTHONHASHSEED.
+    opsets = sorted((opset.domain, opset.version) for opset in onx.opset_import)
+    del onx.opset_import[:]
+    for domain, version in opsets:
+        onx.opset_import.add(domain=domain, version=version)
     onx.doc_string = (
         "Subscription churn (ColumnTransformer + LightGBM). Inputs: one [batch, 1] tensor per "
         "column of mlops.yaml data.schema; null strings as \"\", null floats as NaN. Output "
