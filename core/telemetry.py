@@ -34,10 +34,14 @@ PREDICTIONS = MetricName("mlops_predictions_total", "counter",
 PREDICTION_VALUE = MetricName("mlops_prediction_value", "histogram",
                               "Predicted values (regression) or positive-class scores.", ("model",))
 FEATURE_VALUE = MetricName("mlops_feature_value", "summary",
-                           "Input feature values seen (sum and count per feature).",
+                           "Numeric input values seen (sum and count of non-null values per "
+                           "feature).",
                            ("model", "feature"))
 MODEL_READY = MetricName("mlops_model_ready", "gauge",
                          "1 once the model is loaded and warmed up.", ("model",))
+SCHEMA_VIOLATIONS = MetricName("mlops_schema_violations_total", "counter",
+                               "Request values outside data.schema, by feature and rule (dtype, "
+                               "nullable, allowed, min, max).", ("model", "feature", "rule"))
 
 # --- exported by the monitor job (`mlops monitor run`) ------------------------------------------
 DRIFT_SCORE = MetricName("mlops_drift_score", "gauge",
@@ -51,7 +55,7 @@ MONITOR_LAST_RUN = MetricName("mlops_monitor_last_run_timestamp_seconds", "gauge
                               "Unix time of the last completed monitor run.", ("model",))
 
 SERVER_METRICS = (REQUESTS, REQUEST_DURATION, ERRORS, BATCH_SIZE, PREDICTIONS, PREDICTION_VALUE,
-                  FEATURE_VALUE, MODEL_READY)
+                  FEATURE_VALUE, SCHEMA_VIOLATIONS, MODEL_READY)
 MONITOR_METRICS = (DRIFT_SCORE, DRIFTED_FRACTION, PERFORMANCE, MONITOR_LAST_RUN)
 
 # --- HTTP endpoints the manifests probe and the load test calls ---------------------------------

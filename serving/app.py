@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from mlops.core import telemetry
+from mlops.core.columns import Columns
+from mlops.core.contract import FLOAT_ELEMENTS
 from mlops.core.version import installed_version
 
 from . import logs
@@ -28,8 +30,9 @@ from .batching import MicroBatcher, Outputs
 from .config import CONFIG_ENV, ServerConfig
 from .errors import ClientError, error_body
 from .metrics import ServerMetrics, SharedMetrics, merge, render
-from .model import OnnxModel
+from .model import ServedModel
 from .protocol import (
+    ModelInput,
     dumps,
     infer_response,
     parse_infer,
@@ -37,6 +40,7 @@ from .protocol import (
     predict_response,
 )
 from .request_log import RequestLogger
+from .schema import SchemaRules, schema_error
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -79,21 +83,30 @@ class Request:
 class InferenceApp:
     """One model behind the Open Inference Protocol v2, `/predict` and `/metrics`."""
 
-    def __init__(self, config: ServerConfig, model: OnnxModel, metrics_dir: Path | None = None,
+    def __init__(self, config: ServerConfig, model: ServedModel, metrics_dir: Path | None = None,
                  access_log: bool = True) -> None:
         self.config = config
         self.model = model
         self.name = config.name
-        self.features = config.features
         self.access_log = access_log
-        self.metrics = ServerMetrics(config.name, config.features, config.value_buckets)
+        contract = model.model.contract
+        numeric = [rule.name for rule in config.columns if not rule.text]
+        self.metrics = ServerMetrics(config.name, numeric, config.value_buckets)
         self.metrics.ready = 1.0
         self.shared = SharedMetrics(metrics_dir, self.metrics) if metrics_dir else None
         self.request_log = (RequestLogger(config.request_log, config.name, config.features)
                             if config.request_log and config.request_log.sample_rate > 0 else None)
+        self.rules = SchemaRules(config.columns, config.allow_non_finite)
+        self.inputs = tuple(
+            ModelInput(info, binding.columns, binding.element == "string")
+            for info, binding in zip(model.inputs, contract.inputs, strict=True))
+        self.null_proof = frozenset(
+            name for binding in contract.inputs
+            if binding.element in FLOAT_ELEMENTS or binding.element == "string"
+            for name in binding.columns)
+        """Columns whose graph input can take a missing value (NaN, or the text placeholder)."""
         self.positive = 1 if config.task == "binary_classification" else None
-        self.output_names = [o.name for o in model.outputs]
-        self.batcher = MicroBatcher(self._run, self._observe, config.max_batch_size,
+        self.batcher = MicroBatcher(self.model.run, self._observe, config.max_batch_size,
                                     config.max_batch_delay_ms)
         self.static: dict[str, tuple[str, Handler]] = {
             telemetry.LIVE_PATH: ("GET", self.live),
@@ -104,7 +117,7 @@ class InferenceApp:
         }
         self.metadata = dumps({
             "name": self.name, "versions": ["1"], "platform": "onnxruntime_onnx",
-            "inputs": [model.input.metadata()],
+            "inputs": [info.metadata() for info in model.inputs],
             "outputs": [o.metadata() for o in model.outputs],
             "parameters": {"features": list(config.features), "task": config.task,
                            "labels": list(model.labels)},
@@ -112,32 +125,42 @@ class InferenceApp:
 
     # --- the model --------------------------------------------------------------------------
 
-    def _run(self, rows: np.ndarray) -> Outputs:
-        return dict(zip(self.output_names, self.model.run(rows), strict=True))
-
-    def _scores(self, outputs: Outputs, rows: int) -> np.ndarray:
-        scores = outputs[self.model.score_output]
-        return scores.reshape(rows) if self.config.task == "regression" else scores
-
-    def _observe(self, rows: np.ndarray, outputs: Outputs) -> None:
-        scores = self._scores(outputs, len(rows))
+    def _observe(self, columns: Columns, rows: int, outputs: Outputs) -> None:
+        scores = self.model.scores(outputs, rows)
         if self.config.task == "regression":
-            self.metrics.batch(rows, scores, ())
+            self.metrics.batch(columns, rows, scores, ())
             return
         best = scores.argmax(axis=1)
         values = scores[:, self.positive] if self.positive is not None else scores.max(axis=1)
         labels = self.model.labels
-        self.metrics.batch(rows, values, [labels[i] for i in best.tolist()])
+        self.metrics.batch(columns, rows, values, [labels[i] for i in best.tolist()])
 
-    def _log_sample(self, request_id: str, rows: np.ndarray, scores: np.ndarray) -> None:
+    def _log_sample(self, request_id: str, columns: Columns, scores: np.ndarray) -> None:
         assert self.request_log is not None
         if self.config.task == "regression":
             values = scores.tolist()
-            self.request_log.add(request_id, rows.tolist(), values, values)
+            self.request_log.add(request_id, columns, values, values)
             return
         labels = [self.model.labels[i] for i in scores.argmax(axis=1).tolist()]
         chosen = scores[:, self.positive] if self.positive is not None else scores.max(axis=1)
-        self.request_log.add(request_id, rows.tolist(), labels, chosen.tolist())
+        self.request_log.add(request_id, columns, labels, chosen.tolist())
+
+    def _enforce(self, columns: Columns, where: str) -> None:
+        """data.schema on the request: every violation counted; the first one rejected (422),
+        unless `log` mode lets it through - which a null for an input that cannot hold one
+        never is."""
+        self.rules.check_types(columns, where)
+        self.rules.check_finite(columns, where)
+        violations = self.rules.violations(columns)
+        for violation in violations:
+            self.metrics.violation(violation.feature, violation.rule)
+        if not violations:
+            return
+        if self.config.on_schema_violation == "reject":
+            raise schema_error(where, violations[0])
+        for violation in violations:
+            if violation.rule == "nullable" and violation.feature not in self.null_proof:
+                raise schema_error(where, violation)
 
     # --- ASGI -------------------------------------------------------------------------------
 
@@ -260,33 +283,35 @@ class InferenceApp:
         try:
             body = await self.read_body(request, binary=length is not None)
             header_length = _header_length(length)
-            parsed = parse_infer(body, header_length, self.model.input, self.model.outputs,
-                                 self.features, self.config.allow_non_finite)
+            parsed = parse_infer(body, header_length, self.inputs, self.model.outputs,
+                                 self.rules)
+            self._enforce(parsed.columns, "row {row}, ")
         finally:
             self.batcher.reading -= 1
-        outputs = await self.batcher.predict(parsed.rows)
+        outputs = await self.batcher.predict(parsed.columns, parsed.rows)
         if self.request_log is not None and self.request_log.sampled():
-            self._log_sample(request.request_id, parsed.rows,
-                             self._scores(outputs, len(parsed.rows)))
-        body, header_length = infer_response(self.name, parsed, outputs)
+            self._log_sample(request.request_id, parsed.columns,
+                             self.model.scores(outputs, parsed.rows))
+        body, header_length = infer_response(self.name, "1", parsed, outputs)
         if header_length is None:
-            return Response(200, body, rows=len(parsed.rows))
+            return Response(200, body, rows=parsed.rows)
         return Response(200, body, b"application/octet-stream",
                         ((b"inference-header-content-length", str(header_length).encode()),),
-                        rows=len(parsed.rows))
+                        rows=parsed.rows)
 
     async def predict(self, request: Request) -> Response:
         self.batcher.reading += 1
         try:
-            rows = parse_instances(await self.read_body(request, binary=False), self.features,
-                                   self.config.allow_non_finite)
+            columns, rows = parse_instances(await self.read_body(request, binary=False),
+                                            self.rules)
+            self._enforce(columns, "instances[{row}]: ")
         finally:
             self.batcher.reading -= 1
-        scores = self._scores(await self.batcher.predict(rows), len(rows))
+        scores = self.model.scores(await self.batcher.predict(columns, rows), rows)
         if self.request_log is not None and self.request_log.sampled():
-            self._log_sample(request.request_id, rows, scores)
+            self._log_sample(request.request_id, columns, scores)
         return Response(200, predict_response(self.name, request.request_id, self.config.task,
-                                              self.model.labels, scores), rows=len(rows))
+                                              self.model.labels, scores), rows=rows)
 
     async def read_body(self, request: Request, binary: bool) -> bytes:
         """The whole body within max_body_bytes (checked before and while reading)."""
@@ -391,6 +416,6 @@ def create_app() -> InferenceApp:
 def build_app(config: ServerConfig, metrics_dir: Path | None = None,
               access_log: bool = True) -> InferenceApp:
     """Load and warm up the model; the app exists (and the port opens) only once it is ready."""
-    model = OnnxModel(config)
+    model = ServedModel(config)
     model.warm_up(config.max_batch_size)
     return InferenceApp(config, model, metrics_dir, access_log)

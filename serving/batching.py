@@ -17,14 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlops.core.columns import Columns, concat
+
 Outputs = dict[str, np.ndarray]
-RunModel = Callable[[np.ndarray], Outputs]
-OnBatch = Callable[[np.ndarray, Outputs], None]
+RunModel = Callable[[Columns], Outputs]
+OnBatch = Callable[[Columns, int, Outputs], None]
 
 
 @dataclass
 class _Job:
-    rows: np.ndarray
+    columns: Columns
+    rows: int
     future: asyncio.Future[Outputs]
 
 
@@ -41,10 +44,10 @@ class MicroBatcher:
         self.worker: asyncio.Task[None] | None = None
         self.arrived = asyncio.Event()
 
-    async def predict(self, rows: np.ndarray) -> Outputs:
-        """Outputs for these rows, computed in whichever batch they land in."""
+    async def predict(self, columns: Columns, rows: int) -> Outputs:
+        """Outputs for these rows (raw columns), computed in whichever batch they land in."""
         future: asyncio.Future[Outputs] = asyncio.get_running_loop().create_future()
-        self.queue.append(_Job(rows, future))
+        self.queue.append(_Job(columns, rows, future))
         self.arrived.set()
         if self.worker is None or self.worker.done():
             self.worker = asyncio.create_task(self._work())
@@ -54,7 +57,8 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while self.queue:
             jobs = await self._collect()
-            batch = jobs[0].rows if len(jobs) == 1 else np.concatenate([j.rows for j in jobs])
+            batch = jobs[0].columns if len(jobs) == 1 else concat([j.columns for j in jobs])
+            rows = sum(job.rows for job in jobs)
             try:
                 outputs = await loop.run_in_executor(self.executor, self.run, batch)
             except Exception as error:  # a model failure answers every request of the batch
@@ -62,10 +66,10 @@ class MicroBatcher:
                     if not job.future.done():
                         job.future.set_exception(error)
                 continue
-            self.on_batch(batch, outputs)
+            self.on_batch(batch, rows, outputs)
             start = 0
             for job in jobs:
-                end = start + len(job.rows)
+                end = start + job.rows
                 if not job.future.done():  # the client may have gone away
                     job.future.set_result({k: v[start:end] for k, v in outputs.items()})
                 start = end
@@ -87,10 +91,10 @@ class MicroBatcher:
         return jobs
 
     def _take(self, jobs: list[_Job], rows: int) -> tuple[list[_Job], int]:
-        while self.queue and (not jobs or rows + len(self.queue[0].rows) <= self.max_rows):
+        while self.queue and (not jobs or rows + self.queue[0].rows <= self.max_rows):
             job = self.queue.popleft()
             jobs.append(job)
-            rows += len(job.rows)
+            rows += job.rows
         return jobs, rows
 
     def close(self) -> None:

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from mlops.core.contract import ColumnRule, Task
 from mlops.spec.loader import LoadedSpec
 
-Task = Literal["binary_classification", "multiclass_classification", "regression"]
 CONFIG_ENV = "MLOPS_SERVE_CONFIG"
 SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
@@ -46,8 +46,9 @@ class ServerConfig:
     name: str
     model_path: str
     task: Task
-    features: tuple[str, ...]
+    columns: tuple[ColumnRule, ...]
     labels: tuple[str, ...] | None
+    output: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
@@ -56,6 +57,7 @@ class ServerConfig:
     max_batch_delay_ms: float = 2.0
     max_body_bytes: int = 1_048_576
     allow_non_finite: bool = False
+    on_schema_violation: Literal["reject", "log"] = "reject"
     request_log: RequestLogConfig | None = None
     value_buckets: tuple[float, ...] = SCORE_BUCKETS
 
@@ -68,8 +70,9 @@ class ServerConfig:
             name=spec.name,
             model_path=str(loaded.resolve(spec.model.artifact)),
             task=spec.model.task,
-            features=tuple(spec.data.features),
+            columns=tuple(spec.data.feature_rules()),
             labels=tuple(spec.model.labels) if spec.model.labels else None,
+            output=spec.model.output,
             port=serving.port,
             workers=serving.workers,
             threads=serving.threads,
@@ -77,6 +80,7 @@ class ServerConfig:
             max_batch_delay_ms=serving.max_batch_delay_ms,
             max_body_bytes=serving.max_body_bytes,
             allow_non_finite=serving.allow_non_finite,
+            on_schema_violation=serving.on_schema_violation,
             request_log=RequestLogConfig(log.path, log.sample_rate, log.format, log.rotate_mb)
             if log else None,
             value_buckets=value_buckets(loaded),
@@ -98,6 +102,10 @@ class ServerConfig:
             request_log=log,
         )
 
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(rule.name for rule in self.columns)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
@@ -105,7 +113,10 @@ class ServerConfig:
     def from_json(cls, text: str) -> ServerConfig:
         raw = json.loads(text)
         log = raw.pop("request_log")
-        raw["features"] = tuple(raw["features"])
+        raw["columns"] = tuple(
+            ColumnRule(**{**column, "allowed": tuple(column["allowed"])
+                          if column["allowed"] is not None else None})
+            for column in raw["columns"])
         raw["labels"] = tuple(raw["labels"]) if raw["labels"] is not None else None
         raw["value_buckets"] = tuple(raw["value_buckets"])
         return cls(**raw, request_log=RequestLogConfig(**log) if log else None)

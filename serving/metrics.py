@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 
 from mlops.core import telemetry as t
+from mlops.core.columns import Columns
 
 Labels = tuple[tuple[str, str], ...]
 Sample = tuple[str, Labels, float]
@@ -62,6 +63,7 @@ class ServerMetrics:
     """Every metric of `mlops.core.telemetry.SERVER_METRICS`, for one model."""
 
     def __init__(self, model: str, features: Sequence[str], value_buckets: Sequence[float]) -> None:
+        """`features`: the numeric input columns, whose values are summed."""
         self.model = (("model", model),)
         self.features = tuple(features)
         self.value_buckets = tuple(value_buckets)
@@ -72,7 +74,8 @@ class ServerMetrics:
         self.label_counts: dict[str, float] = {}
         self.values = Histogram(value_buckets)
         self.feature_sums = np.zeros(len(self.features), dtype=np.float64)
-        self.feature_count = 0
+        self.feature_counts = np.zeros(len(self.features), dtype=np.float64)
+        self.violations: dict[tuple[str, str], float] = {}
         self.ready = 0.0
 
     def request(self, endpoint: str, status: int, seconds: float) -> None:
@@ -86,11 +89,19 @@ class ServerMetrics:
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0.0) + 1.0
 
-    def batch(self, features: np.ndarray, values: np.ndarray, labels: Sequence[str]) -> None:
-        """One model run: its size, its inputs, its predictions (`values`: score or value)."""
-        self.batches.observe(len(features))
-        self.feature_sums += features.sum(axis=0, dtype=np.float64)
-        self.feature_count += len(features)
+    def violation(self, feature: str, rule: str) -> None:
+        key = (feature, rule)
+        self.violations[key] = self.violations.get(key, 0.0) + 1.0
+
+    def batch(self, columns: Columns, rows: int, values: np.ndarray,
+              labels: Sequence[str]) -> None:
+        """One model run: its size, its numeric inputs, its predictions (score or value)."""
+        self.batches.observe(rows)
+        for index, name in enumerate(self.features):
+            column = columns[name]
+            present = ~np.isnan(column)
+            self.feature_sums[index] += float(column[present].sum())
+            self.feature_counts[index] += float(present.sum())
         self.values.observe_many(values)
         for label in labels:
             self.label_counts[label] = self.label_counts.get(label, 0.0) + 1.0
@@ -108,10 +119,13 @@ class ServerMetrics:
         for label, value in self.label_counts.items():
             out.append((t.PREDICTIONS.name, (*m, ("label", label)), value))
         out.extend(self.values.samples(t.PREDICTION_VALUE.name, m))
-        for feature, total in zip(self.features, self.feature_sums.tolist(), strict=True):
+        for feature, total, count in zip(self.features, self.feature_sums.tolist(),
+                                         self.feature_counts.tolist(), strict=True):
             labels = (*m, ("feature", feature))
             out.append((f"{t.FEATURE_VALUE.name}_sum", labels, total))
-            out.append((f"{t.FEATURE_VALUE.name}_count", labels, float(self.feature_count)))
+            out.append((f"{t.FEATURE_VALUE.name}_count", labels, count))
+        for (feature, rule), value in self.violations.items():
+            out.append((t.SCHEMA_VIOLATIONS.name, (*m, ("feature", feature), ("rule", rule)), value))
         out.append((t.MODEL_READY.name, m, self.ready))
         return out
 

@@ -1,30 +1,33 @@
-"""The ONNX model behind the server: a configured onnxruntime session checked against the spec.
+"""The model behind the server: the contract's onnxruntime model plus what the protocol shows.
 
-The contract (one float input [batch, n_features]; classifiers give `probabilities`
-[batch, n_classes], regressors [batch] or [batch, 1]) is checked once at load time, so a wrong
-artifact fails `mlops serve` with a sentence instead of failing every request.
+The contract (`mlops.core.contract`) is checked once at load time, so a wrong artifact fails
+`mlops serve` with a sentence instead of failing every request; warm-up runs every batch size the
+server will use on valid rows built from data.schema, and fixes the class labels.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-import onnxruntime as ort
+import numpy.typing as npt
+
+from mlops.core.columns import Columns, text_array
+from mlops.core.contract import ColumnRule
+from mlops.core.runtime import ModelError, OnnxModel, Outputs
 
 from .config import ServerConfig
 
 ORT_TO_V2 = {
-    "tensor(float)": "FP32", "tensor(double)": "FP64", "tensor(float16)": "FP16",
-    "tensor(int64)": "INT64", "tensor(int32)": "INT32", "tensor(int16)": "INT16",
-    "tensor(int8)": "INT8", "tensor(uint8)": "UINT8", "tensor(bool)": "BOOL",
-    "tensor(string)": "BYTES",
+    "float": "FP32", "double": "FP64", "float16": "FP16", "int64": "INT64", "int32": "INT32",
+    "int16": "INT16", "int8": "INT8", "uint8": "UINT8", "uint16": "UINT16", "uint32": "UINT32",
+    "uint64": "UINT64", "bool": "BOOL", "string": "BYTES",
 }
 
-
-class ModelError(Exception):
-    """The artifact cannot be served as the spec describes it."""
+__all__ = ["ModelError", "ServedModel", "TensorInfo"]
 
 
 @dataclass(frozen=True)
@@ -39,80 +42,65 @@ class TensorInfo:
         return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
 
 
-def _info(node: ort.NodeArg) -> TensorInfo:
-    shape = tuple(d if isinstance(d, int) and d >= 0 else -1 for d in (node.shape or []))
-    return TensorInfo(node.name, ORT_TO_V2.get(node.type, node.type), shape)
-
-
-class OnnxModel:
-    """One onnxruntime session plus what the server derives from it (labels, score output)."""
+class ServedModel:
+    """One model, loaded and checked against the spec, as the server runs it."""
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         if not os.path.isfile(config.model_path):
             raise ModelError(f"model artifact not found: {config.model_path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = config.threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(config.model_path, sess_options=options,
-                                                providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises several unrelated types for bad files
-            raise ModelError(f"cannot load {config.model_path} with onnxruntime: {error}") from None
-        inputs = self.session.get_inputs()
-        if len(inputs) != 1:
-            raise ModelError(f"the model has {len(inputs)} inputs; expected one float input "
-                             "[batch, n_features]")
-        self.input = _info(inputs[0])
-        self.outputs = tuple(_info(node) for node in self.session.get_outputs())
-        n_features = len(config.features)
-        if self.input.datatype != "FP32" or len(self.input.shape) != 2:
-            raise ModelError(f"the model input '{self.input.name}' is {self.input.datatype} "
-                             f"{list(self.input.shape)}; expected FP32 [batch, {n_features}]")
-        if self.input.shape[1] not in (-1, n_features):
-            raise ModelError(f"the model takes {self.input.shape[1]} features but data.schema "
-                             f"declares {n_features}")
-        self.score_output = self._score_output()
+        self.model = OnnxModel(Path(config.model_path), config.columns, config.task,
+                               labels=config.labels, output=config.output,
+                               threads=config.threads, artifact=config.model_path)
+        contract = self.model.contract
+        self.inputs = tuple(
+            TensorInfo(binding.name, ORT_TO_V2.get(binding.element, binding.element),
+                       (-1, len(binding.columns)) if binding.rank == 2 else (-1,))
+            for binding in contract.inputs)
+        self.outputs = tuple(self._output(node) for node in self.model.session.get_outputs())
         self.labels: tuple[str, ...] = ()
 
-    def _score_output(self) -> str:
-        """Which output the server reads: `probabilities` for classifiers, else the first float."""
-        names = [o.name for o in self.outputs]
-        if self.config.task != "regression" and "probabilities" in names:
-            return "probabilities"
-        for output in self.outputs:
-            if output.datatype in ("FP32", "FP64"):
-                return output.name
-        raise ModelError(f"the model has no float output (outputs: {', '.join(names)})")
+    def _output(self, node: Any) -> TensorInfo:
+        if node.name == self.model.contract.output and self.model.contract.output_kind == "zipmap":
+            return TensorInfo(node.name, "FP32", (-1, len(self.model.classes) or -1))
+        shape = tuple(d if isinstance(d, int) and d >= 0 else -1 for d in (node.shape or []))
+        element = str(node.type).removeprefix("tensor(").removesuffix(")")
+        return TensorInfo(node.name, ORT_TO_V2.get(element, "BYTES"), shape)
 
-    def run(self, features: np.ndarray, names: list[str] | None = None) -> list[np.ndarray]:
-        """One session run on a float32 [rows, n_features] array."""
-        result: list[np.ndarray] = self.session.run(names, {self.input.name: features})
-        return result
+    def run(self, columns: Columns) -> Outputs:
+        """Every output of one model run on raw columns."""
+        return self.model.run(columns)
 
-    def scores(self, features: np.ndarray) -> np.ndarray:
-        """Probabilities [rows, n_classes] or values [rows] as float64-compatible array."""
-        out = self.run(features, [self.score_output])[0]
-        return out.reshape(len(features)) if self.config.task == "regression" else out
+    def scores(self, outputs: Outputs, rows: int) -> npt.NDArray[np.float64]:
+        """Probabilities [rows, classes] or values [rows] from a run's outputs."""
+        return self.model.answer(outputs, rows)
 
     def warm_up(self, max_batch_size: int) -> None:
-        """Run every batch size the server will use once, and derive the class labels."""
-        width = len(self.config.features)
+        """Run every batch size the server will use once, and fix the class labels."""
+        scores: npt.NDArray[np.float64] = np.empty((0, 0))
         for rows in sorted({1, max(1, max_batch_size // 2), max_batch_size}):
-            scores = self.scores(np.zeros((rows, width), dtype=np.float32))
+            scores = self.scores(self.run(valid_rows(self.config.columns, rows)), rows)
             if scores.shape[0] != rows:
                 raise ModelError(f"the model returned {scores.shape[0]} rows for {rows} inputs")
         if self.config.task == "regression":
             return
-        if scores.ndim != 2:
-            raise ModelError(f"classifier output '{self.score_output}' has shape "
-                             f"{list(scores.shape)}; expected [batch, n_classes]")
-        n_classes = scores.shape[1]
-        labels = self.config.labels
-        if labels is not None and len(labels) != n_classes:
-            raise ModelError(f"model.labels names {len(labels)} classes but the model outputs "
-                             f"{n_classes}")
-        self.labels = labels or tuple(str(i) for i in range(n_classes))
+        classes = self.model.classes
+        if classes and len(classes) != scores.shape[1]:
+            raise ModelError(f"{len(classes)} class labels but the model outputs "
+                             f"{scores.shape[1]} probabilities")
+        self.labels = classes or tuple(str(i) for i in range(scores.shape[1]))
+
+
+def valid_rows(rules: tuple[ColumnRule, ...], rows: int) -> dict[str, npt.NDArray[Any]]:
+    """Rows that obey data.schema (an allowed value, a value within the bounds), for warm-up."""
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for rule in rules:
+        if rule.allowed:
+            value: Any = rule.allowed[0]
+        elif rule.text:
+            value = rule.null_value if rule.nullable else "x"
+        else:
+            value = rule.min if rule.min is not None else rule.max if rule.max is not None else 0
+        columns[rule.name] = (text_array([str(value)] * rows) if rule.text
+                              else np.full(rows, float(value)))
+    return columns

@@ -1,30 +1,45 @@
-"""Request bodies in, arrays out (and back): Open Inference Protocol v2 and the `/predict` shape.
+"""Request bodies in, raw columns out (and answers back): Open Inference Protocol v2 and /predict.
 
 Every way a body can be wrong maps to one `ClientError` sentence naming the field, the row or the
-feature, so a client can fix its request from the message alone. Nothing here touches the model.
+feature, so a client can fix its request from the message alone. Values come out raw (see
+`mlops.core.columns`): the schema rules and the model contract take it from there. Nothing here
+touches the model.
+
+v2 carries one tensor per graph input: one numeric [rows, n_features] tensor for a model that
+takes every feature in one input, or one tensor per column for a model with one input per column,
+BYTES for text (JSON strings, or 4-byte little-endian length-prefixed binary). `null` (or NaN) in
+a nullable numeric column and `null` in a nullable text column are missing values.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import orjson
+
+from mlops.core.columns import text_array
 
 from .errors import ClientError, invalid
 from .model import TensorInfo
+from .schema import SchemaRules, check_cell, describe, placeholders_to_null, type_error
 
 V2_DTYPES: dict[str, type[np.generic]] = {
     "FP32": np.float32, "FP64": np.float64, "FP16": np.float16,
     "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
     "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
+    "BOOL": np.bool_,
 }
+NUMERIC = ", ".join(name for name in V2_DTYPES if name != "BOOL")
 NUMPY_TO_V2 = {np.dtype(v): k for k, v in V2_DTYPES.items()}
 DUMPS_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+Columns = dict[str, npt.NDArray[Any]]
 
 
 def dumps(value: Any) -> bytes:
@@ -33,7 +48,7 @@ def dumps(value: Any) -> bytes:
 
 def parse_json(body: bytes) -> Any:
     """orjson first; NaN/Infinity literals (what Python's json.dumps writes) get a second chance so
-    they are reported as non-finite values rather than as malformed JSON."""
+    they are read as numbers rather than reported as malformed JSON."""
     if not body.strip():
         raise ClientError(400, "malformed_json", "the request body is empty; expected JSON")
     try:
@@ -47,34 +62,8 @@ def parse_json(body: bytes) -> Any:
 
 def _object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise invalid(f"{what} must be a JSON object, got {_kind(value)}")
+        raise invalid(f"{what} must be a JSON object, got {describe(value)}")
     return value
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}" if len(value) <= 40 else "a string"
-    return "a list" if isinstance(value, list) else "an object"
-
-
-def check_finite(rows: np.ndarray, original: np.ndarray, features: Sequence[str],
-                 where: str) -> None:
-    """Reject NaN/Inf, naming the first offending row and feature (also FP32 overflow)."""
-    finite = np.isfinite(rows)
-    if finite.all():
-        return
-    row, column = (int(i) for i in np.argwhere(~finite)[0])
-    value = original.reshape(rows.shape)[row, column]
-    shown = f"{float(value)!r}, which overflows FP32" if np.isfinite(value) else str(float(value))
-    raise ClientError(400, "non_finite",
-                      f"{where}row {row}, feature '{features[column]}' is {shown}; NaN and "
-                      "infinite values are rejected (set serving.allow_non_finite to accept them)")
 
 
 # --- Open Inference Protocol v2 ---------------------------------------------------------------
@@ -82,17 +71,26 @@ def check_finite(rows: np.ndarray, original: np.ndarray, features: Sequence[str]
 
 @dataclass(frozen=True)
 class InferRequest:
-    """A validated v2 request: float32 rows plus how the client wants the answer."""
+    """A parsed v2 request: raw columns plus how the client wants the answer."""
 
     id: str | None
-    rows: np.ndarray
+    columns: Columns
+    rows: int
     outputs: tuple[str, ...]
     binary_outputs: frozenset[str]
 
 
-def parse_infer(body: bytes, header_length: int | None, model_input: TensorInfo,
-                model_outputs: Sequence[TensorInfo], features: Sequence[str],
-                allow_non_finite: bool) -> InferRequest:
+@dataclass(frozen=True)
+class ModelInput:
+    """A graph input as v2 clients address it, and the spec columns it carries."""
+
+    info: TensorInfo
+    columns: tuple[str, ...]
+    text: bool
+
+
+def parse_infer(body: bytes, header_length: int | None, inputs: Sequence[ModelInput],
+                outputs: Sequence[TensorInfo], rules: SchemaRules) -> InferRequest:
     if header_length is not None and not 0 < header_length <= len(body):
         raise invalid(f"Inference-Header-Content-Length {header_length} is outside the body "
                       f"({len(body)} bytes)")
@@ -102,82 +100,175 @@ def parse_infer(body: bytes, header_length: int | None, model_input: TensorInfo,
     if "inputs" not in doc:
         raise invalid("missing field 'inputs': a list of tensors with name, shape, datatype and "
                       "data")
-    inputs = doc["inputs"]
-    if not isinstance(inputs, list) or len(inputs) != 1:
-        count = f"{len(inputs)} tensors" if isinstance(inputs, list) else _kind(inputs)
-        raise invalid(f"'inputs' must list exactly one tensor (the model's input "
-                      f"'{model_input.name}'), got {count}")
-    tensor = _object(inputs[0], "inputs[0]")
-    for field in ("name", "shape", "datatype"):
-        if field not in tensor:
-            raise invalid(f"inputs[0]: missing field '{field}'")
-    if tensor["name"] != model_input.name:
-        raise invalid(f"inputs[0]: unknown input {tensor['name']!r}; the model's input is "
-                      f"'{model_input.name}'")
-    rows = _tensor_rows(tensor, binary, len(features))
-    if not allow_non_finite:
-        check_finite(rows[0], rows[1], features, "inputs[0]: ")
-    outputs, binary_outputs = _requested_outputs(doc, model_outputs)
+    tensors = doc["inputs"]
+    names = [model_input.info.name for model_input in inputs]
+    if not isinstance(tensors, list) or len(tensors) != len(inputs):
+        given = f"{len(tensors)} tensors" if isinstance(tensors, list) else describe(tensors)
+        expected = (f"exactly one tensor (the model's input '{names[0]}')" if len(names) == 1
+                    else f"one tensor per model input ({', '.join(names)})")
+        raise invalid(f"'inputs' must list {expected}, got {given}")
+    by_name = {model_input.info.name: model_input for model_input in inputs}
+    columns: Columns = {}
+    rows: int | None = None
+    offset = 0
+    for index, item in enumerate(tensors):
+        tensor = _object(item, f"inputs[{index}]")
+        for field in ("name", "shape", "datatype"):
+            if field not in tensor:
+                raise invalid(f"inputs[{index}]: missing field '{field}'")
+        model_input = by_name.get(tensor["name"])
+        if model_input is None:
+            raise invalid(f"inputs[{index}]: unknown input {tensor['name']!r}; " + (
+                f"the model's input is '{names[0]}'" if len(names) == 1
+                else f"the model's inputs are {', '.join(names)}"))
+        if model_input.columns[0] in columns:
+            raise invalid(f"inputs[{index}]: input '{tensor['name']}' is given twice")
+        where = f"inputs[{index}]"
+        values, count, offset = _tensor_values(tensor, binary, offset, model_input, rules, where)
+        if rows is not None and count != rows:
+            raise invalid(f"{where}: {count} rows, but the inputs before it have {rows}")
+        rows = count
+        width = len(model_input.columns)
+        for position, name in enumerate(model_input.columns):
+            columns[name] = values[position::width] if width > 1 else values
+    if binary and offset != len(binary):
+        raise invalid(f"{len(binary) - offset} bytes after the JSON header belong to no input")
+    chosen, binary_outputs = _requested_outputs(doc, outputs)
     request_id = doc.get("id")
-    return InferRequest(str(request_id) if request_id is not None else None, rows[0],
-                        outputs, binary_outputs)
+    assert rows is not None
+    return InferRequest(str(request_id) if request_id is not None else None, columns, rows,
+                        chosen, binary_outputs)
 
 
-def _tensor_rows(tensor: dict[str, Any], binary: bytes,
-                 width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(float32 [rows, width], the values as sent) from one v2 input tensor."""
+def _tensor_values(tensor: dict[str, Any], binary: bytes, offset: int, model_input: ModelInput,
+                   rules: SchemaRules, where: str) -> tuple[npt.NDArray[Any], int, int]:
+    """(the values, row-major, as raw column values; the row count; the next binary offset)."""
+    info, width = model_input.info, len(model_input.columns)
     datatype = tensor["datatype"]
-    dtype = V2_DTYPES.get(datatype) if isinstance(datatype, str) else None
-    if dtype is None:
-        raise invalid(f"inputs[0]: datatype {datatype!r} is not supported; expected one of "
-                      f"{', '.join(V2_DTYPES)}")
-    shape = tensor["shape"]
-    if (not isinstance(shape, list) or len(shape) != 2 or
-            not all(type(d) is int and d >= 0 for d in shape)):
-        raise invalid(f"inputs[0]: shape must be [rows, {width}], got {_kind(shape)}"
-                      if not isinstance(shape, list) else
-                      f"inputs[0]: shape {shape} does not match the model input [-1, {width}]")
-    if shape[1] != width or shape[0] == 0:
-        raise invalid(f"inputs[0]: shape {shape} does not match the model input [-1, {width}]"
-                      if shape[1] != width else "inputs[0]: shape has 0 rows")
-    count = shape[0] * width
+    if model_input.text:
+        if datatype != "BYTES":
+            raise invalid(f"{where}: input '{info.name}' is text; its datatype must be BYTES, got "
+                          f"{datatype!r}")
+    elif not isinstance(datatype, str) or datatype not in V2_DTYPES:
+        raise invalid(f"{where}: datatype {datatype!r} is not supported; expected one of "
+                      f"{NUMERIC}")
+    rows = _rows(tensor["shape"], width, info, where)
+    count = rows * width
+    need = f"shape {tensor['shape']} needs {count}"
     parameters = tensor.get("parameters") or {}
     size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
     if size is not None:
-        if type(size) is not int or size != len(binary):
-            raise invalid(f"inputs[0]: binary_data_size {size!r} does not match the "
-                          f"{len(binary)} bytes after the JSON header")
-        if size != count * np.dtype(dtype).itemsize:
-            raise invalid(f"inputs[0]: {size} bytes of {datatype} hold "
-                          f"{size / np.dtype(dtype).itemsize:g} values but shape {shape} needs "
-                          f"{count}")
-        values = np.frombuffer(binary, dtype=dtype)
+        if type(size) is not int or size < 0 or offset + size > len(binary):
+            raise invalid(f"{where}: binary_data_size {size!r} does not fit the "
+                          f"{len(binary) - offset} bytes left after the JSON header")
+        chunk = binary[offset:offset + size]
+        offset += size
+        values = (_binary_text(chunk, count, need, where) if model_input.text
+                  else _binary_numbers(chunk, count, need, datatype, where))
     else:
         if "data" not in tensor:
-            raise invalid("inputs[0]: missing field 'data'")
-        values = _json_values(tensor["data"], datatype, dtype)
-        if values.size != count:
-            raise invalid(f"inputs[0]: data has {values.size} values but shape {shape} needs "
-                          f"{count}")
-    with np.errstate(over="ignore"):  # overflow becomes inf, which check_finite reports
-        rows = values.astype(np.float32).reshape(shape[0], width)
-    return rows, values
+            raise invalid(f"{where}: missing field 'data'")
+        values = (_json_text(tensor["data"], count, need, where, rules, model_input)
+                  if model_input.text else _json_numbers(tensor["data"], count, need, datatype,
+                                                         where))
+    if model_input.text:
+        values = placeholders_to_null(rules.rules[model_input.columns[0]], values)
+    return values, rows, offset
 
 
-def _json_values(data: Any, datatype: str, dtype: type[np.generic]) -> np.ndarray:
+def _rows(shape: Any, width: int, info: TensorInfo, where: str) -> int:
+    expected = list(info.shape)
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+        raise invalid(f"{where}: shape must be {_shape_text(expected)}, got {describe(shape)}")
+    fits = (len(shape) == 2 and shape[1] == width) or (width == 1 and len(shape) == 1)
+    if not fits:
+        raise invalid(f"{where}: shape {shape} does not match the model input "
+                      f"{_shape_text(expected)}")
+    if shape[0] == 0:
+        raise invalid(f"{where}: shape has 0 rows")
+    return int(shape[0])
+
+
+def _shape_text(shape: list[int]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _binary_numbers(chunk: bytes, count: int, need: str, datatype: str,
+                    where: str) -> npt.NDArray[Any]:
+    itemsize = np.dtype(V2_DTYPES[datatype]).itemsize
+    if len(chunk) != count * itemsize:
+        raise invalid(f"{where}: {len(chunk)} bytes of {datatype} hold "
+                      f"{len(chunk) / itemsize:g} values but {need}")
+    return np.frombuffer(chunk, dtype=V2_DTYPES[datatype]).astype(np.float64)
+
+
+def _binary_text(chunk: bytes, count: int, need: str, where: str) -> npt.NDArray[Any]:
+    """BYTES in binary: each element is a 4-byte little-endian length, then its bytes."""
+    items: list[str] = []
+    position = 0
+    while position < len(chunk):
+        if position + 4 > len(chunk):
+            raise invalid(f"{where}: BYTES data ends inside an element's length")
+        (size,) = struct.unpack_from("<I", chunk, position)
+        position += 4
+        if position + size > len(chunk):
+            raise invalid(f"{where}: BYTES element {len(items)} claims {size} bytes, only "
+                          f"{len(chunk) - position} remain")
+        try:
+            items.append(chunk[position:position + size].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise invalid(f"{where}: BYTES element {len(items)} is not UTF-8 text") from None
+        position += size
+    if len(items) != count:
+        raise invalid(f"{where}: data has {len(items)} values but {need}")
+    return text_array(items)
+
+
+def _json_numbers(data: Any, count: int, need: str, datatype: str,
+                  where: str) -> npt.NDArray[Any]:
     if not isinstance(data, list):
-        raise invalid(f"inputs[0]: data must be a list of numbers, got {_kind(data)}")
+        raise invalid(f"{where}: data must be a list of numbers, got {describe(data)}")
     try:
         values = np.asarray(data)
     except ValueError:
-        raise invalid("inputs[0]: data is ragged; expected a flat list of numbers or rows of "
+        raise invalid(f"{where}: data is ragged; expected a flat list of numbers or rows of "
                       "equal length") from None
     kind = values.dtype.kind
-    if kind not in "iuf" or (kind == "f" and np.dtype(dtype).kind in "iu"):
-        found = "non-integer numbers" if kind == "f" else "non-numbers (strings, booleans, null "\
-            "or objects)" if kind != "b" else "booleans"
-        raise invalid(f"inputs[0]: datatype {datatype} but data contains {found}")
-    return values.ravel()
+    if kind == "O":
+        flat = values.ravel().tolist()
+        if any(v is not None and (type(v) is bool or not isinstance(v, int | float))
+               for v in flat):
+            raise invalid(f"{where}: datatype {datatype} but data contains non-numbers "
+                          "(strings, booleans or objects)")
+        values = np.asarray([np.nan if v is None else v for v in flat], dtype=np.float64)
+        kind = "f"
+    elif datatype == "BOOL" and kind == "b":
+        kind = "u"
+    elif kind not in "iuf":
+        found = "booleans" if kind == "b" else "non-numbers (strings, booleans or objects)"
+        raise invalid(f"{where}: datatype {datatype} but data contains {found}")
+    if kind == "f" and np.dtype(V2_DTYPES[datatype]).kind in "iub" and not np.all(
+            np.isnan(values) | (np.mod(np.nan_to_num(values), 1) == 0)):
+        raise invalid(f"{where}: datatype {datatype} but data contains non-integer numbers")
+    if values.size != count:
+        raise invalid(f"{where}: data has {values.size} values but {need}")
+    return np.asarray(values, dtype=np.float64).ravel()
+
+
+def _json_text(data: Any, count: int, need: str, where: str, rules: SchemaRules,
+               model_input: ModelInput) -> npt.NDArray[Any]:
+    if not isinstance(data, list):
+        raise invalid(f"{where}: data must be a list of strings, got {describe(data)}")
+    flat: list[Any] = []
+    for item in data:
+        flat.extend(item if isinstance(item, list) else [item])
+    rule = rules.rules[model_input.columns[0]]
+    for row, value in enumerate(flat):
+        if not check_cell(rule, value):
+            raise type_error(f"{where}: row {{row}}, ", row, rule, value)
+    if len(flat) != count:
+        raise invalid(f"{where}: data has {len(flat)} values but {need}")
+    return text_array(flat)
 
 
 def _requested_outputs(doc: dict[str, Any], model_outputs: Sequence[TensorInfo]
@@ -190,7 +281,7 @@ def _requested_outputs(doc: dict[str, Any], model_outputs: Sequence[TensorInfo]
         return tuple(names), frozenset(names) if all_binary else frozenset()
     if not isinstance(requested, list):
         raise invalid(f"'outputs' must be a list of {{\"name\": ...}} objects, got "
-                      f"{_kind(requested)}")
+                      f"{describe(requested)}")
     chosen: list[str] = []
     binary: set[str] = set()
     for index, item in enumerate(requested):
@@ -206,23 +297,25 @@ def _requested_outputs(doc: dict[str, Any], model_outputs: Sequence[TensorInfo]
     return tuple(chosen), frozenset(binary)
 
 
-def infer_response(model_name: str, request: InferRequest,
+def infer_response(model_name: str, version: str, request: InferRequest,
                    outputs: dict[str, np.ndarray]) -> tuple[bytes, int | None]:
     """(body, JSON header length if binary tensors follow it)."""
     tensors: list[dict[str, Any]] = []
     blobs: list[bytes] = []
     for name in request.outputs:
         array = outputs[name]
-        tensor: dict[str, Any] = {"name": name, "datatype": NUMPY_TO_V2.get(array.dtype, "BYTES"),
-                                  "shape": list(array.shape)}
+        text = array.dtype.kind in "OUS"
+        tensor: dict[str, Any] = {"name": name, "shape": list(array.shape),
+                                  "datatype": "BYTES" if text else NUMPY_TO_V2.get(array.dtype,
+                                                                                   "BYTES")}
         if name in request.binary_outputs:
-            blob = np.ascontiguousarray(array).tobytes()
+            blob = _bytes_blob(array) if text else np.ascontiguousarray(array).tobytes()
             tensor["parameters"] = {"binary_data_size": len(blob)}
             blobs.append(blob)
         else:
-            tensor["data"] = array.ravel()
+            tensor["data"] = [str(v) for v in array.ravel().tolist()] if text else array.ravel()
         tensors.append(tensor)
-    document: dict[str, Any] = {"model_name": model_name, "model_version": "1",
+    document: dict[str, Any] = {"model_name": model_name, "model_version": version,
                                 "outputs": tensors}
     if request.id is not None:
         document["id"] = request.id
@@ -230,12 +323,20 @@ def infer_response(model_name: str, request: InferRequest,
     return (header + b"".join(blobs), len(header)) if blobs else (header, None)
 
 
+def _bytes_blob(array: np.ndarray) -> bytes:
+    parts = []
+    for value in array.ravel().tolist():
+        data = value if isinstance(value, bytes) else str(value).encode()
+        parts.append(struct.pack("<I", len(data)) + data)
+    return b"".join(parts)
+
+
 # --- /predict ---------------------------------------------------------------------------------
 
 
-def parse_instances(body: bytes, features: Sequence[str],
-                    allow_non_finite: bool) -> np.ndarray:
-    """`{"instances": [{feature: number, ...}, ...]}` -> float32 [rows, n_features]."""
+def parse_instances(body: bytes, rules: SchemaRules) -> tuple[Columns, int]:
+    """`{"instances": [{feature: value, ...}, ...]}` -> (raw columns, rows); a value of the
+    wrong type is a 422 naming its row and feature."""
     doc = _object(parse_json(body), "the request")
     if "instances" not in doc:
         unknown = ", ".join(repr(k) for k in list(doc)[:5])
@@ -244,13 +345,14 @@ def parse_instances(body: bytes, features: Sequence[str],
     instances = doc["instances"]
     if not isinstance(instances, list) or not instances:
         raise invalid("'instances' must be a non-empty list of {feature: value} objects, got "
-                      + ("an empty list" if isinstance(instances, list) else _kind(instances)))
+                      + ("an empty list" if isinstance(instances, list) else describe(instances)))
+    features = list(rules.rules)
     width = len(features)
     table: list[list[Any]] = []
     for index, instance in enumerate(instances):
         if not isinstance(instance, dict):
             raise invalid(f"instances[{index}]: expected an object of feature: value, got "
-                          f"{_kind(instance)}")
+                          f"{describe(instance)}")
         try:
             table.append([instance[name] for name in features])
         except KeyError:
@@ -258,18 +360,15 @@ def parse_instances(body: bytes, features: Sequence[str],
             raise invalid(f"instances[{index}]: missing feature(s): {', '.join(missing)}") from None
         if len(instance) != width:
             raise invalid(f"instances[{index}]: {_unknown(instance, features)}")
-    try:
-        values = np.asarray(table)
-    except ValueError:  # a value that is itself a list
-        values = np.asarray(table, dtype=object)
-    if values.dtype.kind not in "iuf" or values.ndim != 2:
-        index, name, value = _first_non_number(table, features)
-        raise invalid(f"instances[{index}]: feature '{name}' must be a number, got {_kind(value)}")
-    with np.errstate(over="ignore"):
-        rows = values.astype(np.float32)
-    if not allow_non_finite:
-        check_finite(rows, values, features, "")
-    return rows
+    columns: Columns = {}
+    for position, rule in enumerate(rules.rules.values()):
+        cells = [row[position] for row in table]
+        for row, value in enumerate(cells):
+            if not check_cell(rule, value):
+                raise type_error("instances[{row}]: ", row, rule, value)
+        columns[rule.name] = placeholders_to_null(rule, text_array(cells)) if rule.text else (
+            np.asarray([np.nan if cell is None else cell for cell in cells], dtype=np.float64))
+    return columns, len(table)
 
 
 def _unknown(instance: dict[str, Any], features: Sequence[str]) -> str:
@@ -280,14 +379,6 @@ def _unknown(instance: dict[str, Any], features: Sequence[str]) -> str:
         close = difflib.get_close_matches(str(key), features, n=1)
         hints.append(f"'{key}' (did you mean '{close[0]}'?)" if close else f"'{key}'")
     return f"unknown feature(s): {', '.join(hints)}"
-
-
-def _first_non_number(table: list[list[Any]], features: Sequence[str]) -> tuple[int, str, Any]:
-    for index, row in enumerate(table):
-        for name, value in zip(features, row, strict=True):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return index, name, value
-    raise AssertionError("no offending value")  # pragma: no cover - the caller saw one
 
 
 def predict_response(model_name: str, request_id: str, task: str, labels: Sequence[str],

@@ -1,7 +1,8 @@
 """Sampled request/prediction records for the monitor job: one flat row per input row.
 
 Row schema (JSONL object or Parquet column): `timestamp` (Unix seconds), `request_id`, `model`,
-`row` (index in the request), one column per feature (spec order), then `prediction` (label for
+`row` (index in the request), one column per feature (spec order; text as strings, a missing
+value as null), then `prediction` (label for
 classifiers, value for regression) and `score` (positive-class probability for binary classifiers,
 the highest probability for multiclass, the value for regression). The monitor joins feedback
 labels on `request_id` + `row`.
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
+
+from mlops.core.columns import Columns, to_records
 
 from .config import RequestLogConfig
 
@@ -129,15 +132,17 @@ class RequestLogger:
     def sampled(self) -> bool:
         return self.rate > 0 and (self.rate >= 1 or random.random() < self.rate)
 
-    def add(self, request_id: str, rows: list[list[float]], predictions: Sequence[Any],
+    def add(self, request_id: str, columns: Columns, predictions: Sequence[Any],
             scores: Sequence[float]) -> None:
+        """The request's rows as they came (strings as text, nulls as null) and the answers."""
         now = time.time()
         records = []
-        for index, (values, prediction, score) in enumerate(
-                zip(rows, predictions, scores, strict=True)):
+        values = to_records({name: columns[name] for name in self.features})
+        for index, (inputs, prediction, score) in enumerate(
+                zip(values, predictions, scores, strict=True)):
             record: Row = {"timestamp": now, "request_id": request_id, "model": self.model,
                            "row": index}
-            record.update(zip(self.features, values, strict=True))
+            record.update(inputs)
             record["prediction"] = prediction
             record["score"] = score
             records.append(record)

@@ -19,7 +19,8 @@ FEATURES = ("alpha", "beta", "gamma", "delta")
 
 
 def _spec_text(name: str, task: str, labels: str, serving: str) -> str:
-    schema = "\n".join(f"    {f}: {{dtype: float}}" for f in FEATURES)
+    bounds = {"gamma": ", min: -10, max: 10"}
+    schema = "\n".join(f"    {f}: {{dtype: float{bounds.get(f, '')}}}" for f in FEATURES)
     target = "{dtype: float, min: 0, max: 10}" if task == "regression" else "{dtype: int}"
     return f"""version: 1
 name: {name}

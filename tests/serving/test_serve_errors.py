@@ -50,21 +50,28 @@ CASES: list[tuple[str, str, str, bytes | dict[str, object], dict[str, str], int,
     ("unknown feature", "POST", "/predict", {"instances": [{**GOOD_ROW, "gama": 3, "colour": 1}]},
      {}, 400, "invalid_input",
      "instances[0]: unknown feature(s): 'gama' (did you mean 'gamma'?), 'colour'"),
-    ("string value", "POST", "/predict", {"instances": [{**GOOD_ROW, "beta": "2.0"}]}, {}, 400,
-     "invalid_input", "instances[0]: feature 'beta' must be a number, got the string '2.0'"),
-    ("null value", "POST", "/predict", {"instances": [{**GOOD_ROW, "delta": None}]}, {}, 400,
-     "invalid_input", "instances[0]: feature 'delta' must be a number, got null"),
+    ("string value", "POST", "/predict", {"instances": [{**GOOD_ROW, "beta": "2.0"}]}, {}, 422,
+     "schema", "instances[0]: feature 'beta' must be a number (dtype float), got the string "
+     "'2.0'"),
+    ("boolean value", "POST", "/predict", {"instances": [GOOD_ROW, {**GOOD_ROW, "beta": True}]},
+     {}, 422, "schema", "instances[1]: feature 'beta' must be a number (dtype float), got true"),
+    ("null value", "POST", "/predict", {"instances": [{**GOOD_ROW, "delta": None}]}, {}, 422,
+     "schema", "instances[0]: feature 'delta' is missing (null or NaN), but data.schema.delta "
+     "is not nullable"),
     ("nan literal", "POST", "/predict",
      raw('{"instances": [{"alpha": 1, "beta": NaN, "gamma": 0, "delta": 1}]}'), JSON_HEADERS,
-     400, "non_finite", "row 0, feature 'beta' is nan; NaN and infinite values are rejected "
-     "(set serving.allow_non_finite to accept them)"),
+     422, "schema", "instances[0]: feature 'beta' is missing (null or NaN), but "
+     "data.schema.beta is not nullable"),
+    ("above the maximum", "POST", "/predict", {"instances": [{**GOOD_ROW, "gamma": 11}]}, {},
+     422, "schema", "instances[0]: feature 'gamma' is 11, above the maximum 10 "
+     "(data.schema.gamma.max)"),
     ("infinity", "POST", INFER, raw('{"inputs": [{"name": "X", "shape": [2, 4], "datatype": '
                                     '"FP64", "data": [1, 2, 0, 1, 1, 2, 0, 1e999]}]}'),
-     JSON_HEADERS, 400, "non_finite", "inputs[0]: row 1, feature 'delta' is inf; NaN and "
-     "infinite values are rejected (set serving.allow_non_finite to accept them)"),
+     JSON_HEADERS, 400, "non_finite", "row 1, feature 'delta' is inf; infinite values are "
+     "rejected (set serving.allow_non_finite to accept them)"),
     ("fp32 overflow", "POST", INFER, tensor(data=[1, 2, 1e39, 1]), {}, 400, "non_finite",
-     "inputs[0]: row 0, feature 'gamma' is 1e+39, which overflows FP32; NaN and infinite "
-     "values are rejected (set serving.allow_non_finite to accept them)"),
+     "row 0, feature 'gamma' is 1e+39, which overflows FP32; infinite values are rejected "
+     "(set serving.allow_non_finite to accept them)"),
     ("missing inputs", "POST", INFER, {"outputs": []}, {}, 400, "invalid_input",
      "missing field 'inputs': a list of tensors with name, shape, datatype and data"),
     ("two inputs", "POST", INFER, {"inputs": [{}, {}]}, {}, 400, "invalid_input",
@@ -89,7 +96,7 @@ CASES: list[tuple[str, str, str, bytes | dict[str, object], dict[str, str], int,
      400, "invalid_input", "inputs[0]: datatype INT64 but data contains non-integer numbers"),
     ("strings in data", "POST", INFER, tensor(data=["1", "2", "0", "1"]), {}, 400,
      "invalid_input", "inputs[0]: datatype FP32 but data contains non-numbers (strings, "
-     "booleans, null or objects)"),
+     "booleans or objects)"),
     ("unknown output", "POST", INFER, {**tensor(), "outputs": [{"name": "proba"}]}, {}, 400,
      "invalid_input", "outputs[0]: unknown output 'proba'; the model's outputs are label, "
      "probabilities"),

@@ -41,7 +41,8 @@ def test_a_model_that_breaks_the_contract_is_refused_at_start(tmp_path: Path) ->
     spec.write_text(spec.read_text().replace("    delta: {dtype: float}\n", ""))
     with pytest.raises(AssertionError, match="exited 1") as failure:
         Server(spec)
-    assert ("cannot serve: the model takes 4 features but data.schema declares 3"
+    assert (f"{spec}:8:5: data.schema: models/model.onnx takes one input 'X' (float [?, 4]): 4 "
+            "features, but data.schema declares 3 (every column but the target, in input order)"
             in str(failure.value))
     assert "Traceback" not in str(failure.value)
 
