@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := serve,gate,train,load,dev
 
-.PHONY: setup run test test-fast tools lint bench compile clean
+.PHONY: setup run test test-fast test-random tools lint bench compile clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,11 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
+
+# The whole suite in a random order (pytest-randomly; the default order is fixed). The header
+# prints the seed; `make test-random SEED=N` replays that order. Narrow it with PYTEST_ARGS.
+test-random: setup
+	$(BIN)/python -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED)) $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
