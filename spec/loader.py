@@ -11,7 +11,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .errors import Diagnostic, SpecError
-from .messages import clean_loc, describe_value, message_for
+from .limits import max_bytes, oversize
+from .messages import clean_loc, describe_value, diagnostics_for
 from .models import Spec
 from .semantic import check
 from .yaml_source import SourceMap, parse_yaml
@@ -44,12 +45,16 @@ def read_spec_text(path: Path, display: str) -> str:
 
     if path.is_dir():
         raise fail("is a directory; expected an mlops.yaml file")
+    limit = max_bytes()
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(limit + 1)  # never more than the limit into memory
     except FileNotFoundError:
         raise fail("file not found") from None
     except OSError as error:
         raise fail(f"cannot read the file: {error.strerror}") from None
+    if (too_big := oversize(raw, display, limit)) is not None:
+        raise SpecError([too_big])
     if b"\x00" in raw:
         raise fail("not a text file (it contains NUL bytes); expected YAML")
     try:
@@ -107,6 +112,5 @@ def _diagnostics(error: ValidationError, source: SourceMap) -> list[Diagnostic]:
         if loc in seen:
             continue
         seen.add(loc)
-        message, at_key = message_for(detail, Spec)
-        result.append(source.diagnostic(loc, message, key=at_key))
+        result.extend(diagnostics_for(detail, loc, Spec, source))
     return result

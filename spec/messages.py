@@ -11,7 +11,8 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from .yaml_source import KeyPath
+from .errors import Diagnostic
+from .yaml_source import KeyPath, SourceMap
 
 
 def describe_value(value: Any) -> str:
@@ -56,6 +57,21 @@ _BOUNDS = {
     "less_than": ("lt", "less than"),
     "less_than_equal": ("le", "at most"),
 }
+
+
+def diagnostics_for(error: ErrorDetails, loc: KeyPath, root: type[BaseModel],
+                    source: SourceMap) -> list[Diagnostic]:
+    """The located diagnostics for one pydantic error at (cleaned) `loc`."""
+    if error["type"] == "duplicate_item":
+        found = []
+        for first, repeat in (error.get("ctx") or {})["pairs"]:
+            line, col = source.position((*loc, first))
+            value = describe_value(error["input"][repeat])
+            found.append(source.diagnostic((*loc, repeat), f"duplicate value {value} (first "
+                                                          f"written at line {line}, column {col})"))
+        return found
+    message, at_key = message_for(error, root)
+    return [source.diagnostic(loc, message, key=at_key)]
 
 
 def message_for(error: ErrorDetails, root: type[BaseModel]) -> tuple[str, bool]:

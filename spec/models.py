@@ -6,9 +6,9 @@ user-facing. Cross-field rules that need the whole spec live in `semantic.py`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .threshold import Severity
 from .types import (
@@ -20,6 +20,7 @@ from .types import (
     RelPath,
     Slug,
     ThresholdField,
+    Unique,
 )
 
 Task = Literal["binary_classification", "multiclass_classification", "regression"]
@@ -49,7 +50,18 @@ class Strict(BaseModel):
     of every section building its own at import and `Spec` building them all again.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True,
+                              json_schema_extra={"patternProperties": {"^x-": {}}})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_extension_keys(cls, data: Any) -> Any:
+        """`x-` keys (as in Compose files) hold blocks a team shares through YAML anchors and
+        merge keys; they are not settings. Only sections drop them: a column named `x-ray` stays."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items()
+                    if not (isinstance(key, str) and key.startswith("x-"))}
+        return data
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -400,7 +412,7 @@ class Monitors(Strict):
     latency: MonitorLatency | None = Field(None, description="Latency alert.")
     error_rate: MonitorErrorRate | None = Field(None, description="Error-rate alert.")
     performance: MonitorPerformance | None = Field(None, description="Live quality alert.")
-    on_alert: list[AlertAction] = Field(
+    on_alert: Unique[AlertAction] = Field(
         default_factory=lambda: list[AlertAction](["open_issue"]),
         description="Actions when an alert fires.",
     )

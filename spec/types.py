@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, GetJsonSchemaHandler, WithJsonSchema
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from . import cron
 from .threshold import THRESHOLD_JSON_SCHEMA, Threshold
@@ -134,3 +136,36 @@ def _relative_path(value: str) -> str:
 
 RelPath = Annotated[str, AfterValidator(_relative_path)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+Item = TypeVar("Item")
+
+
+def _no_duplicates(items: list[Item]) -> list[Item]:
+    """Every repeat of an earlier item, as (first index, repeat index) pairs in the error."""
+    first: dict[tuple[type, Any], int] = {}
+    pairs: list[tuple[int, int]] = []
+    for index, item in enumerate(items):
+        key = (type(item), item)
+        if key in first:
+            pairs.append((first[key], index))
+        else:
+            first[key] = index
+    if pairs:
+        raise PydanticCustomError("duplicate_item", "duplicate items {pairs}", {"pairs": pairs})
+    return items
+
+
+class _UniqueItems:
+    """Tells editors (JSON Schema `uniqueItems`) what `_no_duplicates` enforces."""
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler.resolve_ref_schema(handler(schema))
+        json_schema["uniqueItems"] = True
+        return json_schema
+
+
+Unique = Annotated[list[Item], AfterValidator(_no_duplicates), _UniqueItems()]
+"""A list whose items are a set (alert actions, features, labels): a repeat is reported at the
+repeat, naming where the item was first written."""

@@ -1,7 +1,9 @@
 """Read YAML into plain Python data plus the position of every key and value.
 
 We walk ruamel.yaml's node tree ourselves instead of using its constructor so that every
-duplicate key is reported (naming both lines), and every value's `line:col` is remembered.
+duplicate key is reported (naming both lines), every value's `line:col` is remembered (a value
+reached through an alias or a `<<` merge key keeps the position where it was written), and the
+loader's limits (`limits.py`) hold however the document is built.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Diagnostic
+from .limits import MAX_ALIAS_NODES, MAX_DEPTH, max_bytes, oversize
+from .yaml_syntax import syntax_diagnostic
 
 KeyPath = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
+_MERGE = f"{_TAG}merge"
 
 
 @dataclass
@@ -61,91 +66,177 @@ class Parsed:
 
 
 def parse_yaml(text: str, file: str) -> Parsed:
-    """Parse one YAML document; syntax errors come back as diagnostics, never exceptions."""
+    """Parse one YAML document; syntax errors and broken limits come back as diagnostics."""
     source = SourceMap(file)
+    too_big = oversize(text.encode("utf-8", "surrogatepass"), file, max_bytes())
+    if too_big is not None:
+        return Parsed(None, source, [too_big])
     yaml = YAML(typ="rt")
+    yaml.max_depth = MAX_DEPTH
     try:
         node = yaml.compose(text)
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = error.problem or error.context or "invalid YAML"
-        if error.context and problem.startswith("but "):
-            problem = f"{error.context}, {problem}"
-        problem = _plain_words(problem)
-        return Parsed(None, source, [Diagnostic(file, line, col, "", f"YAML syntax error: {problem}")])
     except YAMLError as error:
-        position = getattr(error, "position", None)
-        line, col = _offset_to_line_col(text, position) if isinstance(position, int) else (1, 1)
-        reason = str(error).splitlines()[0] if str(error) else "invalid YAML"
-        return Parsed(None, source, [Diagnostic(file, line, col, "", f"YAML syntax error: {reason}")])
+        return Parsed(None, source, [syntax_diagnostic(error, text, file)])
     if node is None:
         return Parsed(None, source, [])
     builder = _Builder(source)
-    data = builder.build(node, ())
+    try:
+        data = builder.build(node, (), 1)
+    except _Refused as refused:
+        line, col = source.position(refused.written_at, key=True)
+        return Parsed(None, source, [Diagnostic(file, line, col, dotted(refused.path),
+                                                refused.message)])
     return Parsed(data, source, builder.problems)
 
 
-_PLAIN = (
-    ("'\\t' that cannot start any token", "found a tab; YAML indents with spaces only"),
-    ("<block end>", "bad indentation: this line does not line up with the keys above it"),
-)
+class _Refused(Exception):
+    """A limit was hit while building: the whole document is refused with one diagnostic.
+
+    It is located where the offending alias is written: at its key, or for a list item at the
+    list (an alias's own position is not kept by ruamel; its value's is the anchor's)."""
+
+    def __init__(self, path: KeyPath, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.written_at = path[:-1] if path and isinstance(path[-1], int) else path
 
 
-def _plain_words(problem: str) -> str:
-    """ruamel's parser vocabulary ('<block end>') in words a spec author knows."""
-    for marker, words in _PLAIN:
-        if marker in problem:
-            return words
-    return problem
+@dataclass
+class _Pair:
+    """One entry of a mapping, explicit or brought in by a merge key."""
 
-
-def _offset_to_line_col(text: str, offset: int) -> tuple[int, int]:
-    before = text[:offset]
-    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+    key: str
+    key_node: ScalarNode
+    value_node: Node
 
 
 class _Builder:
+    """Nodes -> data. ruamel hands an alias back as the anchored node itself, so a node met a
+    second time is an alias expansion: those are counted against MAX_ALIAS_NODES, and a node met
+    again inside itself is a recursive alias."""
+
     def __init__(self, source: SourceMap) -> None:
         self.source = source
         self.problems: list[Diagnostic] = []
+        self._built: set[int] = set()
+        self._open: set[int] = set()
+        self._expanded = 0
+        self._expansion: KeyPath | None = None
 
-    def build(self, node: Node, path: KeyPath) -> Any:
+    def build(self, node: Node, path: KeyPath, depth: int) -> Any:
+        outermost = self._enter(node, path, depth)
         self.source.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
-        assert isinstance(node, ScalarNode)
-        return _scalar(node)
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path, depth)
+            if isinstance(node, SequenceNode):
+                return [self.build(item, (*path, index), depth + 1)
+                        for index, item in enumerate(node.value)]
+            assert isinstance(node, ScalarNode)
+            return _scalar(node)
+        finally:
+            self._leave(node, outermost)
 
-    def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
+    def _enter(self, node: Node, path: KeyPath, depth: int) -> bool:
+        """Check the limits before building `node` at `path`; True when this starts an alias
+        expansion (a refusal inside it is reported where the alias is used, not at the anchor)."""
+        identity = id(node)
+        where = self._expansion or path
+        if identity in self._open:
+            raise _Refused(where, f"alias '*{node.anchor}' refers to a value that contains it; "
+                                  "a spec cannot nest a block inside itself")
+        if depth > MAX_DEPTH:
+            raise _Refused(where, f"nested more than {MAX_DEPTH} levels deep (counting aliases); "
+                                  "a spec needs only a few")
+        outermost = False
+        if identity in self._built:
+            self._expanded += 1
+            if self._expanded > MAX_ALIAS_NODES:
+                raise _Refused(where, "aliases and '<<' merges expand this document to more "
+                                      f"than {MAX_ALIAS_NODES:,} values; share smaller blocks "
+                                      "(this limit stops 'billion laughs' documents)")
+            outermost = self._expansion is None
+            if outermost:
+                self._expansion = path
+        self._built.add(identity)
+        self._open.add(identity)
+        return outermost
+
+    def _leave(self, node: Node, outermost: bool) -> None:
+        self._open.discard(id(node))
+        if outermost:
+            self._expansion = None
+
+    def _mapping(self, node: MappingNode, path: KeyPath, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        first_line: dict[str, int] = {}
+        for pair in self._pairs(node, path, depth):
+            child = (*path, pair.key)
+            self.source.keys[child] = (pair.key_node.start_mark.line + 1,
+                                       pair.key_node.start_mark.column + 1)
+            result[pair.key] = self.build(pair.value_node, child, depth + 1)
+        return result
+
+    def _pairs(self, node: MappingNode, path: KeyPath, depth: int) -> list[_Pair]:
+        """The mapping's entries in written order. A `<<` entry stands for the merged mappings'
+        keys at its place; keys written in the mapping itself win over merged ones, and earlier
+        merged mappings over later ones (YAML's merge-key rule). Duplicates are reported."""
+        own: dict[str, _Pair] = {}
+        entries: list[_Pair | Node] = []
         for key_node, value_node in node.value:
             line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
             if not isinstance(key_node, ScalarNode):
                 self.problems.append(Diagnostic(self.source.file, line, col, dotted(path),
                                                 "expected a plain key, got a nested structure"))
-                continue
-            key = str(_scalar(key_node))
-            child = (*path, key)
-            if key in first_line:
+            elif _tag(key_node) == _MERGE:
+                entries.append(value_node)
+            elif (key := str(_scalar(key_node))) in own:
+                first = own[key].key_node.start_mark.line + 1
                 self.problems.append(Diagnostic(
-                    self.source.file, line, col, dotted(child),
-                    f"duplicate key '{key}' (first defined on line {first_line[key]})",
+                    self.source.file, line, col, dotted((*path, key)),
+                    f"duplicate key '{key}' (first defined on line {first})",
                 ))
+            else:
+                own[key] = _Pair(key, key_node, value_node)
+                entries.append(own[key])
+        result: dict[str, _Pair] = {}
+        for entry in entries:
+            if isinstance(entry, _Pair):
+                result[entry.key] = entry
                 continue
-            first_line[key] = line
-            self.source.keys[child] = (line, col)
-            result[key] = self.build(value_node, child)
-        return result
+            for pair in self._merged(entry, (*path, "<<"), depth + 1):
+                if pair.key not in own and pair.key not in result:
+                    result[pair.key] = pair
+        return list(result.values())
+
+    def _merged(self, value: Node, path: KeyPath, depth: int) -> list[_Pair]:
+        """Entries a `<<` brings in: one mapping, or a list of mappings (earlier ones win)."""
+        sources = value.value if isinstance(value, SequenceNode) else [value]
+        pairs: list[_Pair] = []
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                line, col = source.start_mark.line + 1, source.start_mark.column + 1
+                self.problems.append(Diagnostic(
+                    self.source.file, line, col, dotted(path),
+                    "a '<<' merge key takes a mapping (usually an alias like *defaults) or a list "
+                    "of mappings"))
+                continue
+            outermost = self._enter(source, path, depth)
+            try:
+                pairs.extend(self._pairs(source, path, depth))
+            finally:
+                self._leave(source, outermost)
+        return pairs
+
+
+def _tag(node: Node) -> str:
+    return str(getattr(node.tag, "value", node.tag))
 
 
 def _scalar(node: ScalarNode) -> Any:
     """Core-schema scalars (YAML 1.2): 'yes' stays a string, 0x1F is an int."""
     value = node.value
-    tag_name = str(getattr(node.tag, "value", node.tag))
+    tag_name = _tag(node)
     if node.style == ">":  # ruamel's composer marks each fold with a BEL for round-tripping
         return value.replace("\a", "")
     if node.style in ("'", '"', "|") or tag_name in ("None", f"{_TAG}str"):

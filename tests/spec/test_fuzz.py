@@ -1,22 +1,30 @@
 """Mutated specs are either valid or rejected with located messages: never a crash.
 
-Runs 2,000 examples per property under CI=true (6,000 in all), a few hundred locally.
+Runs 2,000 examples per property under CI=true (6,000 in all), a few hundred locally; hostile
+documents (alias bombs, oversized files) 100 each under CI=true. Work and memory are asserted by
+counting built values and by a child's peak RSS under an address-space cap, never by timing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from mlops.spec.errors import SpecError
+from mlops.spec.limits import MAX_ALIAS_NODES, SIZE_VARIABLE
 from mlops.spec.loader import validate_text
+from mlops.spec.yaml_source import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "mlops.yaml").read_text()
@@ -123,3 +131,109 @@ def test_damaged_text_is_valid_or_located(text: str) -> None:
 @given(st.binary(max_size=200).map(lambda raw: raw.decode("latin-1")))
 def test_random_junk_is_located(text: str) -> None:
     _assert_valid_or_located(text)
+
+
+# --- hostile documents: alias bombs and huge files end in one located error, with bounded work ---
+
+BOMB_EXAMPLES = 100 if os.environ.get("CI") == "true" else 25
+
+
+@st.composite
+def alias_bombs(draw: st.DrawFn) -> str:
+    """A document whose aliases (in lists, mappings or '<<' merges) multiply at every level."""
+    levels, fanout = draw(st.integers(1, 12)), draw(st.integers(1, 16))
+    kind = draw(st.sampled_from(["list", "mapping", "merge"]))
+    lines = ["l0: &l0 {a: 1, b: [x, y]}"]
+    for level in range(1, levels):
+        refs = [f"*l{level - 1}"] * fanout
+        if kind == "list":
+            body = f"[{', '.join(refs)}]"
+        elif kind == "mapping":
+            body = "{" + ", ".join(f"k{i}: {ref}" for i, ref in enumerate(refs)) + "}"
+        else:
+            body = "{" + f"<<: [{', '.join(refs)}], " + \
+                   ", ".join(f"k{level}_{i}: {refs[0]}" for i in range(fanout)) + "}"
+        lines.append(f"l{level}: &l{level} {body}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=BOMB_EXAMPLES, deadline=None, derandomize=True, database=None)
+@given(alias_bombs())
+def test_alias_bombs_do_bounded_work(text: str) -> None:
+    parsed = parse_yaml(text, "mlops.yaml")
+    # Work is counted, not timed: every value built is recorded once in the source map, and
+    # beyond the document's own values only MAX_ALIAS_NODES may come from aliases.
+    written = text.count(":") + text.count(",") + text.count("[") + 1
+    assert len(parsed.source.values) <= written + MAX_ALIAS_NODES + 1
+    if parsed.data is None:
+        (problem,) = parsed.problems
+        assert problem.line >= 1 and "aliases and '<<' merges expand" in problem.message
+    _assert_valid_or_located(text)
+
+
+@settings(max_examples=BOMB_EXAMPLES, deadline=None, derandomize=True, database=None)
+@given(st.text(min_size=1, max_size=80), st.integers(1, 4096))
+def test_an_oversized_file_is_located_where_it_crosses_the_limit(line: str, limit: int) -> None:
+    text = (line + "\n") * (limit // (len(line) + 1) + 2)
+    raw = text.encode("utf-8", "surrogatepass")
+    with _size_limit(limit):
+        (problem,) = parse_yaml(text, "mlops.yaml").problems
+    assert problem.line == raw.count(b"\n", 0, limit) + 1
+    assert problem.message.startswith("the file is larger than the")
+
+
+def _size_limit(limit: int) -> contextlib.AbstractContextManager[None]:
+    return mock.patch.dict(os.environ, {SIZE_VARIABLE: str(limit)})
+
+
+def _validate_in_subprocess(spec: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """`mlops validate SPEC` in a child capped at 2 GiB of address space (far below what an
+    unbounded expansion reaches, far above a normal run); returns the result and its peak RSS."""
+    probe = (
+        "import resource, subprocess, sys\n"
+        "cap = 2 * 1024 ** 3\n"
+        "limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap))\n"
+        "result = subprocess.run([sys.executable, '-m', 'mlops', 'validate', sys.argv[1]],\n"
+        "                        preexec_fn=limit, capture_output=True, text=True, timeout=300)\n"
+        "sys.stderr.write(result.stderr)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "sys.exit(result.returncode)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(spec)], capture_output=True,
+                            text=True, timeout=600, env={**os.environ, "PYTHONPATH": ""})
+    peak_kib = int(result.stdout.split()[-1])
+    return result, peak_kib // 1024
+
+
+BILLION_LAUGHS = "".join(
+    ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"]
+    + [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9)])
+
+
+def test_the_billion_laughs_ends_in_a_located_error_with_little_memory(tmp_path: Path) -> None:
+    spec = tmp_path / "mlops.yaml"
+    spec.write_text(BILLION_LAUGHS)
+    result, peak_mib = _validate_in_subprocess(spec)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"{spec}:4:1: l3[7]: aliases and '<<' merges expand this document to more than 10,000 "
+        "values; share smaller blocks (this limit stops 'billion laughs' documents)\n")
+    assert peak_mib < 256, peak_mib
+
+
+def test_a_5_mb_spec_ends_in_a_located_error_with_little_memory(tmp_path: Path) -> None:
+    spec = tmp_path / "mlops.yaml"
+    line = "    col_{}: {{dtype: float, min: 0, max: 10}}\n"
+    body = "".join(line.format(i) for i in range(120_000))
+    spec.write_text("version: 1\nname: big\ndata:\n  schema:\n" + body)
+    assert spec.stat().st_size > 5 * 1024 * 1024
+    result, peak_mib = _validate_in_subprocess(spec)
+    raw = spec.read_bytes()
+    limit = 1024 * 1024
+    line_no = raw.count(b"\n", 0, limit) + 1
+    col = limit - raw.rfind(b"\n", 0, limit)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"{spec}:{line_no}:{col}: the file is larger than the 1 MiB (1,048,576 bytes) a spec may "
+        "have; reading stopped here (set MLOPS_SPEC_MAX_BYTES to allow more)\n")
+    assert peak_mib < 256, peak_mib
