@@ -85,10 +85,10 @@ def _check_memory(value: Any) -> str:
 
 
 def _check_cron(value: Any) -> str:
-    """Five-field cron as GitHub Actions and Kubernetes CronJobs accept it."""
+    """Five-field cron as GitHub Actions and Kubernetes CronJobs both accept it (see cron.py)."""
     if not isinstance(value, str):
         raise ValueError(f"expected a cron schedule like '0 * * * *', got {value!r}")
-    cron.validate(value)
+    cron.parse(value)
     return value
 
 
