@@ -88,8 +88,10 @@ def parse(text: str) -> Schedule:
         raise ValueError(
             f"expected a cron schedule of 5 fields (minute hour day month weekday), got {text!r}"
         )
-    values = [_expand(part, field) for part, field in zip(fields, FIELDS, strict=True)]
-    schedule = Schedule(*values, day_star=_star(fields[2]), weekday_star=_star(fields[4]))
+    minutes, hours, days, months, weekdays = (
+        _expand(part, field) for part, field in zip(fields, FIELDS, strict=True))
+    schedule = Schedule(minutes, hours, days, months, weekdays,
+                        day_star=_star(fields[2]), weekday_star=_star(fields[4]))
     if not all(_run_days(schedule, reading) for reading in (0, 1)):
         raise ValueError(f"{text!r} never runs: no date has that day of the month in those months")
     shortest = min_gap_seconds(schedule) / 60
