@@ -368,6 +368,11 @@ class Deploy(Strict):
     gitops: Literal["argocd", "flux", "none"] = Field("none", description="GitOps controller.")
     repository: str | None = Field(None, description="Git URL the GitOps controller syncs from.")
     branch: str = Field("main", description="Branch the GitOps controller syncs from.")
+    repository_secret: Slug | None = Field(
+        None, description="Flux: Secret in flux-system with the Git credentials (ssh: identity, "
+                          "known_hosts; https: username, password); default for an ssh:// "
+                          "repository: '<name>-git'. Argo CD finds credentials by URL.",
+    )
 
 
 # --- monitors --------------------------------------------------------------------------------

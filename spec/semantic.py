@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import kubernetes_rules
 from .messages import suggest
 from .models import (
     BINARY_ONLY_METRICS,
@@ -184,6 +185,7 @@ RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
     lambda spec, _root: _benchmark_and_load_rules(spec),
     lambda spec, _root: _deploy_rules(spec),
     lambda spec, _root: _monitor_rules(spec),
+    lambda spec, _root: kubernetes_rules.findings(spec),
 )
 
 

@@ -21,6 +21,7 @@ from mlops.compiler.targets.monitoring import (
     yaml_quote,
 )
 from mlops.core import telemetry
+from mlops.spec.kubernetes_names import DerivedNames
 from mlops.spec.models import Environment, Resources, Spec
 from mlops.spec.threshold import format_number
 from mlops.spec.types import format_duration
@@ -115,6 +116,15 @@ def canary_checks(spec: Spec, window: str) -> list[CanaryCheck]:
     return [errors, latency]
 
 
+def go_duration(seconds: int) -> str:
+    """Whole seconds as a Go duration ('90s', '5m', '24h'): Argo Rollouts parses pauses with Go's
+    time.ParseDuration, which has no 'd' unit."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def pushgateway_port(url: str | None) -> int | None:
     """TCP port the monitor job must reach (NetworkPolicy egress), or None without a Pushgateway."""
     if url is None:
@@ -152,6 +162,7 @@ class KubernetesTarget:
             "default_resources": Resources(),
             "telemetry": telemetry,
             "quote": yaml_quote,
+            "names": DerivedNames(spec),
         }
         base: list[tuple[str, str, dict[str, object]]] = [
             ("serviceaccount.yaml", "deploy", {}),
@@ -185,7 +196,7 @@ class KubernetesTarget:
         origin = ("deploy", "environments", overlay.index)
         pause = max(1, round(overlay.env.rollout.pause))
         variables = {**common, "overlay": overlay, "env": overlay.env,
-                     "pause": format_duration(pause),
+                     "pause": go_duration(pause),
                      "checks": canary_checks(spec, format_duration(min(max(pause, 60), 300))),
                      "prometheus_url": spec.monitors.prometheus_url,
                      "image_name": spec.deploy.image, "tag": IMAGE_TAG_PLACEHOLDER,

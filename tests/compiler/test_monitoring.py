@@ -32,6 +32,7 @@ EXPECTED_ALERTS = {
                    "MlopsPerformanceDegraded", "MlopsMonitorStale", "MlopsMonitorAbsent"],
     "canary-argocd": ["MlopsDriftDetected", "MlopsMonitorStale", "MlopsMonitorAbsent"],
     "flux": ["MlopsLatencyHigh"],
+    "long-names": ["MlopsDriftDetected", "MlopsMonitorStale", "MlopsMonitorAbsent"],
     "multiclass": ["MlopsLatencyHigh", "MlopsErrorRateHigh", "MlopsDriftDetected",
                    "MlopsPerformanceDegraded", "MlopsMonitorStale", "MlopsMonitorAbsent"],
 }
