@@ -67,6 +67,8 @@ class Report(BaseModel):
     """A release-gate run: the JSON report's root and the source of every other format."""
 
     schema_version: int = SCHEMA_VERSION
+    kind: Literal["release", "monitor"] = "release"
+    """What ran: release gates, or a production monitor run (titles and verdicts differ)."""
     spec_name: str
     spec_path: str
     commit: str | None = None

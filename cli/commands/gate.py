@@ -28,7 +28,8 @@ from .options import spec_argument
 DEFAULT_REPORT_DIR = Path("reports")
 report_dir_option = click.option(
     "--report-dir", type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_REPORT_DIR, show_default=True, help="Folder for report.{md,json,html} and junit.xml.")
+    default=DEFAULT_REPORT_DIR, show_default=True,
+    help="Folder for report.{md,json,html} and junit.xml (one gate alone: report-GATE.md, ...).")
 
 
 @click.command()
@@ -44,7 +45,9 @@ def gate(which: str, spec_path: Path, report_dir: Path, target: str, image: str 
     loaded = load_spec(spec_path, check_files=False)
     names = GATE_NAMES if which == "all" else (which,)
     options = GateOptions(target="container" if target == "container" else "process", image=image)
-    return _finish(run_gates(loaded, names, options), report_dir)
+    # One gate alone writes report-<gate>.*: running gates one by one keeps each one's report.
+    return _finish(run_gates(loaded, names, options), report_dir,
+                   name=None if which == "all" else which)
 
 
 @click.command()
@@ -141,8 +144,8 @@ def train_step(loaded: LoadedSpec, retrain: bool, progress: Progress) -> CheckRe
                        unit="s", message=f"trained with `{model.train}` in {elapsed:.1f} s")
 
 
-def _finish(result: Report, report_dir: Path) -> int:
-    written = write_reports(result, report_dir)
+def _finish(result: Report, report_dir: Path, name: str | None = None) -> int:
+    written = write_reports(result, report_dir, name=name)
     click.echo(f"reports: {', '.join(str(path) for path in written)}", err=True)
     failed = [f"{c.gate}/{c.name}" for g in result.gates for c in g.checks if c.failed]
     if failed:

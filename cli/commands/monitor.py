@@ -1,7 +1,8 @@
 """`mlops monitor run`: the production monitor the scheduled workflow and the CronJob run.
 
 Exit 0: no alert (warnings, such as an empty window, included); 1: an alert condition holds;
-2: the monitor could not run (bad spec or config, no request log folder, unreadable reference).
+2: the monitor could not run (bad spec or config, no request log folder, unreadable reference,
+--feedback without monitors.performance).
 The generated workflow reads exactly these codes: 1 opens the alert issue, above 1 fails the run.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from mlops.core.errors import MlopsError
+from mlops.core.errors import MlopsError, UsageError
 from mlops.spec.loader import load_spec
 from mlops.spec.types import parse_duration
 
@@ -77,7 +78,12 @@ def run(spec_path: Path, config_path: Path | None, log_dir: Path | None, window:
         feedback: Path | None, report_dir: Path | None, textfile: Path | None, push: bool,
         now: float) -> int:
     """Compare the logged traffic of one window with the reference; exit 1 on an alert."""
-    from mlops.harness.monitor import MonitorConfig, MonitorError, run_monitor
+    try:
+        from mlops.harness.monitor import MonitorConfig, MonitorError, run_monitor
+    except ImportError as error:
+        raise UsageError(f"mlops monitor run needs the monitor extra ({error}): pip install "
+                         "'mlops-yaml[monitor]'; the serving image has it when "
+                         "serving.request_log.claim lets the in-cluster monitor read the log") from None
     from mlops.harness.reports import write_reports
 
     try:
@@ -88,6 +94,10 @@ def run(spec_path: Path, config_path: Path | None, log_dir: Path | None, window:
         raise
     except MlopsError as error:
         raise MonitorError(str(error)) from None
+    if feedback is not None and base.performance is None:
+        where = f"{config_path} has no performance section" if config_path is not None else (
+            f"{spec_path} sets no monitors.performance")
+        raise UsageError(f"--feedback {feedback}: {where}, so no live metric reads labels")
     config = base.with_overrides(log_dir=log_dir, window_s=window, feedback=feedback,
                                  report_dir=report_dir, textfile=textfile, push=push)
     result = run_monitor(loaded, config, now)

@@ -101,7 +101,7 @@ def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float) -> Monito
     text = samples.text()
     _export(config, text, gate)
     gate.duration_s = time.perf_counter() - started
-    report = Report(spec_name=spec.name, spec_path=str(loaded.path), gates=[gate],
+    report = Report(kind="monitor", spec_name=spec.name, spec_path=str(loaded.path), gates=[gate],
                     duration_s=gate.duration_s)
     return MonitorRun(report, text, exit_code(report))
 

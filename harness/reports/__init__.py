@@ -23,17 +23,34 @@ FORMATS: dict[str, tuple[str, Callable[[Report], str]]] = {
 }
 
 
-def write_reports(report: Report, folder: Path, formats: Iterable[str] = tuple(FORMATS)) -> list[Path]:
-    """Write each requested format into `folder`; returns the files written."""
+def report_filename(fmt: str, name: str | None = None) -> str:
+    """The file a format is written to: `report.md`, or `report-<name>.md` for a named report
+    (one gate run alone), so running gates one by one keeps every gate's report."""
+    filename = FORMATS[fmt][0]
+    if name is None:
+        return filename
+    stem, dot, suffix = filename.partition(".")
+    return f"{stem}-{name}{dot}{suffix}"
+
+
+def report_name(path: Path) -> str | None:
+    """The name a saved JSON report was written under (`report-data.json` -> 'data'), if any."""
+    stem = path.name.removesuffix(".json")
+    return stem.removeprefix("report-") if stem.startswith("report-") else None
+
+
+def write_reports(report: Report, folder: Path, formats: Iterable[str] = tuple(FORMATS),
+                  name: str | None = None) -> list[Path]:
+    """Write each requested format into `folder` (see `report_filename`); returns the files."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in formats:
-        filename, render = FORMATS[name]
-        path = folder / filename
+    for fmt in formats:
+        render = FORMATS[fmt][1]
+        path = folder / report_filename(fmt, name)
         path.write_text(render(report), encoding="utf-8")
         written.append(path)
     return written
 
 
-__all__ = ["FORMATS", "from_json", "to_html", "to_json", "to_junit", "to_markdown",
-           "write_reports"]
+__all__ = ["FORMATS", "from_json", "report_filename", "report_name", "to_html", "to_json",
+           "to_junit", "to_markdown", "write_reports"]

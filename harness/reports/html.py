@@ -10,7 +10,7 @@ from html import escape
 
 from ..result import GateResult, Report, Status
 from . import svg
-from .format import observed_text
+from .format import observed_text, title
 
 LABELS: dict[Status, str] = {"pass": "pass", "warn": "warn", "fail": "FAIL", "error": "ERROR",
                              "skip": "skip"}
@@ -37,9 +37,9 @@ def to_html(report: Report) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>mlops gates: {escape(report.spec_name)}</title>",
+        f"<title>mlops {title(report)}: {escape(report.spec_name)}</title>",
         f"<style>{STYLE}</style></head><body>",
-        f"<h1>{_badge(report.status)} mlops release gates: {escape(report.spec_name)}</h1>",
+        f"<h1>{_badge(report.status)} mlops {title(report)}: {escape(report.spec_name)}</h1>",
         f"<p>{escape(report.spec_path)}{commit} · {summary or 'no checks'} · "
         f"{report.duration_s:.1f} s · report schema {report.schema_version}</p>",
     ]

@@ -11,6 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ..result import Report
+from .format import title
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -22,7 +23,7 @@ def _text(value: str) -> str:
 def to_junit(report: Report) -> str:
     counts = report.counts()
     root = ET.Element("testsuites", {
-        "name": _text(f"mlops gates: {report.spec_name}"),
+        "name": _text(f"mlops {title(report)}: {report.spec_name}"),
         "tests": str(sum(counts.values())), "failures": str(counts["fail"]),
         "errors": str(counts["error"]), "time": f"{report.duration_s:.3f}",
     })

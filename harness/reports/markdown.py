@@ -14,7 +14,7 @@ from typing import Any
 from mlops.spec.threshold import format_number
 
 from ..result import HEADLINE, CheckResult, GateResult, Report, Status
-from .format import observed_text
+from .format import observed_text, title, verdict
 
 ICONS: dict[Status, str] = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
 TABLE_ROWS_PER_GATE = 12
@@ -27,13 +27,12 @@ def marker(spec_name: str) -> str:
 
 def to_markdown(report: Report) -> str:
     counts = report.counts()
-    verdict = {"pass": "passed", "warn": "passed with warnings", "skip": "nothing checked",
-               "fail": "failed", "error": "failed"}[report.status]
     summary = " · ".join(f"{n} {ICONS[s]}" for s, n in counts.items() if n)
     commit = f" at `{report.commit[:12]}`" if report.commit else ""
     lines = [
         marker(report.spec_name),
-        f"## {ICONS[report.status]} mlops release gates for `{_cell(report.spec_name)}`: {verdict}",
+        f"## {ICONS[report.status]} mlops {title(report)} for `{_cell(report.spec_name)}`: "
+        f"{verdict(report)}",
         "",
         f"`{_cell(report.spec_path)}`{commit} · {sum(counts.values())} checks: {summary} · "
         f"{report.duration_s:.1f} s",

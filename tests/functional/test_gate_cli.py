@@ -29,8 +29,8 @@ def test_gate_data_passes_and_writes_reports(tmp_path: Path) -> None:
     assert done.stderr.splitlines()[0] == "gate data ..."
     assert "\x1b[" not in done.stderr  # plain output under CI=true
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "junit.xml", "report.html", "report.json", "report.md"]
-    saved = json.loads((tmp_path / "out/report.json").read_text())
+        "junit-data.xml", "report-data.html", "report-data.json", "report-data.md"]
+    saved = json.loads((tmp_path / "out/report-data.json").read_text())
     assert saved["schema_version"] == 1 and saved["status"] == "pass"
 
 
@@ -43,24 +43,24 @@ def test_gate_data_fails_on_bad_data_and_report_re_renders(tmp_path: Path) -> No
     assert done.stdout == "breast-cancer: FAILED (1 failing checks: data/train.columns)\n"
     assert ("  fail: train.columns: data/train.csv: missing column 'mean_radius'; not in the "
             "schema: 'radius_mean'") in done.stderr.splitlines()
-    again = mlops("report", "out/report.json", "--format", "md", "--out", "again", cwd=tmp_path)
+    again = mlops("report", "out/report-data.json", "--format", "md", "--out", "again", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert again.stdout == f"wrote {Path('again') / 'report.md'}\n"
-    original = (tmp_path / "out/report.md").read_text()
-    assert (tmp_path / "again/report.md").read_text() == original
+    assert again.stdout == f"wrote {Path('again') / 'report-data.md'}\n"
+    original = (tmp_path / "out/report-data.md").read_text()
+    assert (tmp_path / "again/report-data.md").read_text() == original
     assert original.startswith("<!-- mlops-report:breast-cancer -->\n")
-    every = mlops("report", "out/report.json", cwd=tmp_path)
+    every = mlops("report", "out/report-data.json", cwd=tmp_path)
     assert every.returncode == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "junit.xml", "report.html", "report.json", "report.md"]
+        "junit-data.xml", "report-data.html", "report-data.json", "report-data.md"]
 
 
 def test_report_errors(tmp_path: Path) -> None:
     missing = mlops("report", "nope.json", cwd=tmp_path)
-    assert (missing.returncode, missing.stderr) == (1, "nope.json: file not found\n")
+    assert (missing.returncode, missing.stderr) == (2, "nope.json: file not found\n")
     (tmp_path / "bad.json").write_text("[1, 2]")
     bad = mlops("report", "bad.json", cwd=tmp_path)
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert bad.stderr.startswith("bad.json: not an mlops gate report: ")
     unknown = mlops("gate", "speed", cwd=tmp_path)
     assert unknown.returncode == 2
