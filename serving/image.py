@@ -3,15 +3,20 @@
 The docker SDK reads DOCKER_HOST, so the same code drives Docker or podman's Docker-compatible
 socket. The tag is `<deploy.image>:<git short sha>` (`-dirty` when the worktree has changes), so an
 image always names the commit it was built from.
+
+The context is packed here, filtered by the ignore file beside the Dockerfile
+(`Dockerfile.dockerignore`, which BuildKit and podman read for `-f`): the SDK would only read a
+`.dockerignore` at the context root and send everything else, a team's `.venv` included.
 """
 
 from __future__ import annotations
 
 import subprocess
+import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
@@ -26,6 +31,51 @@ class BuiltImage:
     tag: str
     id: str
     size_bytes: int
+    context: BuildContext
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """The packed build context: a tar archive, what it holds and how big it is."""
+
+    archive: IO[bytes]
+    files: tuple[str, ...]
+    size_bytes: int
+    ignore_file: Path
+
+
+def ignore_file(dockerfile: Path) -> Path:
+    """`<Dockerfile>.dockerignore`: the ignore file builders read for `-f <Dockerfile>`."""
+    return dockerfile.with_name(f"{dockerfile.name}.dockerignore")
+
+
+def ignore_patterns(path: Path) -> list[str]:
+    """The patterns of an ignore file, read as Docker reads them (no blank or comment lines)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise BuildError(f"{path}: cannot read the ignore file ({error.strerror}); run "
+                         "`mlops compile`") from None
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+
+
+def pack_context(folder: Path, dockerfile: Path) -> BuildContext:
+    """The context `folder` as the builders see it: only what the Dockerfile's ignore file keeps
+    (and the Dockerfile itself), packed with the docker SDK's own pattern matcher."""
+    try:
+        from docker.utils.build import tar
+    except ImportError:
+        raise BuildError("mlops build needs the docker package: pip install 'mlops-yaml[all]'") from None
+    root = folder.resolve()
+    relative = dockerfile.resolve().relative_to(root).as_posix()
+    ignore = ignore_file(dockerfile)
+    archive: IO[bytes] = tar(str(root), exclude=ignore_patterns(ignore), dockerfile=(relative, None))
+    with tarfile.open(fileobj=archive, mode="r") as packed:
+        files = tuple(sorted(member.name for member in packed.getmembers() if member.isfile()))
+    size = archive.seek(0, 2)
+    archive.seek(0)
+    return BuildContext(archive, files, size, ignore)
 
 
 def git_tag(folder: Path) -> str:
@@ -71,14 +121,20 @@ def build_image(loaded: LoadedSpec, dockerfile: Path, tag: str, network: str | N
                 echo: Callable[[str], None]) -> BuiltImage:
     """Build `dockerfile` with the spec's folder as context; returns the image's id and size."""
     client = _client()
-    context = loaded.root.resolve()
-    options: dict[str, Any] = {"path": str(context), "tag": tag, "rm": True, "forcerm": True,
-                               "decode": True,
-                               "dockerfile": str(dockerfile.resolve().relative_to(context))}
+    context = pack_context(loaded.root, dockerfile)
+    echo(f"build context: {len(context.files)} files, {context.size_bytes} bytes "
+         f"(filtered by {context.ignore_file.relative_to(loaded.root)})")
+    options: dict[str, Any] = {
+        "fileobj": context.archive, "custom_context": True, "tag": tag, "rm": True,
+        "forcerm": True, "decode": True,
+        "dockerfile": dockerfile.resolve().relative_to(loaded.root.resolve()).as_posix()}
     if network:
         options["network_mode"] = network
-    error = _stream(client.api.build(**options), echo)
+    try:
+        error = _stream(client.api.build(**options), echo)
+    finally:
+        context.archive.close()
     if error:
         raise BuildError(f"docker build of {dockerfile} failed: {error}")
     image = client.images.get(tag)
-    return BuiltImage(tag, str(image.id), int(image.attrs.get("Size") or 0))
+    return BuiltImage(tag, str(image.id), int(image.attrs.get("Size") or 0), context)

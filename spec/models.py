@@ -6,9 +6,10 @@ user-facing. Cross-field rules that need the whole spec live in `semantic.py`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .threshold import Severity
 from .types import (
@@ -41,6 +42,14 @@ MetricName = Literal[
     "precision_macro", "recall_macro", "f1_macro", "precision_weighted", "recall_weighted",
     "f1_weighted", "rmse", "mae", "r2",
 ]
+
+
+def _moved_to(key: str) -> Callable[[Any], Any]:
+    """A validator for a key that moved: writing it is an error that says where it went."""
+    def moved(value: Any) -> Any:
+        raise ValueError(f"moved to {key}: one install source now serves every workflow and the "
+                         "Dockerfile")
+    return moved
 
 
 class Strict(BaseModel):
@@ -287,7 +296,11 @@ class Load(Strict):
 class RequestLog(Strict):
     """Sampled request/prediction logging for the monitor job."""
 
-    path: str = Field("/var/log/mlops", description="Folder for the log files.")
+    path: str = Field(
+        "/var/log/mlops",
+        description="Folder for the log files: absolute, or relative to the spec's folder (the app "
+                    "folder /app in the image); the container mounts a writable volume there.",
+    )
     sample_rate: Fraction = Field(0.1, description="Fraction of requests logged.")
     format: Literal["jsonl", "parquet"] = Field("jsonl", description="File format.")
     rotate_mb: int = Field(64, ge=1, description="Start a new file after this many MiB.")
@@ -368,6 +381,11 @@ class Deploy(Strict):
     gitops: Literal["argocd", "flux", "none"] = Field("none", description="GitOps controller.")
     repository: str | None = Field(None, description="Git URL the GitOps controller syncs from.")
     branch: str = Field("main", description="Branch the GitOps controller syncs from.")
+    promotion: Literal["push", "pull_request"] = Field(
+        "push", description="How the release workflow pins a new image in an environment's overlay: "
+                            "push a commit to the branch, or open a pull request and wait for its "
+                            "merge before the next environment (for protected branches).",
+    )
     repository_secret: Slug | None = Field(
         None, description="Flux: Secret in flux-system with the Git credentials (ssh: identity, "
                           "known_hosts; https: username, password); default for an ssh:// "
@@ -406,6 +424,11 @@ class MonitorPerformance(Strict):
     metric: MetricName = Field(description="Metric computed on labelled traffic.")
     min: float = Field(description="Alert below this value (above, for error metrics).")
     labels: RelPath = Field(description="Feedback file: request_id and the true label.")
+    claim: Slug | None = Field(
+        None, description="Existing PersistentVolumeClaim holding the feedback file (under the "
+                          "labels file's name), mounted read-only into the monitor CronJob; "
+                          "without it the in-cluster monitor has no labels.",
+    )
 
 
 class Monitors(Strict):
@@ -422,6 +445,12 @@ class Monitors(Strict):
         description="Actions when an alert fires.",
     )
     pushgateway: str | None = Field(None, description="Prometheus Pushgateway URL, if any.")
+    workflow: bool | None = Field(
+        None, description="Generate the scheduled GitHub workflow that runs the monitor on a runner "
+                          "and takes the on_alert actions. Default: only when a runner can read "
+                          "the request log (a serving.request_log.path relative to the spec, i.e. "
+                          "in the repository); otherwise the in-cluster CronJob is the monitor.",
+    )
     prometheus_url: str = Field("http://prometheus-operated.monitoring.svc:9090",
                                 description="Prometheus the canary analysis queries.")
     rule_labels: dict[str, str] = Field(
@@ -439,11 +468,30 @@ class CI(Strict):
     python: str = Field("3.11", pattern=r"^3\.\d+$", description="Python version in CI.")
     runs_on: str = Field("ubuntu-24.04", description="GitHub runner label.")
     pr_comment: bool = Field(True, description="Post one sticky PR comment with the report.")
+    source: Annotated[str | None, BeforeValidator(_moved_to("install.source"))] = Field(
+        None, deprecated=True, description="Moved to `install.source`.")
+
+
+class Install(Strict):
+    """Where every generated workflow and the Dockerfile install mlops from, and what CI adds."""
+
     source: str | None = Field(
         None, min_length=1,
-        description="Where CI installs mlops from, as a pip URL (e.g. 'git+https://…/mlops@v0.1.0'); "
-                    "default: the package index, pinned to the compiling version.",
+        description="mlops itself: a requirement on the package index ('mlops-yaml==0.2.0'), an "
+                    "https or git+https URL, or the path of a wheel in the repository; default: "
+                    "mlops-yaml pinned to the version that compiles. Write no extras: each place "
+                    "adds the ones it needs.",
     )
+    index_url: str | None = Field(
+        None, min_length=1, description="Package index of every install (pip --index-url), an "
+                                        "https URL; default: pip's (PyPI).")
+    requirements: list[RelPath] = Field(
+        default_factory=list, description="Requirements files the PR and retrain workflows install "
+                                          "with mlops: the team's training stack and what its "
+                                          "checks import.")
+    packages: list[str] = Field(
+        default_factory=list, description="More pip requirements for those workflows, e.g. "
+                                          "'lightgbm==4.7.0'.")
 
 
 class Compile(Strict):
@@ -473,6 +521,7 @@ class Spec(Strict):
     serving: Serving = Field(default_factory=Serving)
     deploy: Deploy
     monitors: Monitors = Field(default_factory=Monitors)
+    install: Install = Field(default_factory=Install)
     ci: CI = Field(default_factory=CI)
     compile: Compile = Field(default_factory=Compile)
     checks: TeamChecks | None = None

@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import kubernetes_rules
+from .container import APP_DIR, SYSTEM_DIRS, in_container
+from .install import parse_source
 from .messages import suggest
 from .models import (
     BINARY_ONLY_METRICS,
@@ -140,7 +142,7 @@ def _benchmark_and_load_rules(spec: Spec) -> Iterator[Finding]:
             yield ("benchmark", "thresholds", key), (
                 f"batch size {batch} is not in benchmark.batch_sizes "
                 f"({', '.join(map(str, spec.benchmark.batch_sizes))})")
-    if spec.load.spawn_rate > spec.load.users:
+    if "spawn_rate" in spec.load.model_fields_set and spec.load.spawn_rate > spec.load.users:
         yield ("load", "spawn_rate"), (f"spawn_rate ({spec.load.spawn_rate:g}) is more than "
                                        f"users ({spec.load.users})")
 
@@ -174,6 +176,76 @@ def _monitor_rules(spec: Spec) -> Iterator[Finding]:
         yield ("monitors", "on_alert"), "'retrain' needs a model.train command"
 
 
+def _install_rules(spec: Spec) -> Iterator[Finding]:
+    """The install section ends up in `run:` lines and a Dockerfile: it must be what pip reads."""
+    install = spec.install
+    if install.source is not None:
+        try:
+            parse_source(install.source)
+        except ValueError as error:
+            yield ("install", "source"), str(error)
+    if install.index_url is not None and not (
+            install.index_url.startswith("https://") and not _unsafe(install.index_url)):
+        yield ("install", "index_url"), f"expected an https URL, got {install.index_url!r}"
+    for index, package in enumerate(install.packages):
+        if not package.strip() or package.lstrip().startswith("-") or _unsafe(package):
+            yield ("install", "packages", index), (
+                f"expected a pip requirement like 'lightgbm==4.7.0', got {package!r} (pip options "
+                "belong in install.index_url or a requirements file)")
+
+
+def _unsafe(value: str) -> bool:
+    """Text GitHub would evaluate (`${{ }}`) or a line break, in a generated `run:` line."""
+    return "${{" in value or "\n" in value
+
+
+def _install_file_rules(spec: Spec, root: Path) -> Iterator[Finding]:
+    """A wheel source and the requirements files are in the repository, so they exist now."""
+    install = spec.install
+    if install.source is not None and install.source.strip().endswith(".whl"):
+        try:
+            wheel = parse_source(install.source).location
+        except ValueError:
+            wheel = ""
+        if wheel and not (root / wheel).is_file():
+            yield ("install", "source"), f"file not found: {wheel}"
+    for index, path in enumerate(install.requirements):
+        if not (root / path).is_file():
+            yield ("install", "requirements", index), f"file not found: {path}"
+
+
+def _request_log_rules(spec: Spec) -> Iterator[Finding]:
+    """The request log folder becomes a writable volume mounted in the container: it must not
+    leave the spec's folder, nor cover what the image itself holds."""
+    log = spec.serving.request_log
+    if log is None:
+        return
+    where: KeyPath = ("serving", "request_log", "path")
+    written = PurePosixPath(log.path)
+    if not written.is_absolute() and (".." in written.parts or not written.parts):
+        yield where, (f"expected an absolute folder or one inside the spec's folder (no '..'; "
+                      f"{APP_DIR} in the image), got {log.path!r}")
+        return
+    folder = in_container(log.path)
+    shipped = [spec.model.artifact, spec.data.reference_path]
+    for file in shipped:
+        if in_container(file).is_relative_to(folder):
+            yield where, (f"{log.path!r} holds {file}, which the image ships: the volume mounted "
+                          "there would hide it; give the log a folder of its own, e.g. 'logs'")
+            return
+    if folder in (PurePosixPath("/"), PurePosixPath("/tmp"), APP_DIR) or any(
+            folder.is_relative_to(system) for system in SYSTEM_DIRS):
+        yield where, (f"{log.path!r} is a folder of the image itself: a volume mounted there "
+                      "breaks the container; use one of its own, e.g. /var/log/mlops")
+
+
+def _monitor_input_rules(spec: Spec) -> Iterator[Finding]:
+    """A monitor workflow asked for must have a request log to read."""
+    if spec.monitors.workflow and spec.serving.request_log is None:
+        yield ("monitors", "workflow"), ("the monitor workflow needs serving.request_log: without "
+                                         "a request log there is nothing to monitor")
+
+
 def _unknown_column(name: str, spec: Spec) -> str:
     return f"column '{name}' is not in data.schema" + suggest(name, spec.data.columns)
 
@@ -185,6 +257,10 @@ RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
     lambda spec, _root: _benchmark_and_load_rules(spec),
     lambda spec, _root: _deploy_rules(spec),
     lambda spec, _root: _monitor_rules(spec),
+    lambda spec, _root: _install_rules(spec),
+    _install_file_rules,
+    lambda spec, _root: _request_log_rules(spec),
+    lambda spec, _root: _monitor_input_rules(spec),
     lambda spec, _root: kubernetes_rules.findings(spec),
 )
 

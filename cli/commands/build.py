@@ -15,12 +15,14 @@ from .options import spec_argument
 @spec_argument
 @click.option("--tag", default=None, help="Image tag (default: the git short sha).")
 @click.option("--network", default=None,
-              help="Network for RUN steps, e.g. 'none' for an offline build from wheelhouse/.")
+              help="Network for RUN steps, e.g. 'none' for an offline build from wheelhouse/ "
+                   "(wheels beside MLOPS_YAML).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the build log.")
 def build(spec_path: Path, tag: str | None, network: str | None, quiet: bool) -> None:
     """Build the serving image of MLOPS_YAML through the Docker API (honours DOCKER_HOST).
 
-    Prints the image reference, id and size.
+    The context is the spec's folder, filtered by the Dockerfile.dockerignore beside the generated
+    Dockerfile. Prints the image reference, id and size, and the context's size.
     """
     from mlops.compiler.compile import prepare, write
     from mlops.serving.image import build_image, git_tag
@@ -35,4 +37,5 @@ def build(spec_path: Path, tag: str | None, network: str | None, quiet: bool) ->
     image = build_image(loaded, dockerfile, reference, network,
                         (lambda line: None) if quiet else (lambda line: click.echo(line, err=True)))
     click.echo(f"built {image.tag}\nimage id: {image.id}\n"
-               f"size: {image.size_bytes} bytes ({image.size_bytes / 2**20:.1f} MiB)")
+               f"size: {image.size_bytes} bytes ({image.size_bytes / 2**20:.1f} MiB)\n"
+               f"context: {image.context.size_bytes} bytes in {len(image.context.files)} files")

@@ -2,7 +2,11 @@
 
 Files are `.github/workflows/mlops-<model>-<kind>.yml` at the repository root, so several models
 in one repository never collide, and each reacts only to changes in its own model's files.
-Everything a template needs is computed here; templates only lay it out.
+Everything a template needs is computed here; templates only lay it out. Every `pip install`
+comes from the spec's one `install` section (`compiler/install.py`).
+
+The monitor workflow is generated only where a runner can read what the monitor reads (or when
+`monitors.workflow` says so): a workflow that can only ever fail is worse than none.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from pathlib import PurePosixPath
 
 from mlops.spec.models import Spec
 
+from ..install import MONITOR, install_plan
+from ..lock import LOCK_NAME
 from ..plan import GeneratedFile, RenderContext
 
 ROOT = PurePosixPath(".")
@@ -110,16 +116,24 @@ def _relative_to_spec(path: PurePosixPath, spec_dir: PurePosixPath) -> str:
     return str(path.relative_to(spec_dir)) if spec_dir != ROOT else str(path)
 
 
-def requirement(extras: str, version: str, source: str | None) -> str:
-    """The pip requirement for this tool: pinned from the index, or from the spec's `ci.source` URL."""
-    name = f"mlops-yaml[{extras}]" if extras else "mlops-yaml"
-    return f"{name} @ {source}" if source else f"{name}=={version}"
+def pip_install(args: list[str]) -> str:
+    """A `run:` line installing `args` with the runner's Python."""
+    return " ".join(["python", "-m", "pip", "install", *(shlex.quote(arg) for arg in args)])
+
+
+def monitor_workflow(spec: Spec) -> bool:
+    """Whether to generate the scheduled monitor workflow: as `monitors.workflow` says, else only
+    when a runner can read the request log (a path relative to the spec, in the checkout)."""
+    if spec.monitors.workflow is not None:
+        return spec.monitors.workflow
+    log = spec.serving.request_log
+    return log is not None and not PurePosixPath(log.path).is_absolute()
 
 
 def workflow_view(ctx: RenderContext) -> dict[str, object]:
     """The values every workflow template uses, computed once."""
     spec = ctx.loaded.spec
-    version = ctx.tool_version
+    plan = install_plan(spec, ctx.tool_version)
     reports = ctx.spec_dir / "reports"
     model_files = [spec.model.artifact] + ([spec.model.source.path] if spec.model.source else [])
     return {
@@ -127,10 +141,12 @@ def workflow_view(ctx: RenderContext) -> dict[str, object]:
         "spec_arg": shlex.quote(ctx.spec_file.name),
         "working_directory": None if ctx.spec_dir == ROOT else str(ctx.spec_dir),
         "paths": trigger_paths(spec, ctx),
-        "install_gates": requirement("serve,gate,load", version, spec.ci.source),
-        "install_core": requirement("", version, spec.ci.source),
-        "install_monitor": requirement("serve,gate", version, spec.ci.source),
-        "install_train": requirement("serve,gate,load,train", version, spec.ci.source),
+        "install_gates": pip_install(plan.pip_args(plan.gate_extras, team=True)),
+        "install_core": pip_install(plan.pip_args(())),
+        "install_monitor": pip_install(plan.pip_args(MONITOR)),
+        "promotion_branch": f"mlops/promote-{spec.name}",
+        "pull_request": spec.deploy.promotion == "pull_request",
+        "promotion_paths": [f"{ctx.output('k8s', 'overlays')}/**", str(ctx.output(LOCK_NAME))],
         "reports_path": f"{reports}/",
         "output": _relative_to_spec(ctx.output_dir, ctx.spec_dir),
         "dockerfile": _relative_to_spec(ctx.output("docker", "Dockerfile"), ctx.spec_dir),
@@ -150,8 +166,9 @@ class GitHubActionsTarget:
     def render(self, ctx: RenderContext) -> Sequence[GeneratedFile]:
         spec = ctx.loaded.spec
         view = workflow_view(ctx)
-        kinds: list[tuple[str, tuple[str, ...]]] = [
-            ("pr", ("ci",)), ("release", ("deploy",)), ("monitor", ("monitors",))]
+        kinds: list[tuple[str, tuple[str, ...]]] = [("pr", ("ci",)), ("release", ("deploy",))]
+        if monitor_workflow(spec):
+            kinds.append(("monitor", ("monitors",)))
         if spec.model.train:
             kinds.append(("retrain", ("model", "train")))
         return [

@@ -21,6 +21,7 @@ from mlops.compiler.targets.monitoring import (
     yaml_quote,
 )
 from mlops.core import telemetry
+from mlops.spec.container import FEEDBACK_DIR, feedback_file, in_container
 from mlops.spec.kubernetes_names import DerivedNames
 from mlops.spec.models import Environment, Resources, Spec
 from mlops.spec.threshold import format_number
@@ -42,6 +43,21 @@ SERVICE_PORT = 80
 MONITOR_COMMAND = ("mlops", "monitor", "run", "mlops.yaml", "--config", f"{CONFIG_DIR}/monitor.yaml",
                    "--report-dir", "/tmp/monitor")
 """The CronJob's command: the image's working directory holds mlops.yaml; only /tmp is writable."""
+
+
+def monitor_command(spec: Spec) -> tuple[str, ...]:
+    """MONITOR_COMMAND, reading the feedback labels from their mounted claim when there is one."""
+    performance = spec.monitors.performance
+    if performance is None or performance.claim is None:
+        return MONITOR_COMMAND
+    return (*MONITOR_COMMAND, "--feedback", str(feedback_file(performance.labels)))
+
+
+def request_log_dir(spec: Spec) -> str | None:
+    """The request log folder inside the containers (relative paths live under the app folder)."""
+    log = spec.serving.request_log
+    return None if log is None else str(in_container(log.path))
+
 """Prometheus the canary analysis queries (the Prometheus Operator's default service)."""
 DEFAULT_CANARY_P95_MS = 500.0
 DEFAULT_CANARY_ERROR_RATE = 0.05
@@ -137,8 +153,9 @@ def serving_env(spec: Spec) -> dict[str, str]:
     """The server's ConfigMap: the environment variables `mlops serve` reads over the spec."""
     env = {"MLOPS_HOST": "0.0.0.0", "MLOPS_PORT": str(spec.serving.port),
            "MLOPS_WORKERS": str(spec.serving.workers)}
-    if spec.serving.request_log is not None:
-        env["MLOPS_REQUEST_LOG_DIR"] = spec.serving.request_log.path
+    log_dir = request_log_dir(spec)
+    if log_dir is not None:
+        env["MLOPS_REQUEST_LOG_DIR"] = log_dir
     return env
 
 
@@ -168,14 +185,15 @@ class KubernetesTarget:
             ("serviceaccount.yaml", "deploy", {}),
             ("deployment.yaml", "serving", {
                 "grace_seconds": TERMINATION_GRACE_SECONDS, "prestop_seconds": PRESTOP_SLEEP_SECONDS,
-                "user": RUN_AS_USER, "group": RUN_AS_GROUP}),
+                "user": RUN_AS_USER, "group": RUN_AS_GROUP, "log_dir": request_log_dir(spec)}),
             ("service.yaml", "serving", {"service_port": SERVICE_PORT}),
             ("pdb.yaml", "deploy", {}),
             ("networkpolicy.yaml", "serving", {
                 "pushgateway_port": pushgateway_port(spec.monitors.pushgateway)}),
             ("cronjob.yaml", "monitors", {
                 "user": RUN_AS_USER, "group": RUN_AS_GROUP, "config_dir": CONFIG_DIR,
-                "command": MONITOR_COMMAND, "deadline_seconds": MONITOR_DEADLINE_SECONDS}),
+                "command": monitor_command(spec), "deadline_seconds": MONITOR_DEADLINE_SECONDS,
+                "log_dir": request_log_dir(spec), "feedback_dir": FEEDBACK_DIR}),
             ("kustomization.yaml", "deploy", {"serving_env": serving_env(spec)}),
         ]
         for filename, origin, variables in base:

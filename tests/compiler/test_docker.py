@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from compiler_helpers import CASES, ROOT, compile_case, copy_case, find_tool, run_tool
+from k8s_support import kustomize, run
 
 from mlops.compiler.compile import prepare, write
+from mlops.core.version import release_version
 
 CHECKOV = str(ROOT / ".venv-checkov" / "bin" / "checkov")
 HINT = "run `make tools`"
@@ -41,11 +43,13 @@ def test_two_stages_non_root_healthcheck_and_serve(case: str,
     assert "HEALTHCHECK" in runtime and "/v2/health/live" in runtime and "curl" not in runtime
     assert 'ENTRYPOINT ["/opt/venv/bin/mlops", "serve", "/app/mlops.yaml"]' in runtime
     assert re.search(r"^EXPOSE \d+$", runtime, re.MULTILINE)
-    assert re.search(r'"mlops-yaml\[serve\]==[\w.+-]+"', text)  # the tool version, pinned
-    for heavy in ("torch", "locust", "scikit-learn", "[train]", "[load]"):
+    version = re.escape(release_version())
+    assert re.search(rf"'mlops-yaml\[serve(,monitor)?\]=={version}'", text)  # the tool version, pinned
+    for heavy in ("torch", "locust", "scikit-learn", "sklearn", "train]", "load]"):
         assert heavy not in text
-    ignore = (docker_dir(compiled(case)) / ".dockerignore").read_text()
+    ignore = (docker_dir(compiled(case)) / "Dockerfile.dockerignore").read_text()
     assert "\n*\n" in ignore and "!mlops.yaml" in ignore and "!wheelhouse/*.whl" in ignore
+    assert not (docker_dir(compiled(case)) / ".dockerignore").exists()  # read by no builder
 
 
 def test_spec_drives_base_image_port_model_and_parquet(tmp_path: Path) -> None:
@@ -54,6 +58,7 @@ def test_spec_drives_base_image_port_model_and_parquet(tmp_path: Path) -> None:
                 "claim: breast-cancer-requests}")
     assert log_line in spec.read_text()
     text = spec.read_text().replace(log_line, "request_log: {path: /srv/requests, format: parquet}")
+    text = text.replace(", claim: breast-cancer-feedback}", "}")
     text = text.replace("  port: 8080\n", "  port: 9000\n  base_image: "
                         "python:3.11.14-slim-bookworm@sha256:" + "a" * 64 + "\n")
     spec.write_text(text)
@@ -61,9 +66,40 @@ def test_spec_drives_base_image_port_model_and_parquet(tmp_path: Path) -> None:
     generated = dockerfile(tmp_path)
     assert generated.count("FROM python:3.11.14-slim-bookworm@sha256:" + "a" * 64) == 2
     assert "EXPOSE 9000" in generated and "127.0.0.1:9000/v2/health/live" in generated
-    assert '"pyarrow>=' in generated  # parquet request logs need pyarrow in the image
+    assert "'mlops-yaml[serve,monitor]==" in generated  # Parquet request logs need pyarrow
     assert "RUN mkdir -p /srv/requests && chown 10001:10001 /srv/requests" in generated
     assert "COPY models/model.onnx /app/models/model.onnx" in generated
+    assert "data/train.csv" not in generated  # no in-cluster monitor (no claim): no reference
+
+
+def test_the_in_cluster_monitor_gets_its_reference_data_and_pyarrow(
+        compiled: Callable[[str], Path]) -> None:
+    """The example shares its request log with the CronJob (a claim), which runs in this image:
+    the image carries the reference data the monitor compares with, and the monitor's extra."""
+    root = compiled("breast-cancer")
+    text = dockerfile(root)
+    assert "COPY data/train.csv /app/data/train.csv\n" in text
+    assert "'mlops-yaml[serve,monitor]==" in text
+    ignore = (docker_dir(root) / "Dockerfile.dockerignore").read_text()
+    assert ignore.endswith("*\n!mlops.yaml\n!models/model.onnx\n!data/train.csv\n!wheelhouse/*.whl\n")
+    assert "'mlops-yaml[serve]==" in dockerfile(compiled("flux-minimal"))  # no request log
+
+
+def test_a_relative_request_log_lives_under_the_app_folder(compiled: Callable[[str], Path]) -> None:
+    """canary-argocd logs to 'logs': /app/logs in the image, the pod's volume and its env."""
+    root = compiled("canary-argocd")
+    assert "RUN mkdir -p /app/logs && chown 10001:10001 /app/logs" in dockerfile(root)
+    deployment = (root / "generated/k8s/base/deployment.yaml").read_text()
+    assert "- name: request-log\n              mountPath: /app/logs\n" in deployment
+    kustomization = (root / "generated/k8s/base/kustomization.yaml").read_text()
+    assert "- MLOPS_REQUEST_LOG_DIR=/app/logs\n" in kustomization
+    assert "/logs" not in dockerfile(root).replace("/app/logs", "")
+    for overlay in sorted((root / "generated/k8s/overlays").iterdir()):
+        manifests = kustomize(overlay)
+        assert "mountPath: /app/logs" in manifests
+        checked = run([find_tool("kubernetes-validate", HINT), "--strict", "-k", "1.32.0", "-"],
+                      stdin=manifests)
+        assert checked.returncode == 0 and "ERROR" not in checked.stdout, checked.stdout
 
 
 def test_hadolint_passes(compiled: Callable[[str], Path], tmp_path: Path) -> None:

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from compiler_helpers import CASES, ROOT, find_tool, run_tool
+from compiler_helpers import CASES, ROOT, copy_case, find_tool, run_tool
 from ruamel.yaml import YAML
 
 from mlops.compiler.compile import prepare, write
-from mlops.compiler.targets.github_actions import ACTIONS, code_globs, registry_of, requirement
+from mlops.compiler.targets.github_actions import ACTIONS, code_globs, registry_of
+from mlops.core.version import release_version
 
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
@@ -160,13 +161,31 @@ def test_monitor_opens_an_issue_and_dispatches_retrain(compiled: Callable[[str],
     assert "gh workflow run mlops-churn-retrain.yml" in jobs["retrain"]["steps"][0]["run"]  # type: ignore[index]
 
 
+def test_the_monitor_workflow_exists_only_where_a_runner_can_read_the_request_log(
+        compiled: Callable[[str], Path], tmp_path: Path) -> None:
+    """A runner has the repository: a relative log path (canary-argocd's 'logs') can be read
+    there; an absolute one (the example's /var/log/mlops, a claim in the cluster) or no request
+    log at all cannot, and a workflow that could only ever exit 2 is not generated."""
+    def monitors(root: Path) -> list[str]:
+        return [p.name for p in workflow_files(root) if p.name.endswith("-monitor.yml")]
+
+    assert monitors(compiled("canary-argocd")) == ["mlops-churn-monitor.yml"]
+    for case in ("breast-cancer", "digits-torch", "flux-minimal", "regression"):
+        assert monitors(compiled(case)) == [], case
+    spec = copy_case("breast-cancer", tmp_path / "on")  # a self-hosted runner with the log mounted
+    spec.write_text(spec.read_text().replace("  pushgateway:", "  workflow: true\n  pushgateway:"))
+    write(prepare([spec]))
+    assert monitors(tmp_path / "on") == ["mlops-breast-cancer-monitor.yml"]
+    spec = copy_case("canary-argocd", tmp_path / "off")
+    spec.write_text(spec.read_text().replace("monitors:\n", "monitors:\n  workflow: false\n"))
+    write(prepare([spec]))
+    assert monitors(tmp_path / "off") == []
+
+
 def test_retrain_only_with_a_train_command(compiled: Callable[[str], Path]) -> None:
     names = {p.name for p in workflow_files(compiled("flux-minimal"))}
-    assert names == {"mlops-iris-setosa-pr.yml", "mlops-iris-setosa-release.yml",
-                     "mlops-iris-setosa-monitor.yml"}
-    monitor = load(compiled("digits-torch") / ".github/workflows/mlops-digits-torch-monitor.yml")
-    assert monitor["jobs"]["monitor"]["permissions"] == {"contents": "read"}  # type: ignore[index]
-    assert "retrain" in monitor["jobs"]  # type: ignore[operator]
+    assert names == {"mlops-iris-setosa-pr.yml", "mlops-iris-setosa-release.yml"}
+    assert (compiled("digits-torch") / ".github/workflows/mlops-digits-torch-retrain.yml").is_file()
 
 
 def test_monorepo_workflows_are_named_and_filtered_per_model(monorepo: Path) -> None:
@@ -203,9 +222,94 @@ def test_registry_of_image(image: str, host: str, ghcr: bool) -> None:
     assert (registry.host, registry.ghcr) == (host, ghcr)
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    (None, "mlops-yaml[serve,gate]==0.1.0"),
-    ("git+https://github.com/acme/mlops@v0.1.0", "mlops-yaml[serve,gate] @ git+https://github.com/acme/mlops@v0.1.0"),
-])
-def test_install_requirement_follows_ci_source(source: str | None, expected: str) -> None:
-    assert requirement("serve,gate", "0.1.0", source) == expected
+def _install_lines(root: Path) -> dict[str, list[str]]:
+    """Every `pip install` line of every workflow, by file name."""
+    return {path.name: [step["run"] for job in load(path)["jobs"].values()  # type: ignore[attr-defined]
+                        for step in job["steps"] if "pip install" in step.get("run", "")]
+            for path in workflow_files(root)}
+
+
+def test_every_workflow_installs_from_the_one_declared_source(tmp_path: Path) -> None:
+    spec = copy_case("canary-argocd", tmp_path)
+    (tmp_path / "requirements-ci.txt").write_text("lightgbm==4.7.0\n")
+    spec.write_text(spec.read_text() + (
+        "install:\n  source: https://wheels.acme.example/mlops_yaml-0.3.0-py3-none-any.whl\n"
+        "  index_url: https://pypi.acme.example/simple\n"
+        "  requirements: [requirements-ci.txt]\n  packages: [\"pandas<3\"]\n"))
+    write(prepare([spec]))
+    url = "https://wheels.acme.example/mlops_yaml-0.3.0-py3-none-any.whl"
+    index = "--index-url https://pypi.acme.example/simple"
+    gates = (f"python -m pip install {index} 'mlops-yaml[serve,gate,load] @ {url}' "
+             "--requirement requirements-ci.txt 'pandas<3'")
+    core = f"python -m pip install {index} 'mlops-yaml @ {url}'"
+    assert _install_lines(tmp_path) == {
+        "mlops-churn-monitor.yml": [f"python -m pip install {index} 'mlops-yaml[monitor] @ {url}'"],
+        "mlops-churn-pr.yml": [gates],
+        "mlops-churn-release.yml": [core, core, core],
+        "mlops-churn-retrain.yml": [gates],
+    }
+    dockerfile = (tmp_path / "generated/docker/Dockerfile").read_text()
+    assert f"set -- {index} 'mlops-yaml[serve] @ {url}'; \\" in dockerfile
+    assert "set -- --no-index --find-links /wheelhouse 'mlops-yaml[serve]'; \\" in dockerfile
+
+
+def test_the_default_source_is_the_released_version_with_what_parity_needs(
+        compiled: Callable[[str], Path]) -> None:
+    """scikit-learn and joblib for a scikit-learn parity check, torch only for a torch one."""
+    version = release_version()
+    assert _install_lines(compiled("regression"))["mlops-house-prices-pr.yml"] == [
+        f"python -m pip install 'mlops-yaml[serve,gate,load,sklearn]=={version}'"]
+    assert _install_lines(compiled("digits-torch"))["mlops-digits-torch-pr.yml"] == [
+        f"python -m pip install 'mlops-yaml[serve,gate,load,torch]=={version}'"]
+    assert _install_lines(compiled("canary-argocd"))["mlops-churn-pr.yml"] == [
+        f"python -m pip install 'mlops-yaml[serve,gate,load]=={version}'"]
+    assert _install_lines(compiled("breast-cancer"))["mlops-breast-cancer-pr.yml"] == [
+        f"python -m pip install 'mlops-yaml[serve,gate,load,sklearn]=={version}' "
+        "--requirement examples/breast_cancer/requirements.txt"]
+    for case in CASES:
+        text = "\n".join(p.read_text() for p in workflow_files(compiled(case)))
+        assert ("torch" in text) == (case == "digits-torch"), case
+        assert "[train]" not in text and ",train" not in text, case
+
+
+def test_a_wheel_in_the_repository_is_installed_by_its_path(tmp_path: Path) -> None:
+    spec = copy_case("flux-minimal", tmp_path)
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels/mlops_yaml-0.3.0-py3-none-any.whl").write_bytes(b"")
+    spec.write_text(spec.read_text() + "install: {source: wheels/mlops_yaml-0.3.0-py3-none-any.whl}\n")
+    write(prepare([spec]))
+    assert _install_lines(tmp_path)["mlops-iris-setosa-pr.yml"] == [
+        "python -m pip install './wheels/mlops_yaml-0.3.0-py3-none-any.whl[serve,gate,load]'"]
+    docker = tmp_path / "generated/docker"
+    dockerfile = (docker / "Dockerfile").read_text()
+    assert "COPY wheels/mlops_yaml-0.3.0-py3-none-any.whl /source/\n" in dockerfile
+    assert dockerfile.count("'/source/mlops_yaml-0.3.0-py3-none-any.whl[serve]'; \\") == 2
+    assert "!wheels/mlops_yaml-0.3.0-py3-none-any.whl\n" in (
+        docker / "Dockerfile.dockerignore").read_text()
+
+
+def test_promotion_through_pull_requests_waits_for_each_merge(
+        compiled: Callable[[str], Path]) -> None:
+    workflow = load(compiled("canary-argocd") / ".github/workflows/mlops-churn-release.yml")
+    jobs = workflow["jobs"]
+    for name in ("promote-dev", "promote-staging", "promote-prod"):
+        job = jobs[name]  # type: ignore[index]
+        assert job["permissions"] == {"contents": "write", "pull-requests": "write"}, name
+        steps = {step["name"]: step for step in job["steps"]}
+        opened = steps["Open a pull request with the promotion"]
+        assert opened["env"]["BRANCH"] == f"mlops/promote-churn-{name.removeprefix('promote-')}"
+        assert opened["env"]["BASE"] == "release"
+        assert "gh pr create --base \"$BASE\" --head \"$BRANCH\"" in opened["run"]
+        assert "git push origin \"HEAD:$BRANCH\"" not in opened["run"]  # never to the branch
+        waits = "Wait for the pull request to be merged" in steps
+        assert waits == (name != "promote-prod"), name  # the last one has nobody waiting
+        assert job["timeout-minutes"] == (360 if waits else 15), name
+    paths = workflow["on"]["push"]["paths"]  # type: ignore[index]
+    assert paths[-2:] == ["!generated/k8s/overlays/**", "!generated/.mlops-lock.json"]
+
+
+def test_promotion_pushes_by_default(compiled: Callable[[str], Path]) -> None:
+    workflow = load(compiled("breast-cancer") / ".github/workflows/mlops-breast-cancer-release.yml")
+    job = workflow["jobs"]["promote-staging"]  # type: ignore[index]
+    assert job["permissions"] == {"contents": "write"}
+    assert 'git push origin "HEAD:$BRANCH"' in job["steps"][-1]["run"]

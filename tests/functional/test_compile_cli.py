@@ -258,7 +258,7 @@ def test_two_models_with_one_name_are_refused(tmp_path: Path, monkeypatch: pytes
     code, out, err = mlops(capsys, "compile", ".")
     assert (code, out) == (2, "")
     assert err == ("a/mlops.yaml and b/mlops.yaml both generate "
-                   ".github/workflows/mlops-iris-setosa-monitor.yml; model names and output "
+                   ".github/workflows/mlops-iris-setosa-pr.yml; model names and output "
                    "folders must be unique within a repository\n")
     assert not (tmp_path / ".github").exists()
 
