@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +16,37 @@ from serve_helpers import FEATURES, Server, make_project, metric_value
 ROW = dict(zip(FEATURES, (1.0, 2.0, 0.0, 1.0), strict=True))
 
 
+def _until(done: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    """Wait for what the server does in the background: a busy machine takes longer, never forever."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:g} s"
+        time.sleep(0.1)
+
+
+def _refuses_connections(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def test_sigterm_finishes_the_request_in_flight_then_exits_0(tmp_path: Path) -> None:
     server = Server(make_project(tmp_path), "--no-access-log")
     body = json.dumps({"instances": [ROW]}).encode()
-    connection = socket.create_connection(("127.0.0.1", server.port))
+    connection = socket.create_connection(("127.0.0.1", server.port), timeout=30)
     connection.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
-    time.sleep(0.3)
+                       b"Expect: 100-continue\r\n"
+                       b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    # The server asks for the body when the handler starts reading it: the request is in flight.
+    interim = b""
+    while not interim.endswith(b"\r\n\r\n"):
+        interim += connection.recv(1)
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    connection.sendall(body[:10])
     server.process.terminate()  # SIGTERM while the body is half sent
-    time.sleep(0.5)
-    with pytest.raises(ConnectionRefusedError):  # no new connections while draining
-        socket.create_connection(("127.0.0.1", server.port), timeout=2)
+    _until(lambda: _refuses_connections(server.port), "no new connections while draining")
     assert server.process.poll() is None, "exited before finishing the request in flight"
     connection.sendall(body[10:])
     answer = b""
@@ -52,9 +73,15 @@ def test_two_workers_report_merged_metrics(tmp_path: Path) -> None:
     try:
         for _ in range(20):
             assert server.request("POST", "/predict", {"instances": [ROW]}).status == 200
-        time.sleep(1.5)  # each worker publishes its snapshot every second
-        text = server.metrics()
-        assert metric_value(text, "mlops_requests_total", endpoint="/predict", status="200") == 20
+        scrapes: list[str] = []  # each worker publishes its snapshot for the other every second
+
+        def merged() -> bool:
+            scrapes.append(server.metrics())
+            return metric_value(scrapes[-1], "mlops_requests_total", endpoint="/predict",
+                                status="200") == 20
+
+        _until(merged, "both workers' requests in one /metrics")
+        text = scrapes[-1]
         assert metric_value(text, "mlops_feature_value_count", feature="beta") == 20
         assert metric_value(text, "mlops_feature_value_sum", feature="beta") == 40
         assert metric_value(text, "mlops_model_ready") == 1
@@ -88,11 +115,17 @@ def test_request_log_parquet_rotates(tmp_path: Path) -> None:
     values = np.random.default_rng(0).normal(size=(10_000, 4))  # random: compresses badly
     batch = {"instances": [dict(zip(FEATURES, row, strict=True)) for row in values.tolist()]}
     for _ in range(4):
+        before = _parquet_bytes(logs)
         assert server.request("POST", "/predict", batch).status == 200
-        time.sleep(1.1)  # one flush (row group) per second; rotation is checked per flush
+        # One flush (row group) a second, and rotation is checked per flush: each batch in its own.
+        _until(lambda size=before: _parquet_bytes(logs) > size, "the batch written")
     assert server.stop() == 0
     files = sorted(logs.glob("*.parquet"))
     assert len(files) >= 2, files
     table = pq.read_table(files)  # every file is complete and readable after shutdown
     assert table.num_rows == 40_000
     assert table.column_names[:4] == ["timestamp", "request_id", "model", "row"]
+
+
+def _parquet_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.glob("*.parquet"))
