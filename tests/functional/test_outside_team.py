@@ -41,6 +41,7 @@ import pandas as pd
 import pytest
 import tritonclient.http as triton
 from projects import commit_and_push, files_of, make_repository
+from workflow_replay import ReplayResult, build_wheel, replay
 
 pytestmark = pytest.mark.slow
 
@@ -149,11 +150,7 @@ class Server:
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel of this checkout, as `pip wheel --no-deps` builds it."""
-    out = tmp_path_factory.mktemp("wheel")
-    succeeded(run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
-                  cwd=out, timeout=600))
-    (built,) = out.glob("mlops_yaml-*.whl")
-    return built
+    return build_wheel(ROOT, tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="session")
@@ -189,10 +186,8 @@ def released(team: Path, team_venv: Venv, trained: str) -> subprocess.CompletedP
 
 
 @pytest.fixture(scope="session")
-def replayed(team: Path, wheel: Path, released: subprocess.CompletedProcess[str]) -> Any:
+def replayed(team: Path, wheel: Path, released: subprocess.CompletedProcess[str]) -> ReplayResult:
     """The PR workflow's gates job, replayed in a second fresh venv (tests/workflow_replay.py)."""
-    from workflow_replay import replay
-
     workflow = team / ".github" / "workflows" / f"mlops-{NAME}-pr.yml"
     return replay(workflow, team, wheel.parent, job="gates", env=NO_COMPILE)
 
@@ -287,7 +282,8 @@ def test_release_passes(team: Path, released: subprocess.CompletedProcess[str]) 
     assert f"{NAME}: passed" in released.stdout
 
 
-def test_the_pr_workflow_runs_in_a_fresh_venv_from_what_it_installs(replayed: Any, wheel: Path) -> None:
+def test_the_pr_workflow_runs_in_a_fresh_venv_from_what_it_installs(replayed: ReplayResult,
+                                                                      wheel: Path) -> None:
     """Validate, compile --check and every gate pass with only what the workflow installed: mlops
     from the committed wheel (the spec's install.source) and the team's requirements file."""
     assert replayed.ok, str(replayed)
