@@ -102,18 +102,22 @@ def replay(workflow: Path, project: Path, wheels: Path, job: str | None = None, 
         files = _github_files(home)
         variables = _environment(result.venv, project, wheels, files, env or {})
         failed = False
+        outputs: dict[str, dict[str, str]] = {}
         for index, step in enumerate(spec["steps"]):
             title = step.get("name") or step.get("uses") or f"step {index + 1}"
-            if not _should_run(step.get("if"), failed):
+            if not _should_run(step.get("if"), failed, outputs):
                 result.steps.append(StepResult(title, step.get("run", ""), None,
                                                note=f"skipped (if: {step['if']})"))
                 continue
             if "uses" in step:
                 result.steps.append(_action(title, step, result.venv))
                 continue
+            files["GITHUB_OUTPUT"].write_text("")  # every step gets a fresh output file
             outcome = _run(title, step, defaults, workdir, {**variables, **_step_env(step)},
                            home, step_timeout)
             result.steps.append(outcome)
+            if "id" in step:
+                outputs[str(step["id"])] = _outputs(files["GITHUB_OUTPUT"])
             failed = failed or outcome.returncode != 0
         result.summary = files["GITHUB_STEP_SUMMARY"].read_text()
         result.installed = _installed(result.venv)
@@ -159,9 +163,13 @@ def _environment(venv_dir: Path, project: Path, wheels: Path, files: dict[str, P
     }
 
 
-def _should_run(condition: str | None, failed: bool) -> bool:
-    """The `if:` forms the generated workflows use; anything else is a replay the helper cannot
-    do faithfully, so it says so rather than guess."""
+_OUTPUT_TEST = re.compile(r"^steps\.([\w-]+)\.outputs\.([\w-]+)\s*(==|!=)\s*'([^']*)'$")
+
+
+def _should_run(condition: str | None, failed: bool,
+                outputs: Mapping[str, Mapping[str, str]]) -> bool:
+    """The `if:` forms the generated workflows use (status functions, a step output compared with
+    a literal); anything else is a replay the helper cannot do faithfully, so it says so."""
     if condition is None:
         return not failed
     text = condition.strip().removeprefix("${{").removesuffix("}}").strip()
@@ -171,7 +179,17 @@ def _should_run(condition: str | None, failed: bool) -> bool:
         return not failed
     if text == "failure()":
         return failed
+    match = _OUTPUT_TEST.match(text)
+    if match:
+        step, name, op, literal = match.groups()
+        value = outputs.get(step, {}).get(name, "")
+        return not failed and ((value == literal) == (op == "=="))
     raise ValueError(f"cannot replay a step with `if: {condition}`")
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    """`key=value` lines a step appended to $GITHUB_OUTPUT."""
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
 def _step_env(step: dict[str, Any]) -> dict[str, str]:

@@ -1,0 +1,58 @@
+"""The scheduled monitor workflow, replayed in a fresh virtualenv that installs exactly what the
+workflow installs (`mlops-yaml[monitor]`, from a wheel of this checkout), where it is generated:
+a repository whose request log lives in the checkout (a relative serving.request_log.path)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from workflow_replay import build_wheel, replay
+
+from mlops.compiler.compile import prepare, write
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "monitor"))
+from monitor_helpers import data_rows, records, write_jsonl
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+LOG = "request_log: {path: /var/log/mlops,"
+
+
+def monitored_repository(destination: Path) -> Path:
+    """The example with its request log in the repository (logs/), an hour of traffic in it."""
+    for name in ("data", "models"):
+        shutil.copytree(ROOT / name, destination / name)
+    (destination / "examples" / "breast_cancer").mkdir(parents=True)
+    shutil.copy(ROOT / "examples" / "breast_cancer" / "requirements.txt",
+                destination / "examples" / "breast_cancer" / "requirements.txt")
+    text = (ROOT / "mlops.yaml").read_text()
+    assert text.count(LOG) == 1
+    (destination / "mlops.yaml").write_text(text.replace(LOG, "request_log: {path: logs,"))
+    write(prepare([destination / "mlops.yaml"]))
+    write_jsonl(destination / "logs" / "requests.jsonl",
+                records(data_rows("current.csv"), time.time() - 600))
+    subprocess.run(["git", "init", "--quiet"], cwd=destination, check=True)
+    return destination
+
+
+def test_the_monitor_workflow_runs_with_exactly_what_it_installs(tmp_path: Path) -> None:
+    wheel = build_wheel(ROOT, tmp_path / "wheels")
+    project = monitored_repository(tmp_path / "team")
+    workflow = project / ".github" / "workflows" / "mlops-breast-cancer-monitor.yml"
+    result = replay(workflow, project, wheel.parent, job="monitor")
+    assert result.ok, str(result)
+    assert [step.name for step in result.steps if step.ran] == [
+        "Install mlops", "Run the monitor", "Write the step summary"]
+    assert result.step("Fail on alert").note == (
+        "skipped (if: steps.monitor.outputs.alert == 'true')")
+    monitor = result.step("Run the monitor").output
+    assert "window: " not in monitor and "breast-cancer: no alert" in monitor  # the window passed
+    assert "mlops monitor for `breast-cancer`" in result.summary
+    assert result.installed["mlops-yaml"] == wheel.name.split("-")[1]
+    assert {"pyarrow", "onnxruntime", "orjson"} <= set(result.installed)
+    assert not {"uvicorn", "locust", "pandas", "scikit-learn"} & set(result.installed)
