@@ -38,8 +38,9 @@ def concat(parts: Sequence[Columns]) -> dict[str, npt.NDArray[Any]]:
 
 
 def text_array(values: Iterable[Any]) -> npt.NDArray[np.object_]:
-    """An object array of str/None from any iterable of text cells."""
-    items = list(values)
+    """An object array of str/None from any iterable of text cells (a float NaN, as pandas
+    writes a missing text cell, is None too)."""
+    items = [None if isinstance(value, float) and value != value else value for value in values]
     array = np.empty(len(items), dtype=object)
     array[:] = items
     return array
@@ -102,3 +103,19 @@ def to_records(columns: Columns) -> list[dict[str, Any]]:
     converted = [[None if isinstance(v, float) and v != v else v for v in columns[name].tolist()]
                  for name in names]
     return [dict(zip(names, row, strict=True)) for row in zip(*converted, strict=True)]
+
+
+def valid_rows(rules: Sequence[ColumnRule], rows: int) -> dict[str, npt.NDArray[Any]]:
+    """`rows` identical rows that obey every rule (an allowed value, a value within the bounds):
+    what warm-up and a benchmark without test data feed the model."""
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for rule in rules:
+        if rule.allowed:
+            value: Any = rule.allowed[0]
+        elif rule.text:
+            value = rule.null_value if rule.nullable else "x"
+        else:
+            value = rule.min if rule.min is not None else rule.max if rule.max is not None else 0
+        columns[rule.name] = (text_array([str(value)] * rows) if rule.text
+                              else np.full(rows, float(value)))
+    return columns

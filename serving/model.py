@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlops.core.columns import Columns, text_array
-from mlops.core.contract import ColumnRule
+from mlops.core.columns import Columns, valid_rows
 from mlops.core.runtime import ModelError, OnnxModel, Outputs
 
 from .config import ServerConfig
@@ -89,18 +88,3 @@ class ServedModel:
             raise ModelError(f"{len(classes)} class labels but the model outputs "
                              f"{scores.shape[1]} probabilities")
         self.labels = classes or tuple(str(i) for i in range(scores.shape[1]))
-
-
-def valid_rows(rules: tuple[ColumnRule, ...], rows: int) -> dict[str, npt.NDArray[Any]]:
-    """Rows that obey data.schema (an allowed value, a value within the bounds), for warm-up."""
-    columns: dict[str, npt.NDArray[Any]] = {}
-    for rule in rules:
-        if rule.allowed:
-            value: Any = rule.allowed[0]
-        elif rule.text:
-            value = rule.null_value if rule.nullable else "x"
-        else:
-            value = rule.min if rule.min is not None else rule.max if rule.max is not None else 0
-        columns[rule.name] = (text_array([str(value)] * rows) if rule.text
-                              else np.full(rows, float(value)))
-    return columns

@@ -96,9 +96,7 @@ def validate_text(text: str, path: Path, *, display: str, check_files: bool = Tr
     if problems:
         raise SpecError(problems)
     root = path.parent
-    findings = check(spec, root) if check_files else [
-        f for f in check(spec, root) if not f[1].startswith("file not found")
-    ]
+    findings = check(spec, root, files=check_files)
     if findings:
         raise SpecError(parsed.source.diagnostic(where, message) for where, message in findings)
     return LoadedSpec(spec, path, parsed.source, text)

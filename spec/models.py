@@ -11,6 +11,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from mlops.core.contract import ColumnRule
+from mlops.core.contract import ColumnType as ColumnType
+from mlops.core.contract import Task as Task
+
 from .threshold import Severity
 from .types import (
     CpuQuantity,
@@ -24,10 +28,8 @@ from .types import (
     Unique,
 )
 
-Task = Literal["binary_classification", "multiclass_classification", "regression"]
 DriftMethod = Literal["psi", "ks", "wasserstein", "jensen_shannon", "chi2"]
 AlertAction = Literal["open_issue", "retrain"]
-ColumnType = Literal["float", "int", "str", "bool", "category"]
 
 CLASSIFICATION_METRICS = (
     "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
@@ -86,7 +88,17 @@ class Column(Strict):
     allowed: list[str | int | float | bool] | None = Field(
         None, description="The only allowed values (categorical or integer columns)."
     )
+    null_value: str = Field(
+        "", description="What a null of a nullable str/category column becomes when it is fed to "
+                        "a string model input (train the model with the same placeholder).",
+    )
     description: str | None = Field(None, description="Free text for humans.")
+
+    def rule(self, name: str) -> ColumnRule:
+        """This column as the model contract and the server's schema enforcement see it."""
+        return ColumnRule(name, self.dtype, self.nullable,
+                          tuple(self.allowed) if self.allowed is not None else None,
+                          self.min, self.max, self.null_value)
 
 
 class QualityChecks(Strict):
@@ -141,6 +153,10 @@ class Data(Strict):
         """Model inputs in order: every schema column except the target."""
         return [name for name in self.columns if name != self.target]
 
+    def feature_rules(self) -> list[ColumnRule]:
+        """The model's input columns with their schema rules, in order."""
+        return [self.columns[name].rule(name) for name in self.features]
+
     @property
     def reference_path(self) -> str:
         return self.reference or self.train
@@ -170,7 +186,16 @@ class Model(Strict):
     """The ONNX artifact that is gated, served and monitored."""
 
     task: Task = Field(description="What the model predicts.")
-    artifact: RelPath = Field(description="ONNX file: float input [batch, n_features].")
+    artifact: RelPath = Field(
+        description="ONNX file: one numeric input [batch, n_features] taking every feature in "
+                    "schema order, or one input per column named as the column (float, int, bool "
+                    "or string tensors, [batch, 1] or [batch]).",
+    )
+    output: str | None = Field(
+        None, description="Graph output holding the answer (class probabilities, or the value "
+                          "for regression); default: chosen from the graph, which must then have "
+                          "exactly one candidate.",
+    )
     train: str | None = Field(None, description="Shell command that (re)produces the artifact.")
     source: NativeModel | None = Field(None, description="Native model for ONNX parity.")
     baseline: Baseline | None = Field(default_factory=Baseline, description="Regression baseline.")
@@ -209,7 +234,13 @@ class Robustness(Strict):
     """Property tests run with hypothesis under a fixed seed."""
 
     examples: int = Field(200, ge=10, le=100_000, description="Generated examples per property.")
-    noise: float = Field(0.01, ge=0, description="Relative noise added to inputs.")
+    noise: float = Field(0.01, ge=0, description="Relative noise added to numeric inputs.")
+    perturb: dict[str, Literal["noise", "swap", "keep"]] = Field(
+        default_factory=dict,
+        description="Per feature: noise (scale by 1 ± noise), swap (another allowed value) or keep; "
+                    "default: noise for float and int columns without allowed values, swap for "
+                    "the rest.",
+    )
     max_flip_fraction: Fraction = Field(0.05, description="Largest fraction of flipped predictions.")
     seed: int = Field(0, description="Seed for reproducible runs.")
 
@@ -321,6 +352,13 @@ class Serving(Strict):
     max_batch_delay_ms: float = Field(2.0, ge=0, description="Longest wait to fill a batch.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body.")
     allow_non_finite: bool = Field(False, description="Accept NaN and Inf inputs.")
+    on_schema_violation: Literal["reject", "log"] = Field(
+        "reject", description="A request value outside data.schema (type, allowed values, "
+                              "min/max, null in a non-nullable column): reject answers 422 naming "
+                              "the row, the feature and the rule; log answers anyway and counts it "
+                              "in mlops_schema_violations_total (a value of the wrong type is "
+                              "always rejected).",
+    )
     request_log: RequestLog | None = Field(None, description="Sampled request logging.")
     base_image: str = Field(
         "python:3.11.14-slim-bookworm",
@@ -381,15 +419,15 @@ class Deploy(Strict):
     gitops: Literal["argocd", "flux", "none"] = Field("none", description="GitOps controller.")
     repository: str | None = Field(None, description="Git URL the GitOps controller syncs from.")
     branch: str = Field("main", description="Branch the GitOps controller syncs from.")
-    promotion: Literal["push", "pull_request"] = Field(
-        "push", description="How the release workflow pins a new image in an environment's overlay: "
-                            "push a commit to the branch, or open a pull request and wait for its "
-                            "merge before the next environment (for protected branches).",
-    )
     repository_secret: Slug | None = Field(
         None, description="Flux: Secret in flux-system with the Git credentials (ssh: identity, "
                           "known_hosts; https: username, password); default for an ssh:// "
                           "repository: '<name>-git'. Argo CD finds credentials by URL.",
+    )
+    promotion: Literal["push", "pull_request"] = Field(
+        "push", description="How the release workflow pins a new image in an environment's overlay: "
+                            "push a commit to the branch, or open a pull request and wait for its "
+                            "merge before the next environment (for protected branches).",
     )
 
 

@@ -5,10 +5,11 @@ Each rule yields (key path, message); the loader turns them into located diagnos
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from mlops.core.contract import ContractError, resolve
+from mlops.core.onnx_graph import GraphError, read_signature
 
 from . import kubernetes_rules
 from .container import APP_DIR, SYSTEM_DIRS, in_container
@@ -20,29 +21,13 @@ from .models import (
     REGRESSION_METRICS,
     Spec,
 )
-from .threshold import parse_expression
+from .slices import SliceFilter
+from .slices import parse_slice as parse_slice
+from .threshold import format_number
 from .yaml_source import KeyPath
 
 Finding = tuple[KeyPath, str]
 BENCH_STATS = ("p50_ms", "p95_ms", "p99_ms", "mean_ms", "rows_per_s")
-_SLICE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$")
-
-
-@dataclass(frozen=True)
-class SliceFilter:
-    """A parsed slice expression `feature OP number`."""
-
-    feature: str
-    op: str
-    value: float
-
-
-def parse_slice(text: str) -> SliceFilter:
-    match = _SLICE.match(text)
-    if not match:
-        raise ValueError(f"expected a filter like 'mean_radius > 15' (feature OP number), got {text!r}")
-    comparison = parse_expression(f"{match.group(2)} {match.group(3)}")
-    return SliceFilter(match.group(1), comparison.op, comparison.value)
 
 
 def parse_bench_key(key: str) -> tuple[str, int]:
@@ -69,12 +54,23 @@ def metric_fits_task(metric: str, task: str) -> str | None:
     return None
 
 
-def _data_rules(spec: Spec, root: Path) -> Iterator[Finding]:
+def _file_rules(spec: Spec, root: Path) -> Iterator[Finding]:
+    """Files the spec names that must exist now (skipped by `load_spec(check_files=False)`)."""
     data = spec.data
     for split in ("train", "test", "reference", "current"):
         value = getattr(data, split)
         if value is not None and not (root / value).is_file():
             yield ("data", split), f"file not found: {value}"
+    model = spec.model
+    if not model.train and not (root / model.artifact).is_file():
+        yield ("model", "artifact"), (f"file not found: {model.artifact} (and no model.train "
+                                      "command to produce it)")
+    if model.source and not model.train and not (root / model.source.path).is_file():
+        yield ("model", "source", "path"), f"file not found: {model.source.path}"
+
+
+def _data_rules(spec: Spec) -> Iterator[Finding]:
+    data = spec.data
     if data.target not in data.columns:
         yield ("data", "target"), (f"target column '{data.target}' is not in data.schema "
                                    f"(columns: {', '.join(data.columns)})")
@@ -82,9 +78,11 @@ def _data_rules(spec: Spec, root: Path) -> Iterator[Finding]:
         if column.min is not None and column.max is not None and column.min > column.max:
             yield ("data", "schema", name, "min"), (f"min ({column.min:g}) is greater than "
                                                     f"max ({column.max:g})")
-        if column.allowed is not None and column.dtype == "float":
-            yield ("data", "schema", name, "allowed"), ("'allowed' needs dtype int, str, bool or "
-                                                        "category, not float")
+        if "null_value" in column.model_fields_set and not (column.nullable and column.rule(
+                name).text):
+            yield ("data", "schema", name, "null_value"), ("null_value is what a null of a "
+                                                           "nullable str or category column "
+                                                           "becomes; this column is not one")
     for index, feature in enumerate(data.drift.features or []):
         if feature not in data.columns:
             yield ("data", "drift", "features", index), _unknown_column(feature, spec)
@@ -92,13 +90,8 @@ def _data_rules(spec: Spec, root: Path) -> Iterator[Finding]:
         yield ("data", "checks", "min_class_fraction"), "class balance needs a classification task"
 
 
-def _model_rules(spec: Spec, root: Path) -> Iterator[Finding]:
+def _model_rules(spec: Spec) -> Iterator[Finding]:
     model = spec.model
-    if not model.train and not (root / model.artifact).is_file():
-        yield ("model", "artifact"), (f"file not found: {model.artifact} (and no model.train "
-                                      "command to produce it)")
-    if model.source and not model.train and not (root / model.source.path).is_file():
-        yield ("model", "source", "path"), f"file not found: {model.source.path}"
     if model.labels is not None and model.task == "regression":
         yield ("model", "labels"), "labels need a classification task"
     if model.labels is not None and model.task == "binary_classification" and len(model.labels) != 2:
@@ -117,11 +110,11 @@ def _metric_rules(spec: Spec) -> Iterator[Finding]:
         yield ("metrics", "no_regression"), "needs model.baseline to compare against"
     for index, item in enumerate(spec.metrics.slices):
         try:
-            feature = parse_slice(item.by).feature
-            if feature not in spec.data.columns:
-                yield ("metrics", "slices", index, "by"), _unknown_column(feature, spec)
+            problem = _slice_problem(parse_slice(item.by), spec)
         except ValueError as error:
-            yield ("metrics", "slices", index, "by"), str(error)
+            problem = str(error)
+        if problem:
+            yield ("metrics", "slices", index, "by"), problem
         if reason := metric_fits_task(item.metric, task):
             yield ("metrics", "slices", index, "metric"), reason
     for index, gap in enumerate(spec.metrics.group_gaps):
@@ -129,6 +122,54 @@ def _metric_rules(spec: Spec) -> Iterator[Finding]:
             yield ("metrics", "group_gaps", index, "column"), _unknown_column(gap.column, spec)
         if reason := metric_fits_task(gap.metric, task):
             yield ("metrics", "group_gaps", index, "metric"), reason
+
+
+    for feature, how in spec.metrics.robustness.perturb.items():
+        if feature not in spec.data.features:
+            yield ("metrics", "robustness", "perturb", feature), (
+                f"'{feature}' is not a model feature" + suggest(feature, spec.data.features))
+        elif how == "noise" and spec.data.columns[feature].rule(feature).text:
+            yield ("metrics", "robustness", "perturb", feature), (
+                f"noise scales numbers; '{feature}' is a {spec.data.columns[feature].dtype} "
+                "column: use swap or keep")
+
+
+def _slice_problem(rule: SliceFilter, spec: Spec) -> str | None:
+    """Why a slice cannot select rows of its column, or None."""
+    column = spec.data.columns.get(rule.feature)
+    if column is None:
+        return _unknown_column(rule.feature, spec)
+    text = column.rule(rule.feature).text
+    if rule.text != text:
+        kind = "text" if text else "numeric"
+        literal = "quoted text" if text else "numbers"
+        return (f"'{rule.feature}' is a {kind} column ({column.dtype}); compare it with "
+                f"{literal}: {rule.describe()} cannot match")
+    if column.allowed is not None:
+        unknown = [v for v in rule.values if v not in column.allowed]
+        if unknown and rule.op in ("==", "in"):
+            shown = ", ".join(repr(v) if isinstance(v, str) else format_number(v) for v in unknown)
+            return (f"{shown} is not an allowed value of '{rule.feature}' (allowed: "
+                    f"{', '.join(str(v) for v in column.allowed)})")
+    return None
+
+
+def _contract_rules(spec: Spec, root: Path) -> Iterator[Finding]:
+    """When the artifact exists, the model contract must hold: every graph input fed by a column
+    of the right type, an answer output, classes matching model.labels."""
+    artifact = root / spec.model.artifact
+    if not artifact.is_file():
+        return
+    try:
+        signature = read_signature(artifact)
+    except GraphError as error:
+        yield ("model", "artifact"), f"{spec.model.artifact}: {error}"
+        return
+    try:
+        resolve(signature, spec.data.feature_rules(), spec.model.task, labels=spec.model.labels,
+                output=spec.model.output, artifact=spec.model.artifact)
+    except ContractError as error:
+        yield from error.findings
 
 
 def _benchmark_and_load_rules(spec: Spec) -> Iterator[Finding]:
@@ -251,20 +292,26 @@ def _unknown_column(name: str, spec: Spec) -> str:
 
 
 RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
-    _data_rules,
-    _model_rules,
+    lambda spec, _root: _data_rules(spec),
+    lambda spec, _root: _model_rules(spec),
+    _contract_rules,
     lambda spec, _root: _metric_rules(spec),
     lambda spec, _root: _benchmark_and_load_rules(spec),
     lambda spec, _root: _deploy_rules(spec),
     lambda spec, _root: _monitor_rules(spec),
     lambda spec, _root: _install_rules(spec),
-    _install_file_rules,
     lambda spec, _root: _request_log_rules(spec),
     lambda spec, _root: _monitor_input_rules(spec),
     lambda spec, _root: kubernetes_rules.findings(spec),
 )
+FILE_RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
+    _file_rules,
+    _install_file_rules,
+)
 
 
-def check(spec: Spec, root: Path) -> list[Finding]:
-    """Every semantic finding, in rule order."""
-    return [finding for rule in RULES for finding in rule(spec, root)]
+def check(spec: Spec, root: Path, *, files: bool = True) -> list[Finding]:
+    """Every semantic finding, in rule order; `files=False` skips the files that must exist now
+    (a gate run before training, say)."""
+    rules = (*FILE_RULES, *RULES) if files else RULES
+    return [finding for rule in rules for finding in rule(spec, root)]

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from ruamel.yaml import YAML
 
 from mlops.spec.models import Spec
-from mlops.spec.semantic import check, metric_fits_task, parse_bench_key, parse_slice
+from mlops.spec.semantic import check, metric_fits_task, parse_bench_key
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,7 +68,32 @@ def test_metric_task_fit() -> None:
 
 
 def test_parsers() -> None:
-    assert parse_slice("mean_radius > 15").feature == "mean_radius"
     assert parse_bench_key("rows_per_s@64") == ("rows_per_s", 64)
-    with pytest.raises(ValueError, match="feature OP number"):
-        parse_slice("mean_radius is big")
+
+
+def test_slices_must_fit_their_column() -> None:
+    def slices(*filters: str) -> list[str]:
+        items = [{"by": by, "metric": "accuracy", "threshold": ">= 0.5"} for by in filters]
+        return _messages(_spec(metrics__slices=items))
+
+    assert slices("mean_radius > 15", "label in [0, 1]") == []
+    assert slices("mean_radius == 'big'", "label == 3", "mean_radious > 1") == [
+        "'mean_radius' is a numeric column (float); compare it with numbers: "
+        "mean_radius == 'big' cannot match",
+        "3 is not an allowed value of 'label' (allowed: 0, 1)",
+        "column 'mean_radious' is not in data.schema; did you mean 'mean_radius'?",
+    ]
+
+
+def test_null_value_only_for_nullable_text_columns() -> None:
+    schema = _spec().model_dump(by_alias=True, exclude_unset=True)["data"]["schema"]
+    schema["mean_radius"]["null_value"] = "?"
+    assert _messages(_spec(data__schema=schema)) == [
+        "null_value is what a null of a nullable str or category column becomes; this column "
+        "is not one"]
+
+
+def test_robustness_perturb_names_features() -> None:
+    assert _messages(_spec(metrics__robustness={"perturb": {"mean_radius": "keep",
+                                                            "mean_radus": "swap"}})) == [
+        "'mean_radus' is not a model feature; did you mean 'mean_radius'?"]
