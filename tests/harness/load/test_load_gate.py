@@ -1,6 +1,6 @@
 """The load gate against the real `mlops serve` and the locustfile `mlops compile` generates, both
 as subprocesses on 127.0.0.1. Faults are real processes too: a proxy in front of the real server
-that fails every 20th prediction or delays each by 50 ms. Every test also checks that nothing the
+that fails every 20th prediction or delays each by 500 ms. Every test also checks that nothing the
 gate started outlives it."""
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from model_helpers import checks, project, run, set_spec
 from mlops.harness.load.gate import GATE
 
 FAULT_SERVER = Path(__file__).with_name("fault_server.py")
-SLOS = {"p95_ms": "< 50", "p99_ms": "< 250", "error_rate": "< 0.01", "rps": "> 20"}
+# Generous on purpose: the clean server must pass on a busy machine (measured here with both cores
+# busy: p95 52-130 ms, p99 up to 300 ms, ~80 requests/s), and a fault fails by construction (a
+# 500 ms delay is at or above the p95 limit on any machine).
+SLOS = {"p95_ms": "< 500", "p99_ms": "< 2000", "error_rate": "< 0.01", "rps": "> 5"}
 LOAD = {"users": 4, "spawn_rate": 4, "duration": "4s", "workers": 0, "thresholds": SLOS}
 
 
@@ -72,8 +75,8 @@ def test_clean_example_passes(example: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert set(found) == {"requests", "p95_ms", "p99_ms", "error_rate", "rps"}
     assert " requests, 0 failed, 4 users for 4 s (one local runner)" in found["requests"].message
     assert found["error_rate"].observed == 0
-    assert result.charts["latency_percentiles"]["slo"] == {"p95": 50.0, "p99": 250.0}
-    assert sum(result.charts["throughput_over_time"]["series"]["requests/s"]) > 20
+    assert result.charts["latency_percentiles"]["slo"] == {"p95": 500.0, "p99": 2000.0}
+    assert sum(result.charts["throughput_over_time"]["series"]["requests/s"]) > 5
     assert sum(result.charts["latency_histogram"]["counts"]) > 0
     assert (example.parent / "reports" / "load" / "report.html").is_file()
     assert leftovers(example.parent) == []
@@ -91,13 +94,13 @@ def test_a_server_failing_5_percent_of_requests_fails_the_error_rate_slo(example
 
 
 @pytest.mark.slow
-def test_a_server_adding_50_ms_fails_the_p95_slo(example: Path) -> None:
-    found = checks(run(GATE, example, serve_command=fault(delay_ms=50)))
+def test_a_server_adding_500_ms_fails_the_p95_slo(example: Path) -> None:
+    found = checks(run(GATE, example, serve_command=fault(delay_ms=500)))
     check = found["p95_ms"]
     assert check.status == "fail"
-    assert check.observed >= 50
+    assert check.observed >= 500
     assert check.message.startswith("p95 latency ")
-    assert check.message.endswith(" ms, configured to fail when at or above 50 ms")
+    assert check.message.endswith(" ms, configured to fail when at or above 500 ms")
     assert found["error_rate"].status == "pass"
     assert leftovers(example.parent) == []
 
