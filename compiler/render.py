@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from mlops.compiler import yaml_emit
 from mlops.spec.types import format_duration
 
 PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -58,6 +59,7 @@ def template_environment(overrides: Sequence[Path] = ()) -> jinja2.Environment:
         bytecode_cache=_bytecode_cache(),
     )
     environment.filters["yaml_string"] = yaml_string
+    environment.filters["yaml_scalar"] = yaml_emit.scalar  # plain when YAML reads it as text
     environment.filters["shell_quote"] = shlex.quote
     environment.filters["python"] = python_literal
     environment.filters["duration"] = format_duration

@@ -23,6 +23,7 @@ from .kubernetes_names import (
     suggestion,
 )
 from .models import Spec
+from .types import cpu_millicores, memory_bytes
 from .yaml_source import KeyPath
 
 Finding = tuple[KeyPath, str]
@@ -35,6 +36,7 @@ def findings(spec: Spec) -> Iterator[Finding]:
     yield from _names(spec)
     yield from _shared_namespaces(spec)
     yield from _canaries(spec)
+    yield from _limits(spec)
     yield from _gitops(spec)
     yield from _rule_labels(spec)
 
@@ -94,6 +96,19 @@ def _canaries(spec: Spec) -> Iterator[Finding]:
             yield ("deploy", "environments", index, "rollout", "steps"), (
                 f"a canary needs a step below 100 to analyse (e.g. [10, 50, 100]); {steps} moves "
                 "all traffic at once with no analysis: use strategy: rolling for that")
+
+
+def _limits(spec: Spec) -> Iterator[Finding]:
+    """The API server refuses a container whose request is above its limit."""
+    for index, env in enumerate(spec.deploy.environments):
+        resources = env.resources
+        pairs = (("cpu", resources.cpu, resources.cpu_limit, cpu_millicores),
+                 ("memory", resources.memory, resources.memory_limit, memory_bytes))
+        for name, request, limit, size in pairs:
+            if limit is not None and size(limit) < size(request):
+                yield ("deploy", "environments", index, "resources", f"{name}_limit"), (
+                    f"{name}_limit {limit} is below the {name} request {request}; Kubernetes "
+                    "requires a request no larger than its limit")
 
 
 def _gitops(spec: Spec) -> Iterator[Finding]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 Doc = dict[str, Any]
@@ -146,6 +147,22 @@ def _pod(template: Doc, what: str, docs: list[Doc]) -> Iterator[str]:
         for variable in container.get("env", []):
             if not ENV_NAME.match(variable["name"]):
                 yield f"{what}: env name {variable['name']!r} is not valid"
+        resources = container.get("resources", {})
+        for resource, request in resources.get("requests", {}).items():
+            limit = resources.get("limits", {}).get(resource)
+            if limit is not None and quantity(str(request)) > quantity(str(limit)):
+                yield f"{what}: container {name} requests {resource} {request} above its limit {limit}"
+
+
+_SUFFIXES = {"": 1, "m": Fraction(1, 1000), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+             "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def quantity(text: str) -> Fraction:
+    """A Kubernetes resource quantity ('250m', '1.5', '512Mi', '1G') as an exact number."""
+    match = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", text)
+    assert match and match.group(2) in _SUFFIXES, f"not a quantity: {text!r}"
+    return Fraction(match.group(1)) * _SUFFIXES[match.group(2)]
 
 
 def _exists(docs: list[Doc], kind: str, name: str) -> bool:

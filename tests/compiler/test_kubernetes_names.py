@@ -223,3 +223,20 @@ def test_fit_cuts_at_a_separator_without_a_trailing_dash() -> None:
     name = "x" * 53 + "-" + "y" * 20
     shortened = fit(name)
     assert len(shortened) <= 63 and "--" not in shortened and not shortened.startswith("-")
+
+
+def test_names_yaml_would_read_as_other_types_stay_strings(tmp_path: Path) -> None:
+    """'on', 'y', '0x1f' or '1e3' are valid Kubernetes names; written bare, YAML 1.1 (kustomize,
+    the API server) reads them as a bool or a number."""
+    text = FIXTURE_SPEC.read_text().replace("name: tiny", "name: 'on'").replace(
+        "    - name: staging\n      namespace: ml-staging\n",
+        "    - name: y\n      namespace: '0x1f'\n    - name: 'no'\n      namespace: '1e3'\n")
+    loaded = validate_text(text, FIXTURE_SPEC, display="mlops.yaml")
+    root = write_tree(render(loaded), tmp_path)
+    for env, namespace in (("y", "0x1f"), ("no", "1e3")):
+        docs = documents(kustomize(root / "k8s" / "overlays" / env))
+        assert {doc["metadata"]["namespace"] for doc in docs} == {namespace}
+        deployment = next(doc for doc in docs if doc["kind"] == "Deployment")
+        assert deployment["metadata"]["name"] == "on"
+        assert deployment["metadata"]["labels"]["app.kubernetes.io/instance"] == f"on-{env}"
+        assert naming_problems(docs) == []
