@@ -81,7 +81,8 @@ class ServerConfig:
             max_body_bytes=serving.max_body_bytes,
             allow_non_finite=serving.allow_non_finite,
             on_schema_violation=serving.on_schema_violation,
-            request_log=RequestLogConfig(log.path, log.sample_rate, log.format, log.rotate_mb)
+            request_log=RequestLogConfig(str(loaded.resolve(log.path)), log.sample_rate,
+                                         log.format, log.rotate_mb)
             if log else None,
             value_buckets=value_buckets(loaded),
         )
