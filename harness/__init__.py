@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .gate import Gate, GateOptions
-    from .result import CheckResult, GateResult, Report, compare
+    from .result import CheckFactory, CheckResult, GateResult, Report, compare
 
-_LAZY = {"Gate": "gate", "GateOptions": "gate", "CheckResult": "result", "GateResult": "result",
-         "Report": "result", "compare": "result"}
+_LAZY = {"Gate": "gate", "GateOptions": "gate", "CheckFactory": "result", "CheckResult": "result",
+         "GateResult": "result", "Report": "result", "compare": "result"}
 
 
 def __getattr__(name: str) -> Any:
@@ -31,4 +31,4 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
 
 
-__all__ = ["CheckResult", "Gate", "GateOptions", "GateResult", "Report", "compare"]
+__all__ = ["CheckFactory", "CheckResult", "Gate", "GateOptions", "GateResult", "Report", "compare"]

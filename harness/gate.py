@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol
 
 from mlops.spec.loader import LoadedSpec
@@ -17,9 +18,17 @@ class GateOptions:
     """Run-wide switches from the command line."""
 
     target: LoadTarget = "process"
+    """Load gate: run the server as a process or the built image (`--target`)."""
     retrain: bool = False
     image: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    """Load gate with `target="container"`: the image to run (`--image`)."""
+    report_dir: Path | None = None
+    """Where the reports are written (`--report-dir`; a relative path is relative to the current
+    folder, as for the reports). The load gate keeps Locust's files in its `load/` folder. None:
+    `reports/` in the spec's folder."""
+    serve_command: str | None = None
+    """Load gate: a command template started instead of `mlops serve`, e.g. a team's own server or
+    a fault-injecting proxy (see `harness.load.server.start_process`)."""
 
 
 class Gate(Protocol):

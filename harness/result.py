@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field, computed_field
@@ -132,6 +133,38 @@ def compare(gate: str, name: str, label: str, observed: float, threshold: Thresh
         message=f"{label} {shown}{suffix}, configured to {action} when "
                 f"{comparison.describe_failure()}{suffix}",
     )
+
+
+@dataclass(frozen=True)
+class CheckFactory:
+    """The CheckResults of one gate: each gate (and the monitor, and the release steps) builds its
+    checks through one of these, so none has to repeat its name or the result's fields.
+
+    `CHECK = CheckFactory("data")`, then `CHECK("train.file", "fail", message)`,
+    `CHECK.compare(...)` for a threshold check, `CHECK.only(...)` for a gate that stops at one.
+    """
+
+    gate: str
+
+    def __call__(self, name: str, status: Status, message: str, *,
+                 observed: float | str | None = None, threshold: str | None = None,
+                 unit: str = "", baseline: float | None = None,
+                 details: dict[str, Any] | None = None) -> CheckResult:
+        return CheckResult(gate=self.gate, name=name, status=status, message=message,
+                           observed=observed, threshold=threshold, unit=unit, baseline=baseline,
+                           details=details or {})
+
+    def compare(self, name: str, label: str, observed: float, threshold: Threshold, *,
+                unit: str = "", baseline: float | None = None,
+                details: dict[str, Any] | None = None) -> CheckResult:
+        """A threshold check of this gate (see `compare`)."""
+        return compare(self.gate, name, label, observed, threshold, unit=unit, baseline=baseline,
+                       details=details)
+
+    def only(self, name: str, status: Status, message: str, *,
+             details: dict[str, Any] | None = None) -> GateResult:
+        """The gate's result when one check is all it has, e.g. the gate could not start."""
+        return GateResult(gate=self.gate, checks=[self(name, status, message, details=details)])
 
 
 # --- charts ----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from mlops.spec.loader import LoadedSpec
 
 from .gate import GateOptions
 from .registry import get_gate
-from .result import CheckResult, GateResult, Report, Status
+from .result import CheckFactory, GateResult, Report, Status
 
 ICONS: dict[Status, str] = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
 
@@ -67,16 +67,15 @@ class Progress:
 def run_gate(name: str, loaded: LoadedSpec, options: GateOptions) -> GateResult:
     """One gate, timed; any exception it raises becomes an `error` check."""
     started = time.perf_counter()
+    check = CheckFactory(name)
     try:
         result = get_gate(name).run(loaded, options)
     except MlopsError as error:
-        result = GateResult(gate=name, checks=[CheckResult(
-            gate=name, name="gate", status="error", message=str(error))])
+        result = check.only("gate", "error", str(error))
     except Exception as error:  # a bug in a gate must not hide the other gates' results
-        result = GateResult(gate=name, checks=[CheckResult(
-            gate=name, name="gate", status="error",
-            message=f"the {name} gate crashed: {type(error).__name__}: {error}",
-            details={"traceback": traceback.format_exc()})])
+        result = check.only("gate", "error",
+                            f"the {name} gate crashed: {type(error).__name__}: {error}",
+                            details={"traceback": traceback.format_exc()})
     result.duration_s = time.perf_counter() - started
     return result
 

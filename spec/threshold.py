@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 Severity = Literal["error", "warn"]
+Operator = Literal["<", "<=", ">", ">=", "==", "!="]
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -93,6 +94,12 @@ class Threshold(BaseModel):
     def _parses(self) -> Threshold:
         parse_expression(self.expr)
         return self
+
+    @classmethod
+    def of(cls, op: Operator, value: float, severity: Severity = "error") -> Threshold:
+        """A threshold from a number, as the gates build their own (`Threshold.of("<=", 0.01)`):
+        the exact float round-trips through `expr`, so nothing is formatted by hand."""
+        return cls(expr=f"{op} {float(value)!r}", severity=severity)
 
     @property
     def comparison(self) -> Comparison:

@@ -6,22 +6,17 @@ The exit code comes from the results: 1 when any error-severity check fails (or 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections import deque
 from pathlib import Path
 
 import click
 
-from mlops.core.errors import MlopsError
 from mlops.harness.gate import GateOptions
 from mlops.harness.registry import GATE_NAMES
+from mlops.harness.release import run_release
 from mlops.harness.reports import write_reports
-from mlops.harness.result import CheckResult, GateResult, Report
+from mlops.harness.result import Report
 from mlops.harness.runner import Progress, run_gates
-from mlops.spec.loader import LoadedSpec, load_spec
+from mlops.spec.loader import load_spec
 
 from .options import spec_argument
 
@@ -44,7 +39,8 @@ def gate(which: str, spec_path: Path, report_dir: Path, target: str, image: str 
     """Run one release gate (or all) on MLOPS_YAML and write the reports."""
     loaded = load_spec(spec_path, check_files=False)
     names = GATE_NAMES if which == "all" else (which,)
-    options = GateOptions(target="container" if target == "container" else "process", image=image)
+    options = GateOptions(target="container" if target == "container" else "process", image=image,
+                          report_dir=report_dir)
     # One gate alone writes report-<gate>.*: running gates one by one keeps each one's report.
     return _finish(run_gates(loaded, names, options), report_dir,
                    name=None if which == "all" else which)
@@ -57,91 +53,8 @@ def gate(which: str, spec_path: Path, report_dir: Path, target: str, image: str 
 def release(spec_path: Path, report_dir: Path, retrain: bool) -> int:
     """Validate, check generated files, train if needed, run every gate, write the reports."""
     loaded = load_spec(spec_path, check_files=False)
-    progress = Progress()
-
-    def steps() -> GateResult:
-        started = time.perf_counter()
-        spec = loaded.spec
-        checks = [CheckResult(
-            gate="release", name="validate", status="pass",
-            message=f"{spec_path}: valid ({spec.name}: {spec.model.task}, "
-                    f"{len(spec.data.features)} features)")]
-        with progress.step("compile --check"):
-            checks.append(compile_check(spec_path))
-        checks.append(train_step(loaded, retrain, progress))
-        return GateResult(gate="release", checks=checks, duration_s=time.perf_counter() - started)
-
-    report = run_gates(loaded, GATE_NAMES, GateOptions(retrain=retrain), progress=progress,
-                       before=[steps])
-    return _finish(report, report_dir)
-
-
-def compile_check(spec_path: Path) -> CheckResult:
-    """`mlops compile --check` as a check: generated files must match the spec."""
-    try:
-        from mlops.compiler.compile import prepare
-        from mlops.compiler.writer import CHECK_LABELS, Status
-    except ImportError as error:
-        return CheckResult(gate="release", name="compile", status="skip",
-                           message=f"compile --check not run: the compiler is not available "
-                                   f"({error})")
-    try:
-        units = prepare([spec_path])
-    except MlopsError as error:
-        return CheckResult(gate="release", name="compile", status="fail",
-                           message=f"compile --check failed: {error}")
-    stale = [d for unit in units for d in unit.decisions if d.status is not Status.IDENTICAL]
-    if stale:
-        listed = ", ".join(f"{CHECK_LABELS[d.status]}: {d.path}" for d in stale[:5])
-        more = f" and {len(stale) - 5} more" if len(stale) > 5 else ""
-        return CheckResult(gate="release", name="compile", status="fail", observed=len(stale),
-                           message=f"{len(stale)} generated file(s) out of date ({listed}{more}); "
-                                   f"run `mlops compile {spec_path}`")
-    files = sum(len(unit.files) for unit in units)
-    return CheckResult(gate="release", name="compile", status="pass", observed=0,
-                       message=f"{files} generated files up to date")
-
-
-def train_step(loaded: LoadedSpec, retrain: bool, progress: Progress) -> CheckResult:
-    """Run model.train in the spec's folder when the artifact is missing or --retrain is given."""
-    model = loaded.spec.model
-    artifact = loaded.resolve(model.artifact)
-    if artifact.is_file() and not retrain:
-        return CheckResult(gate="release", name="train", status="skip",
-                           message=f"{model.artifact} exists; not retrained (pass --retrain to "
-                                   "retrain)")
-    if not model.train:
-        return CheckResult(gate="release", name="train", status="fail",
-                           message=f"{model.artifact} is missing and model.train is not set")
-    progress.stream.write(f"training: {model.train}\n")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
-                                 f"{os.environ.get('PATH', '')}"}
-    started = time.perf_counter()
-    tail: deque[str] = deque(maxlen=10)
-    try:
-        with subprocess.Popen(model.train, shell=True, cwd=loaded.root, env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              errors="replace") as process:
-            assert process.stdout is not None
-            for line in process.stdout:
-                progress.stream.write(f"  | {line}")
-                tail.append(line.rstrip())
-            code = process.wait()
-    except OSError as error:
-        return CheckResult(gate="release", name="train", status="fail",
-                           message=f"cannot run model.train `{model.train}`: {error}")
-    elapsed = time.perf_counter() - started
-    if code != 0:
-        last = " / ".join(line for line in tail if line)
-        return CheckResult(gate="release", name="train", status="fail", observed=code,
-                           message=f"model.train `{model.train}` exited with {code} after "
-                                   f"{elapsed:.1f} s; last output: {last or '(none)'}")
-    if not artifact.is_file():
-        return CheckResult(gate="release", name="train", status="fail",
-                           message=f"model.train `{model.train}` succeeded but did not write "
-                                   f"{model.artifact}")
-    return CheckResult(gate="release", name="train", status="pass", observed=round(elapsed, 1),
-                       unit="s", message=f"trained with `{model.train}` in {elapsed:.1f} s")
+    options = GateOptions(retrain=retrain, report_dir=report_dir)
+    return _finish(run_release(loaded, options, Progress()), report_dir)
 
 
 def _finish(result: Report, report_dir: Path, name: str | None = None) -> int:

@@ -18,12 +18,13 @@ from mlops.harness.baseline import BaselineUnavailable, read_baseline
 from mlops.harness.gate import GateOptions
 from mlops.harness.model.onnx_model import ModelError, OnnxModel
 from mlops.harness.model.testset import DataProblem, load_test_set
-from mlops.harness.result import CheckResult, GateResult, bars_chart, compare, percentiles_chart
+from mlops.harness.result import CheckFactory, CheckResult, GateResult, bars_chart, percentiles_chart
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.semantic import parse_bench_key
 from mlops.spec.threshold import Threshold, format_number
 
 GATE_NAME = "bench"
+CHECK = CheckFactory(GATE_NAME)
 STAT_LABELS = {
     "p50_ms": "p50 latency", "p95_ms": "p95 latency", "p99_ms": "p99 latency",
     "mean_ms": "mean latency", "rows_per_s": "throughput",
@@ -91,7 +92,8 @@ class BenchGate:
         settings = spec.benchmark
         artifact = loaded.resolve(spec.model.artifact)
         if not artifact.is_file():
-            return _only(f"model artifact {spec.model.artifact} not found; run model.train")
+            return CHECK.only("inputs", "error",
+                              f"model artifact {spec.model.artifact} not found; run model.train")
         classifier = spec.model.task != "regression"
         features = spec.data.features
         try:
@@ -99,13 +101,13 @@ class BenchGate:
                 artifact, classifier=classifier, features=features, threads=settings.threads
             )
         except ModelError as error:
-            return _only(str(error))
+            return CHECK.only("inputs", "error", str(error))
         models, checks = [candidate], []
         baseline: Reference | None = None
         if settings.max_slowdown is not None:
             found = self._baseline(loaded)
             if isinstance(found, str):
-                checks.append(CheckResult(gate=GATE_NAME, name="slowdown", status="skip", message=found))
+                checks.append(CHECK("slowdown", "skip", found))
             else:
                 baseline = found
                 models.append(found.model)
@@ -120,18 +122,18 @@ class BenchGate:
             unit = "rows/s" if stat == "rows_per_s" else "ms"
             base = stats[size][1][stat] if len(models) > 1 else None
             label = f"{STAT_LABELS[stat]} at batch {size}"
-            checks.append(compare(GATE_NAME, key, label, stats[size][0][stat], threshold,
-                                  unit=unit, baseline=base))  # fmt: skip
+            checks.append(CHECK.compare(key, label, stats[size][0][stat], threshold,
+                                        unit=unit, baseline=base))  # fmt: skip
         if settings.max_slowdown is not None and baseline is not None:
-            limit = Threshold(expr=f"<= {settings.max_slowdown!r}")
+            limit = Threshold.of("<=", settings.max_slowdown)
             for size in settings.batch_sizes:
                 new, old = stats[size][0]["p50_ms"], stats[size][1]["p50_ms"]
                 label = (
                     f"p50 latency at batch {size} relative to the baseline at {baseline.where} "
                     f"({format_number(round(new, 4))} ms vs {format_number(round(old, 4))} ms)"
                 )
-                checks.append(compare(GATE_NAME, f"slowdown@{size}", label, new / old, limit,
-                                      unit="x", baseline=1.0))  # fmt: skip
+                checks.append(CHECK.compare(f"slowdown@{size}", label, new / old, limit,
+                                            unit="x", baseline=1.0))  # fmt: skip
         checks.append(_size_check(artifact.stat().st_size, baseline))
         charts = {
             f"latency@{size}": percentiles_chart(
@@ -176,15 +178,8 @@ def _size_check(size: int, baseline: Reference | None) -> CheckResult:
     message = f"model size {_bytes(size)}"
     if baseline is not None:
         message += f" (baseline at {baseline.where}: {_bytes(baseline.size)})"
-    return CheckResult(
-        gate=GATE_NAME, name="model_size", status="pass", message=message, observed=float(size),
-        unit="bytes", baseline=None if baseline is None else float(baseline.size),
-    )  # fmt: skip
-
-
-def _only(message: str) -> GateResult:
-    check = CheckResult(gate=GATE_NAME, name="inputs", status="error", message=message)
-    return GateResult(gate=GATE_NAME, checks=[check])
+    return CHECK("model_size", "pass", message, observed=float(size), unit="bytes",
+                 baseline=None if baseline is None else float(baseline.size))
 
 
 def _slo(loaded: LoadedSpec, size: int) -> dict[str, float]:

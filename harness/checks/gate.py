@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops.harness.gate import GateOptions
-from mlops.harness.result import CheckResult, GateResult, Status
+from mlops.harness.result import CheckFactory, CheckResult, GateResult, Status
 from mlops.spec.loader import LoadedSpec
 
 NAME = "checks"
+CHECK = CheckFactory(NAME)
 TIMEOUT_S = 900.0
 """The whole pytest run; a team that needs longer splits its checks (spec field proposed)."""
 GRACE_S = 5.0
@@ -52,18 +53,18 @@ class ChecksGate:
     def run(self, loaded: LoadedSpec, options: GateOptions) -> GateResult:
         settings = loaded.spec.checks
         if settings is None:
-            return _result([_check("checks", "skip", f"no checks section in {loaded.path}; add "
-                                                     "`checks: {path: checks}` to run the team's "
-                                                     "own pytest checks")])
+            return CHECK.only("checks", "skip", f"no checks section in {loaded.path}; add "
+                                                "`checks: {path: checks}` to run the team's own "
+                                                "pytest checks")
         if not loaded.resolve(settings.path).exists():
             where = loaded.source.diagnostic(("checks", "path"), f"folder not found: {settings.path}")
-            return _result([_check("checks.path", "error", str(where))])
+            return CHECK.only("checks.path", "error", str(where))
         with tempfile.TemporaryDirectory(prefix="mlops-checks-") as folder:
             run = _run_pytest(loaded, settings.path, Path(folder), self.timeout_s)
         root = loaded.root.resolve()
         checks = [_from_case(case, root) for case in run.junit.iter("testcase")] if run.junit else []
         problem = _run_problem(run, settings.path, self.timeout_s, root, bool(checks))
-        return _result(checks + ([problem] if problem else []))
+        return GateResult(gate=NAME, checks=checks + ([problem] if problem else []))
 
 
 GATE = ChecksGate()
@@ -119,19 +120,20 @@ def _from_case(case: ET.Element, root: Path) -> CheckResult:
         file or name)
     outcome = next((child for child in case if child.tag in ("failure", "error", "skipped")), None)
     if outcome is None:
-        return _check(node_id, "pass", "passed")
+        return CHECK(node_id, "pass", "passed")
     message = outcome.get("message", "")
     text = outcome.text or ""
     if outcome.tag == "skipped":
         kind = "xfailed" if outcome.get("type") == "pytest.xfail" else "skipped"
-        return _check(node_id, "skip", f"{kind}: {message}" if message else kind)
+        return CHECK(node_id, "skip", f"{kind}: {message}" if message else kind)
     if not classname:  # a file that could not be collected
         located = _located(text, root) or message
-        return _check(node_id, "error", f"{located} (collecting {file or name} failed, so none of "
-                                        "its tests ran)", traceback=text)
+        return CHECK(node_id, "error", f"{located} (collecting {file or name} failed, so none of "
+                                       "its tests ran)", details=_traceback(text))
     where = _last_frame(text)
     status: Status = "fail" if outcome.tag == "failure" else "error"
-    return _check(node_id, status, f"{where}: {message}" if where else message, traceback=text)
+    return CHECK(node_id, status, f"{where}: {message}" if where else message,
+                 details=_traceback(text) if status == "error" else None)
 
 
 def _run_problem(run: PytestRun, path: str, timeout_s: float, root: Path,
@@ -140,19 +142,19 @@ def _run_problem(run: PytestRun, path: str, timeout_s: float, root: Path,
     if run.code is None:
         running = [m.group("id") for m in map(_RUNNING.match, run.output.splitlines()) if m]
         during = f" while running {running[-1]}" if running else ""
-        return _check("pytest", "error", f"the checks in {path} did not finish within "
-                                         f"{timeout_s:g} s{during}; pytest was stopped")
+        return CHECK("pytest", "error", f"the checks in {path} did not finish within "
+                                        f"{timeout_s:g} s{during}; pytest was stopped")
     if run.code == _NO_TESTS:
-        return _check("pytest", "error", f"pytest found no tests in {path} (files named test_*.py "
-                                         "or *_test.py, functions named test_*)")
+        return CHECK("pytest", "error", f"pytest found no tests in {path} (files named test_*.py "
+                                        "or *_test.py, functions named test_*)")
     if run.code in (0, 1) and (ran or run.junit is not None):
         return None
     headline = next((line.strip() for line in run.output.splitlines() if line.strip()), "")
     located = _located(run.output, root)
     details = "; ".join(_relative(part, root) for part in (headline, located) if part)
-    return _check("pytest", "error", f"pytest could not run the checks in {path} (exit code "
-                                     f"{run.code}): {details or 'no output'}",
-                  traceback=run.output[-4000:])
+    return CHECK("pytest", "error", f"pytest could not run the checks in {path} (exit code "
+                                    f"{run.code}): {details or 'no output'}",
+                 details=_traceback(run.output[-4000:]))
 
 
 def _located(text: str, root: Path) -> str | None:
@@ -183,10 +185,6 @@ def _relative(text: str, root: Path) -> str:
     return text.replace(f"{root}{os.sep}", "")
 
 
-def _check(name: str, status: Status, message: str, traceback: str | None = None) -> CheckResult:
-    details = {"traceback": traceback} if traceback and status == "error" else {}
-    return CheckResult(gate=NAME, name=name, status=status, message=message, details=details)
-
-
-def _result(checks: list[CheckResult]) -> GateResult:
-    return GateResult(gate=NAME, checks=checks)
+def _traceback(text: str) -> dict[str, str]:
+    """An error check keeps pytest's output for the report (a failed assertion's is its message)."""
+    return {"traceback": text} if text else {}

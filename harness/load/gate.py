@@ -3,10 +3,9 @@
 The server (a subprocess, or the built image with `--target container`) and every Locust
 process are started on 127.0.0.1 with free ports and are always stopped afterwards — on success,
 on failure, on Ctrl-C and on SIGTERM. Run outputs (Locust's HTML report, JSON and CSV stats, the
-server log) are kept in `<reports_dir>/load/` for CI to upload.
-
-`GateOptions.extra` keys: `reports_dir` (default `<spec folder>/reports`) and `serve_command`,
-a command template replacing `mlops serve` (see `harness.load.server.start_process`).
+server log) are kept in `load/` of the report folder (`GateOptions.report_dir`, `--report-dir`),
+beside the reports, for CI to upload. `GateOptions.serve_command` replaces `mlops serve` (see
+`harness.load.server.start_process`).
 """
 
 from __future__ import annotations
@@ -20,10 +19,9 @@ from mlops.harness.load.locust import LoadRun, LoadStats, LocustFailed, run_locu
 from mlops.harness.load.processes import ProcessGroup, terminate_as_interrupt
 from mlops.harness.load.server import ServerFailed, container, start_process
 from mlops.harness.result import (
+    CheckFactory,
     CheckResult,
     GateResult,
-    Status,
-    compare,
     histogram_chart,
     percentiles_chart,
     series_chart,
@@ -38,10 +36,7 @@ LABELS = {
     "rps": ("throughput", "requests/s"),
 }  # fmt: skip
 HISTOGRAM_BINS = 20
-
-
-def check(name: str, status: Status, message: str) -> CheckResult:
-    return CheckResult(gate=GATE_NAME, name=name, status=status, message=message)
+CHECK = CheckFactory(GATE_NAME)
 
 
 class LoadGate:
@@ -52,23 +47,22 @@ class LoadGate:
         relative = Path(spec.compile.output) / "load" / "locustfile.py"
         locustfile = loaded.resolve(str(relative)).resolve()  # Locust runs from the run folder
         if not locustfile.is_file():
-            return _only(check("locustfile", "error", (
+            return CHECK.only("locustfile", "error", (
                 f"generated locustfile {relative.as_posix()} not found; run "
-                f"`mlops compile {loaded.path.name}` to generate it")))  # fmt: skip
+                f"`mlops compile {loaded.path.name}` to generate it"))  # fmt: skip
         if options.target == "container" and not options.image:
-            return _only(check("server", "error", "--target container needs --image"))
+            return CHECK.only("server", "error", "--target container needs --image")
         if options.target == "process" and not loaded.resolve(spec.model.artifact).is_file():
-            return _only(check("server", "error", (
-                f"model artifact {spec.model.artifact} not found; run model.train first")))  # fmt: skip
-        reports = Path(options.extra.get("reports_dir") or loaded.root / "reports")
-        run_dir = ((reports if reports.is_absolute() else loaded.root / reports) / "load").resolve()
+            return CHECK.only("server", "error", (
+                f"model artifact {spec.model.artifact} not found; run model.train first"))  # fmt: skip
+        run_dir = ((options.report_dir or loaded.root / "reports") / "load").resolve()
         run_dir.mkdir(parents=True, exist_ok=True)
         try:
             stats = self._measure(loaded, options, locustfile, run_dir)
         except ServerFailed as failure:
-            return _only(check("server", "error", str(failure)))
+            return CHECK.only("server", "error", str(failure))
         except LocustFailed as failure:
-            return _only(check("locust", "error", str(failure)))
+            return CHECK.only("locust", "error", str(failure))
         return GateResult(gate=GATE_NAME, checks=self._checks(loaded, stats, run_dir),
                           charts=self._charts(loaded, stats))  # fmt: skip
 
@@ -82,7 +76,7 @@ class LoadGate:
                 assert options.image is not None
                 url = stack.enter_context(container(options.image, run_dir))
             else:
-                url = start_process(loaded, group, run_dir, options.extra.get("serve_command"))
+                url = start_process(loaded, group, run_dir, options.serve_command)
             run = LoadRun(locustfile, url, load.users, load.spawn_rate, load.duration,
                           load.workers, run_dir)  # fmt: skip
             return run_locust(run, group)
@@ -93,8 +87,8 @@ class LoadGate:
         summary = (f"{stats.requests} requests, {stats.failures} failed, {load.users} users for "
                    f"{format_number(load.duration)} s ({mode}); Locust report in {run_dir}")  # fmt: skip
         if stats.requests == 0:
-            return [check("requests", "error", "the load test completed no requests; " + summary)]
-        checks = [check("requests", "pass", summary)]
+            return [CHECK("requests", "error", "the load test completed no requests; " + summary)]
+        checks = [CHECK("requests", "pass", summary)]
         observed = stats.observed()
         for statistic, (label, unit) in LABELS.items():
             threshold = getattr(load.thresholds, statistic)
@@ -103,8 +97,8 @@ class LoadGate:
             if statistic == "error_rate" and stats.errors:
                 cause, count = stats.errors[0]
                 label = f"error rate ({stats.failures} of {stats.requests} failed; most: {count}× {cause})"
-            checks.append(compare(GATE_NAME, statistic, label, observed[statistic], threshold,
-                                  unit=unit, details={"locust_exit_code": stats.exit_code}))  # fmt: skip
+            checks.append(CHECK.compare(statistic, label, observed[statistic], threshold, unit=unit,
+                                        details={"locust_exit_code": stats.exit_code}))
         return checks
 
     def _charts(self, loaded: LoadedSpec, stats: LoadStats) -> dict[str, dict[str, object]]:
@@ -143,10 +137,6 @@ def _histogram(buckets: dict[float, int]) -> dict[str, object]:
         counts[min(int(value / width), HISTOGRAM_BINS - 1)] += count
     edges = [index * width for index in range(HISTOGRAM_BINS + 1)]
     return histogram_chart("Load-test latency distribution", edges, counts)
-
-
-def _only(result: CheckResult) -> GateResult:
-    return GateResult(gate=GATE_NAME, checks=[result])
 
 
 GATE = LoadGate()

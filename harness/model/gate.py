@@ -23,13 +23,14 @@ from mlops.harness.model.robustness import (
     valid_probabilities,
 )
 from mlops.harness.model.testset import DataProblem, TestSet, load_test_set
-from mlops.harness.result import CheckResult, GateResult, Status, bars_chart, compare, heatmap_chart
+from mlops.harness.result import CheckFactory, CheckResult, GateResult, bars_chart, heatmap_chart
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.models import LOWER_IS_BETTER
-from mlops.spec.semantic import parse_slice
+from mlops.spec.slices import parse_slice
 from mlops.spec.threshold import Threshold, format_number
 
 GATE_NAME = "model"
+CHECK = CheckFactory(GATE_NAME)
 MAX_GROUPS = 50
 _OPS: dict[str, Callable[[npt.NDArray[np.float64], float], npt.NDArray[np.bool_]]] = {
     "<": operator.lt,
@@ -39,30 +40,6 @@ _OPS: dict[str, Callable[[npt.NDArray[np.float64], float], npt.NDArray[np.bool_]
     "==": operator.eq,
     "!=": operator.ne,
 }
-
-
-def check(
-    name: str,
-    status: Status,
-    message: str,
-    *,
-    observed: float | None = None,
-    baseline: float | None = None,
-    threshold: str | None = None,
-) -> CheckResult:
-    return CheckResult(
-        gate=GATE_NAME,
-        name=name,
-        status=status,
-        message=message,
-        observed=observed,
-        baseline=baseline,
-        threshold=threshold,
-    )
-
-
-def at_most(value: float) -> Threshold:
-    return Threshold(expr=f"<= {value!r}")
 
 
 def evaluate(model: OnnxModel, rows: npt.NDArray[np.float32]) -> m.Outputs:
@@ -79,7 +56,9 @@ class ModelGate:
         artifact = loaded.resolve(spec.model.artifact)
         if not artifact.is_file():
             hint = f"run `{spec.model.train}`" if spec.model.train else "export the model"
-            return self._error("artifact", f"model artifact {spec.model.artifact} not found; {hint}")
+            return CHECK.only(
+                "artifact", "error", f"model artifact {spec.model.artifact} not found; {hint}"
+            )
         try:
             data = load_test_set(loaded)
             model = OnnxModel(
@@ -87,18 +66,18 @@ class ModelGate:
             )
             outputs = evaluate(model, data.features)
         except (DataProblem, ModelError) as problem:
-            return self._error("inputs", str(problem))
+            return CHECK.only("inputs", "error", str(problem))
         classes = 0 if outputs.proba is None else outputs.proba.shape[1]
         if model.classifier and int(data.target.max()) >= classes:
-            return self._error(
+            return CHECK.only(
                 "labels",
+                "error",
                 f"test labels go up to {int(data.target.max())} but the model outputs {classes} classes",
             )
         observed = m.compute_all(spec.model.task, data.target, outputs)
         baseline_values, baseline_note = self._baseline(loaded, data)
         checks = [
-            compare(
-                GATE_NAME,
+            CHECK.compare(
                 name,
                 m.LABELS[name],
                 observed[name],
@@ -123,9 +102,6 @@ class ModelGate:
             names = data.class_names + [str(i) for i in range(len(data.class_names), size)]
             charts["confusion_matrix"] = heatmap_chart("Confusion matrix", names, matrix.tolist())
         return GateResult(gate=GATE_NAME, checks=checks, charts=charts)
-
-    def _error(self, name: str, message: str) -> GateResult:
-        return GateResult(gate=GATE_NAME, checks=[check(name, "error", message)])
 
     def _baseline(self, loaded: LoadedSpec, data: TestSet) -> tuple[dict[str, float], str]:
         """The baseline's metrics on the same test rows (or from its metrics file), or why not."""
@@ -165,7 +141,7 @@ class ModelGate:
             label = m.LABELS[name]
             if name not in values:
                 reason = note if not values else f"{note} has no {name}"
-                results.append(check(check_name, "skip", f"no baseline {label}: {reason}"))
+                results.append(CHECK(check_name, "skip", f"no baseline {label}: {reason}"))
                 continue
             old, new = values[name], observed[name]
             lower = name in LOWER_IS_BETTER
@@ -175,7 +151,7 @@ class ModelGate:
             direction = "rose" if lower else "dropped"
             verb = direction if worsening > 0 else ("fell" if lower else "rose")
             results.append(
-                check(
+                CHECK(
                     check_name,
                     "pass" if passed else "fail",
                     f"{label} {verb} {format_number(round(abs(worsening), 4))} from "
@@ -195,16 +171,16 @@ class ModelGate:
             name = f"slice[{item.by}].{item.metric}"
             column = data.columns.get(rule.feature)
             if column is None:
-                results.append(check(name, "error", f"column {rule.feature} is not in the test data"))
+                results.append(CHECK(name, "error", f"column {rule.feature} is not in the test data"))
                 continue
             mask = _OPS[rule.op](column.astype(np.float64), rule.value)
             count = int(mask.sum())
             if count == 0:
-                results.append(check(name, "error", f"slice '{item.by}' matches no test rows"))
+                results.append(CHECK(name, "error", f"slice '{item.by}' matches no test rows"))
                 continue
             value = m.compute(item.metric, data.target[mask], outputs.subset(mask))
             label = f"{m.LABELS[item.metric]} on '{item.by}' ({count} rows)"
-            results.append(compare(GATE_NAME, name, label, value, item.threshold, details={"rows": count}))
+            results.append(CHECK.compare(name, label, value, item.threshold, details={"rows": count}))
         return results
 
     def _group_gaps(self, loaded: LoadedSpec, data: TestSet, outputs: m.Outputs) -> list[CheckResult]:
@@ -213,12 +189,12 @@ class ModelGate:
             name = f"group_gap[{gap.column}].{gap.metric}"
             column = data.columns.get(gap.column)
             if column is None:
-                results.append(check(name, "error", f"column {gap.column} is not in the test data"))
+                results.append(CHECK(name, "error", f"column {gap.column} is not in the test data"))
                 continue
             groups = np.unique(column)
             if len(groups) > MAX_GROUPS:
                 results.append(
-                    check(
+                    CHECK(
                         name,
                         "error",
                         (
@@ -242,7 +218,9 @@ class ModelGate:
                 f"({best}: {scores[best]:.4g}, {worst}: {scores[worst]:.4g})"
             )
             results.append(
-                compare(GATE_NAME, name, label, spread, at_most(gap.max_gap), details={"groups": scores})
+                CHECK.compare(
+                    name, label, spread, Threshold.of("<=", gap.max_gap), details={"groups": scores}
+                )
             )
         return results
 
@@ -254,12 +232,12 @@ class ModelGate:
         try:
             native = native_outputs(loaded, data.features)
         except NativeUnavailable as reason:
-            return [check("parity", "error" if reason.failed else "skip", str(reason))]
+            return [CHECK("parity", "error" if reason.failed else "skip", str(reason))]
         framework = source.framework
         if outputs.proba is not None and native.proba is not None:
             if native.proba.shape != outputs.proba.shape:
                 return [
-                    check(
+                    CHECK(
                         "parity",
                         "fail",
                         (
@@ -268,35 +246,30 @@ class ModelGate:
                         ),
                     )
                 ]
-            difference = float(np.max(np.abs(outputs.proba - native.proba)))
-            mismatch = float(np.mean(outputs.labels != native.labels))
-            return [
-                compare(
-                    GATE_NAME,
-                    "parity.max_abs_diff",
-                    f"largest ONNX vs {framework} probability difference",
-                    difference,
-                    at_most(rules.atol),
-                ),
-                compare(
-                    GATE_NAME,
+            compared, difference = "probability", float(np.max(np.abs(outputs.proba - native.proba)))
+            mismatch: float | None = float(np.mean(outputs.labels != native.labels))
+        else:
+            assert outputs.values is not None and native.values is not None
+            compared, difference = "prediction", float(np.max(np.abs(outputs.values - native.values)))
+            mismatch = None
+        results = [
+            CHECK.compare(
+                "parity.max_abs_diff",
+                f"largest ONNX vs {framework} {compared} difference",
+                difference,
+                Threshold.of("<=", rules.atol),
+            )
+        ]
+        if mismatch is not None:
+            results.append(
+                CHECK.compare(
                     "parity.label_mismatch",
                     f"fraction of test rows whose ONNX and {framework} labels differ",
                     mismatch,
-                    at_most(rules.max_mismatch_fraction),
-                ),
-            ]
-        assert outputs.values is not None and native.values is not None
-        difference = float(np.max(np.abs(outputs.values - native.values)))
-        return [
-            compare(
-                GATE_NAME,
-                "parity.max_abs_diff",
-                f"largest ONNX vs {framework} prediction difference",
-                difference,
-                at_most(rules.atol),
+                    Threshold.of("<=", rules.max_mismatch_fraction),
+                )
             )
-        ]
+        return results
 
     def _robustness(self, loaded: LoadedSpec, model: OnnxModel, data: TestSet) -> list[CheckResult]:
         spec = loaded.spec
@@ -331,12 +304,11 @@ class ModelGate:
             f"±{format_number(rules.noise * 100)}% input noise ({flipped} flipped)"
         )
         results.append(
-            compare(
-                GATE_NAME,
+            CHECK.compare(
                 "robustness.noise_flips",
                 label,
                 flipped / total,
-                at_most(rules.max_flip_fraction),
+                Threshold.of("<=", rules.max_flip_fraction),
                 details={"flipped": flipped, "examples": total},
             )
         )
@@ -345,13 +317,13 @@ class ModelGate:
 
 def _property(name: str, outcome: PropertyOutcome, holds: str, broken: str) -> CheckResult:
     if outcome.counterexample is None:
-        return check(
+        return CHECK(
             name,
             "pass",
             f"{holds} on {outcome.examples} generated inputs (hypothesis)",
             observed=float(outcome.examples),
         )
-    return check(name, "fail", f"{broken}: {outcome.counterexample} (hypothesis, fixed seed)")
+    return CHECK(name, "fail", f"{broken}: {outcome.counterexample} (hypothesis, fixed seed)")
 
 
 GATE = ModelGate()

@@ -20,6 +20,10 @@ from mlops.spec.loader import LoadedSpec
 from mlops.spec.models import LOWER_IS_BETTER, DriftMethod
 from mlops.spec.types import parse_duration
 
+from ..result import CheckFactory
+
+CHECK = CheckFactory("monitor")
+"""Every check of a monitor run belongs to one gate, `monitor`, in its report."""
 AlertWhen = Literal["below", "above"]
 """Error metrics: `monitors.performance.min` is then a ceiling (as the generated rules read it)."""
 DEFAULT_REPORTS = "reports/monitor"

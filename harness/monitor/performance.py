@@ -12,12 +12,11 @@ import numpy as np
 from mlops.spec.threshold import Threshold
 
 from ..model import metrics as m
-from ..result import HEADLINE, CheckResult, compare
-from .config import PerformanceRules
+from ..result import HEADLINE, CheckResult
+from .config import CHECK, PerformanceRules
 from .feedback import Feedback, Key
 from .requestlog import Served
 
-GATE = "monitor"
 SHOWN = 3
 
 
@@ -81,10 +80,9 @@ def feedback_check(feedback: Feedback, live: Live, matched: int) -> CheckResult:
         parts.append(f"{len(bad)} have an unusable request_id, row or label and are ignored: "
                      f"{', '.join(bad[:SHOWN])}{more}")
     message = f"{feedback.display}: {matched} of {total} feedback rows joined to logged predictions"
-    status = "warn" if parts else "pass"
-    return CheckResult(gate=GATE, name="feedback", status=status, observed=matched,
-                       message=message + ("; " + "; ".join(parts) if parts else ""),
-                       details={"unknown": len(live.unknown), "invalid": len(bad)})
+    return CHECK("feedback", "warn" if parts else "pass",
+                 message + ("; " + "; ".join(parts) if parts else ""), observed=matched,
+                 details={"unknown": len(live.unknown), "invalid": len(bad)})
 
 
 def performance_check(rules: PerformanceRules, task: str, live: Live,
@@ -93,13 +91,11 @@ def performance_check(rules: PerformanceRules, task: str, live: Live,
     name = f"performance.{rules.metric}"
     label = f"live {m.LABELS.get(rules.metric, rules.metric)} on {len(live.truth)} labelled rows"
     if not live.truth:
-        return CheckResult(gate=GATE, name=name, status="skip",
-                           message=f"live {rules.metric} not computed: no feedback row matched a "
-                                   "logged prediction in the window"), None
+        return CHECK(name, "skip", f"live {rules.metric} not computed: no feedback row matched "
+                                   "a logged prediction in the window"), None
     if task == "multiclass_classification" and rules.metric == "log_loss":
-        return CheckResult(gate=GATE, name=name, status="skip",
-                           message="live log_loss not computed: the request log keeps only the top "
-                                   "class probability"), None
+        return CHECK(name, "skip", "live log_loss not computed: the request log keeps only the "
+                                   "top class probability"), None
     truth = np.array(live.truth)
     scores = np.array(live.scores, dtype=np.float64)
     if task == "regression":
@@ -112,7 +108,7 @@ def performance_check(rules: PerformanceRules, task: str, live: Live,
         proba[np.arange(len(scores)), live.predicted] = scores
         outputs = m.Outputs(proba=proba)
     value = m.compute(rules.metric, truth, outputs)
-    op = "<=" if rules.alert_when == "above" else ">="
-    check = compare(GATE, name, label, value, Threshold(expr=f"{op} {rules.threshold}"),
-                    details={"rows": len(live.truth), HEADLINE: True})
+    threshold = Threshold.of("<=" if rules.alert_when == "above" else ">=", rules.threshold)
+    check = CHECK.compare(name, label, value, threshold,
+                          details={"rows": len(live.truth), HEADLINE: True})
     return check, None if math.isnan(value) else value

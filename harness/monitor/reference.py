@@ -17,20 +17,12 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from mlops.spec.loader import LoadedSpec
-from mlops.spec.models import Column
 
 from ..data import arrow_numpy
 from ..data.datasets import Dataset
 from ..stats import Reservoir
 from ..stats.drift import FloatArray
 from .requestlog import category_key
-
-_NUMERIC = ("float", "int")
-
-
-def is_numeric(column: Column) -> bool:
-    """The data gate's split: numbers without an `allowed` list are binned, the rest counted."""
-    return column.dtype in _NUMERIC and column.allowed is None
 
 
 class RowSample(Reservoir):

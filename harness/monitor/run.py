@@ -19,16 +19,16 @@ from mlops.core import telemetry
 from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
 
-from ..result import CheckResult, GateResult, Report, Status
-from .config import MonitorConfig
+from ..data.drift import is_numeric
+from ..result import CheckResult, GateResult, Report
+from .config import CHECK, MonitorConfig
 from .drift import drift_checks, prediction_checks
 from .feedback import Feedback, FeedbackError, read_feedback
 from .performance import feedback_check, join, performance_check
 from .prometheus import Samples, push, write_textfile
-from .reference import ReferenceData, is_numeric, predict_reference, read_reference
+from .reference import ReferenceData, predict_reference, read_reference
 from .requestlog import LogWindow, read_window
 
-GATE = "monitor"
 EXIT_OK, EXIT_ALERT, EXIT_FAILED = 0, 1, 2
 
 
@@ -37,10 +37,6 @@ class MonitorRun:
     report: Report
     metrics: str
     exit_code: int
-
-
-def _check(name: str, status: Status, message: str, **extra: Any) -> CheckResult:
-    return CheckResult(gate=GATE, name=name, status=status, message=message, **extra)
 
 
 def _utc(seconds: float) -> str:
@@ -74,9 +70,10 @@ def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float) -> Monito
     if window is not None and window.rows and config.drift is not None:
         reference = _reference(loaded, config, categorical, checks)
         if reference is not None and config.drift is not None:
-            found, scores, chart = drift_checks(config.drift, reference, window)
-            checks.extend(found)
-            charts.update(chart)
+            verdict = drift_checks(config.drift, reference, window)
+            checks.extend(verdict.checks)
+            charts.update(verdict.charts)
+            scores = verdict.scores
             for feature, score in scores.items():
                 samples.add(telemetry.DRIFT_SCORE, score.score,
                             {"model": config.model, "feature": feature, "method": score.method})
@@ -95,7 +92,7 @@ def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float) -> Monito
         if value is not None:
             samples.add(telemetry.PERFORMANCE, value,
                         {"model": config.model, "metric": config.performance.metric})
-    gate = GateResult(gate=GATE, checks=checks, charts=charts)
+    gate = GateResult(gate=CHECK.gate, checks=checks, charts=charts)
     if gate.status != "error":
         samples.add(telemetry.MONITOR_LAST_RUN, time.time(), {"model": config.model})
     text = samples.text()
@@ -112,15 +109,15 @@ def _feedback(config: MonitorConfig, root: Path, checks: list[CheckResult]) -> F
         return None
     display = _display(rules.labels, root)
     if not rules.labels.is_file():
-        checks.append(_check(f"performance.{rules.metric}", "skip",
-                             f"{display} not found: live {rules.metric} not computed (no labels "
-                             "have arrived yet)"))
+        checks.append(CHECK(f"performance.{rules.metric}", "skip",
+                            f"{display} not found: live {rules.metric} not computed (no labels "
+                            "have arrived yet)"))
         return None
     try:
         return read_feedback(rules.labels, display)
     except (FeedbackError, OSError, UnicodeDecodeError) as error:
-        checks.append(_check("feedback", "error", f"{display}: feedback not read: {error}"
-                             if not isinstance(error, FeedbackError) else str(error)))
+        checks.append(CHECK("feedback", "error", f"{display}: feedback not read: {error}"
+                            if not isinstance(error, FeedbackError) else str(error)))
         return None
 
 
@@ -128,36 +125,36 @@ def _window(config: MonitorConfig, now: float, numeric: list[str], categorical: 
             feedback: Feedback | None, checks: list[CheckResult]) -> LogWindow | None:
     folder = config.log_dir
     if folder is None:
-        checks.append(_check("window", "error", "serving.request_log is not set: the server logs "
-                             "no traffic, so there is nothing to monitor (set it, or pass "
-                             "--log-dir)"))
+        checks.append(CHECK("window", "error", "serving.request_log is not set: the server logs "
+                            "no traffic, so there is nothing to monitor (set it, or pass "
+                            "--log-dir)"))
         return None
     if not folder.is_dir():
-        checks.append(_check("window", "error", f"request log folder {folder} not found: is "
-                             "serving.request_log.path mounted here? (or pass --log-dir)"))
+        checks.append(CHECK("window", "error", f"request log folder {folder} not found: is "
+                            "serving.request_log.path mounted here? (or pass --log-dir)"))
         return None
     start = now - config.window_s
     window = read_window(folder, start, now, config.model, numeric, categorical,
                          feedback.keys if feedback is not None else frozenset())
     span = f"between {_utc(start)} and {_utc(now)}"
     if window.rows:
-        checks.append(_check("window", "pass", f"{window.rows} rows logged {span} in {folder} "
-                             f"({window.files} file{'s' if window.files != 1 else ''} read)",
-                             observed=window.rows))
+        checks.append(CHECK("window", "pass", f"{window.rows} rows logged {span} in {folder} "
+                            f"({window.files} file{'s' if window.files != 1 else ''} read)",
+                            observed=window.rows))
     else:
         aside = f" ({window.outside} logged rows fall outside it)" if window.outside else ""
-        checks.append(_check("window", "warn", f"no requests logged {span} in {folder}{aside}: "
-                             "nothing to compare; an empty window is not an alert", observed=0))
+        checks.append(CHECK("window", "warn", f"no requests logged {span} in {folder}{aside}: "
+                            "nothing to compare; an empty window is not an alert", observed=0))
     if window.corrupt:
         shown = "; ".join(str(p) for p in window.problems)
         more = f" and {window.corrupt - len(window.problems)} more" if (
             window.corrupt > len(window.problems)) else ""
-        checks.append(_check("log.lines", "warn", f"{window.corrupt} log line"
-                             f"{'s' if window.corrupt != 1 else ''} skipped: {shown}{more}",
-                             observed=window.corrupt))
+        checks.append(CHECK("log.lines", "warn", f"{window.corrupt} log line"
+                            f"{'s' if window.corrupt != 1 else ''} skipped: {shown}{more}",
+                            observed=window.corrupt))
     if window.unreadable:
-        checks.append(_check("log.files", "warn", "; ".join(str(p) for p in window.unreadable),
-                             observed=len(window.unreadable)))
+        checks.append(CHECK("log.files", "warn", "; ".join(str(p) for p in window.unreadable),
+                            observed=len(window.unreadable)))
     return window
 
 
@@ -166,7 +163,7 @@ def _reference(loaded: LoadedSpec, config: MonitorConfig, categorical: list[str]
     try:
         return read_reference(loaded, config.reference, categorical)
     except MlopsError as error:
-        checks.append(_check("reference", "error", f"reference data not read: {error}"))
+        checks.append(CHECK("reference", "error", f"reference data not read: {error}"))
         return None
 
 
@@ -176,11 +173,11 @@ def _prediction_shift(loaded: LoadedSpec, config: MonitorConfig, reference: Refe
     try:
         from ..model.onnx_model import ModelError
     except ImportError as error:
-        return [_check("prediction.score", "skip", f"prediction shift not computed: {error}")]
+        return [CHECK("prediction.score", "skip", f"prediction shift not computed: {error}")]
     try:
         predictions = predict_reference(loaded, reference.sample.complete_rows())
     except (ModelError, OSError) as error:
-        return [_check("prediction.score", "skip", f"prediction shift not computed: {error}")]
+        return [CHECK("prediction.score", "skip", f"prediction shift not computed: {error}")]
     return prediction_checks(config.drift, predictions, window)
 
 
@@ -188,10 +185,10 @@ def _export(config: MonitorConfig, text: str, gate: GateResult) -> None:
     try:
         write_textfile(config.textfile, text)
     except OSError as error:
-        gate.checks.append(_check("metrics.textfile", "error",
-                                  f"cannot write {config.textfile}: {error.strerror}"))
+        gate.checks.append(CHECK("metrics.textfile", "error",
+                                 f"cannot write {config.textfile}: {error.strerror}"))
     if config.pushgateway:
         problem = push(config.pushgateway, config.job, config.model, text)
-        gate.checks.append(_check("metrics.push", "warn" if problem else "pass",
-                                  f"Pushgateway: {problem}" if problem
-                                  else f"pushed to {config.pushgateway} (job {config.job})"))
+        gate.checks.append(CHECK("metrics.push", "warn" if problem else "pass",
+                                 f"Pushgateway: {problem}" if problem
+                                 else f"pushed to {config.pushgateway} (job {config.job})"))

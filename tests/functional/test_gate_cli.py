@@ -78,36 +78,3 @@ def test_gate_data_imports_no_model_runtime(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
                           text=True, check=True, env={**os.environ, "CI": "true"})
     assert json.loads(done.stdout.splitlines()[-1]) == [0, []]
-
-
-def _train_spec(tmp_path: Path, command: str) -> Path:
-    spec = example_project(tmp_path / "p")
-    text = spec.read_text().replace("train: python examples/breast_cancer/train.py",
-                                    f"train: {command}")
-    spec.write_text(text)
-    return spec
-
-
-def test_release_train_step_reports_failure_and_success(tmp_path: Path) -> None:
-    import io
-
-    from mlops.cli.commands.gate import train_step
-    from mlops.harness.runner import Progress
-    from mlops.spec.loader import load_spec
-
-    failing = _train_spec(tmp_path / "a", "python -c \"print('loading'); print('boom'); exit(3)\"")
-    out = io.StringIO()
-    check = train_step(load_spec(failing, check_files=False), False, Progress(out))
-    assert check.status == "fail"
-    assert check.message.startswith("model.train `python -c \"print('loading'); print('boom'); "
-                                    "exit(3)\"` exited with 3 after ")
-    assert check.message.endswith(" s; last output: loading / boom")
-    assert "  | boom\n" in out.getvalue()  # streamed while it ran
-
-    writing = _train_spec(tmp_path / "b", "mkdir -p models && echo onnx > models/model.onnx")
-    loaded = load_spec(writing, check_files=False)
-    assert train_step(loaded, False, Progress(io.StringIO())).status == "pass"
-    skipped = train_step(loaded, False, Progress(io.StringIO()))
-    assert (skipped.status, skipped.message) == (
-        "skip", "models/model.onnx exists; not retrained (pass --retrain to retrain)")
-    assert train_step(loaded, True, Progress(io.StringIO())).status == "pass"

@@ -100,8 +100,8 @@ def commit_all(folder: Path, message: str = "baseline") -> str:
         return str(repo.head.commit.hexsha)
 
 
-def run(gate: Any, spec: Path, **extra: str) -> GateResult:
-    result: GateResult = gate.run(load_spec(spec), GateOptions(extra=extra))
+def run(gate: Any, spec: Path, *, serve_command: str | None = None) -> GateResult:
+    result: GateResult = gate.run(load_spec(spec), GateOptions(serve_command=serve_command))
     return result
 
 

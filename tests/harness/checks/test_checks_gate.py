@@ -68,20 +68,20 @@ def test_a_failing_team_check_fails_the_gate_in_every_report(tmp_path: Path) -> 
                "assert 114 >= 1000")
     assert done.returncode == 1, done.stderr
     assert done.stdout == f"breast-cancer: FAILED (1 failing checks: checks/{failing})\n"
-    saved = json.loads((tmp_path / "out/report.json").read_text())
+    saved = json.loads((tmp_path / "out/report-checks.json").read_text())
     (gate,) = saved["gates"]
     assert [(c["name"], c["status"], c["message"]) for c in gate["checks"]] == [
         (failing, "fail", message),
         ("checks/test_team.py::test_benign_case", "pass", "passed"),
         ("checks/test_team.py::test_not_yet", "skip", "skipped: waiting for labels"),
     ]
-    markdown = (tmp_path / "out/report.md").read_text()
+    markdown = (tmp_path / "out/report-checks.md").read_text()
     assert (f"- ❌ `{failing}`: checks/test_team.py:7: AssertionError: only 114 test rows "
             "assert 114 &gt;= 1000\n") in markdown
-    html = (tmp_path / "out/report.html").read_text()
+    html = (tmp_path / "out/report-checks.html").read_text()
     assert ("<td>checks/test_team.py:7: AssertionError: only 114 test rows\nassert 114 &gt;= 1000"
             "</td>") in html
-    junit = ET.parse(tmp_path / "out/junit.xml").getroot()
+    junit = ET.parse(tmp_path / "out/junit-checks.xml").getroot()
     (case,) = [c for c in junit.iter("testcase") if c.get("name") == failing]
     assert case.find("failure").get("message") == message  # type: ignore[union-attr]
 

@@ -116,6 +116,24 @@ def test_distributed_master_and_worker(tmp_path: Path) -> None:
     assert leftovers(spec.parent) == []
 
 
+@pytest.mark.slow
+def test_locust_files_go_to_the_report_dir(tmp_path: Path) -> None:
+    """`mlops gate load --report-dir out` keeps Locust's files in out/load/, beside the reports,
+    not in reports/ of the spec's folder (issue #11)."""
+    spec = compiled(tmp_path / "project")
+    done = subprocess.run([sys.executable, "-m", "mlops", "gate", "load", str(spec), "--report-dir",
+                           "out"], cwd=tmp_path, capture_output=True, text=True, check=False,
+                          env={**os.environ, "CI": "true"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    assert {"report.html", "stats.json", "server.log"} <= {p.name for p in (out / "load").iterdir()}
+    markdown = [path for path in out.iterdir() if path.suffix == ".md"]
+    assert len(markdown) == 1  # the gate's report, beside Locust's folder
+    assert f"Locust report in {out / 'load'}" in markdown[0].read_text()
+    assert not (spec.parent / "reports").exists()
+    assert leftovers(spec.parent) == []
+
+
 def test_without_a_generated_locustfile_the_gate_says_to_compile(tmp_path: Path) -> None:
     spec = project(tmp_path / "uncompiled")
     result = run(GATE, spec)
