@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from mlops.core.columns import Columns, length, take, valid_rows
+from mlops.core.runtime import FeedError, ModelError, OnnxModel
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
 from mlops.harness.gate import GateOptions
-from mlops.harness.model.onnx_model import ModelError, OnnxModel
+from mlops.harness.model.loading import load_model
 from mlops.harness.model.testset import DataProblem, load_test_set
 from mlops.harness.result import CheckFactory, CheckResult, GateResult, bars_chart, percentiles_chart
 from mlops.spec.loader import LoadedSpec
@@ -59,29 +62,32 @@ class Reference:
 
 
 def time_interleaved(
-    models: list[OnnxModel], batch: npt.NDArray[np.float32], warmup: int, iterations: int
+    models: list[OnnxModel], batch: Columns, warmup: int, iterations: int
 ) -> list[Timing]:
-    """Time every model on the same batch, alternating the order on each iteration."""
+    """Time every model on the same rows, alternating the order on each iteration. Each model's
+    inputs are built from the raw rows once, outside the timing: the runs measure inference."""
+    feeds = [model.feed(batch) for model in models]
     for _ in range(warmup):
-        for model in models:
-            model.run(batch)
+        for model, feed in zip(models, feeds, strict=True):
+            model.run_feed(feed)
     samples = np.empty((len(models), iterations), dtype=np.float64)
     order = list(range(len(models)))
     for iteration in range(iterations):
         for index in order if iteration % 2 == 0 else reversed(order):
             start = time.perf_counter()
-            models[index].run(batch)
+            models[index].run_feed(feeds[index])
             samples[index, iteration] = time.perf_counter() - start
-    return [Timing(len(batch), row) for row in samples]
+    return [Timing(length(batch), row) for row in samples]
 
 
-def input_rows(loaded: LoadedSpec, n_features: int, size: int) -> npt.NDArray[np.float32]:
-    """`size` rows of the test split (repeated as needed), or seeded noise without test data."""
+def input_rows(loaded: LoadedSpec, size: int) -> dict[str, npt.NDArray[Any]]:
+    """`size` rows of the test split (repeated as needed), or rows obeying data.schema without
+    test data."""
     try:
         rows = load_test_set(loaded).features
     except DataProblem:
-        rows = np.random.default_rng(0).standard_normal((64, n_features)).astype(np.float32)
-    return np.resize(rows, (size, rows.shape[1]))
+        return valid_rows(loaded.spec.data.feature_rules(), size)
+    return take(rows, np.resize(np.arange(length(rows)), size))
 
 
 class BenchGate:
@@ -94,12 +100,8 @@ class BenchGate:
         if not artifact.is_file():
             return CHECK.only("inputs", "error",
                               f"model artifact {spec.model.artifact} not found; run model.train")
-        classifier = spec.model.task != "regression"
-        features = spec.data.features
         try:
-            candidate = OnnxModel(
-                artifact, classifier=classifier, features=features, threads=settings.threads
-            )
+            candidate = load_model(loaded, threads=settings.threads)
         except ModelError as error:
             return CHECK.only("inputs", "error", str(error))
         models, checks = [candidate], []
@@ -111,11 +113,15 @@ class BenchGate:
             else:
                 baseline = found
                 models.append(found.model)
-        rows = input_rows(loaded, len(features), max(settings.batch_sizes))
-        timings = {
-            size: time_interleaved(models, rows[:size], settings.warmup, settings.iterations)
-            for size in settings.batch_sizes
-        }
+        rows = input_rows(loaded, max(settings.batch_sizes))
+        try:
+            timings = {
+                size: time_interleaved(models, take(rows, slice(0, size)), settings.warmup,
+                                       settings.iterations)
+                for size in settings.batch_sizes
+            }
+        except FeedError as error:
+            return CHECK.only("inputs", "error", f"the test rows cannot be fed: {error}")
         stats = {size: [t.stats() for t in pair] for size, pair in timings.items()}
         for key, threshold in settings.thresholds.items():
             stat, size = parse_bench_key(key)
@@ -162,12 +168,8 @@ class BenchGate:
         if found.model is None:
             return f"{'; '.join(found.missing)}; slowdown not measured"
         try:
-            model = OnnxModel(
-                found.model,
-                classifier=spec.model.task != "regression",
-                features=spec.data.features,
-                threads=spec.benchmark.threads,
-            )
+            model = load_model(loaded, found.model, threads=spec.benchmark.threads,
+                               where=f"the baseline at {found.where}")
         except ModelError as error:
             return f"the baseline model at {found.where} is not usable ({error}); not measured"
         return Reference(model, found.where, len(found.model))

@@ -62,7 +62,8 @@ class ChecksGate:
         with tempfile.TemporaryDirectory(prefix="mlops-checks-") as folder:
             run = _run_pytest(loaded, settings.path, Path(folder), self.timeout_s)
         root = loaded.root.resolve()
-        checks = [_from_case(case, root) for case in run.junit.iter("testcase")] if run.junit else []
+        cases = sorted(run.junit.iter("testcase"), key=_declared) if run.junit else []
+        checks = [_from_case(case, root) for case in cases]
         problem = _run_problem(run, settings.path, self.timeout_s, root, bool(checks))
         return GateResult(gate=NAME, checks=checks + ([problem] if problem else []))
 
@@ -108,6 +109,13 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             continue
     process.wait()
+
+
+def _declared(case: ET.Element) -> tuple[str, int, str]:
+    """Checks in the order they are written (file, line), whatever order a plugin such as
+    pytest-randomly ran them in: the same checks always give the same report."""
+    line = case.get("line", "")
+    return case.get("file", ""), int(line) if line.isdigit() else 0, case.get("name", "")
 
 
 def _from_case(case: ET.Element, root: Path) -> CheckResult:

@@ -139,7 +139,7 @@ def current_data(spec: LoadedSpec, _mlops_frames: dict[str, pd.DataFrame]) -> pd
 def _predictor(loaded: LoadedSpec, source: Path | bytes, what: str) -> Predictor:
     def build() -> Predictor:
         from mlops.core.errors import MlopsError
-        from mlops.harness.model.onnx_model import ModelError
+        from mlops.core.runtime import ModelError
         from mlops.harness.model.predictor import Predictor
 
         try:

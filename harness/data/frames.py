@@ -1,4 +1,5 @@
-"""A data split as a pandas DataFrame, for a team's own checks (`train_data`, `current_data`...).
+"""A data split as one table: a pandas DataFrame for a team's own checks (`train_data`,
+`current_data`...), an Arrow table for the model and bench gates.
 
 Read with the data gate's reader, so every schema column arrives in its spec type and a bad file
 gets the same located sentence the data gate would give, instead of a pandas traceback.
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 
 def read_frame(loaded: LoadedSpec, relative: str) -> pd.DataFrame:
     """The schema's columns of the split at `relative` (spec-relative), in schema order."""
+    return read_split(loaded, relative).to_pandas()
+
+
+def read_split(loaded: LoadedSpec, relative: str) -> pa.Table:
+    """The schema's columns of the split at `relative`, typed as the spec says, as one table."""
     data = loaded.spec.data
     dtypes = {name: column.dtype for name, column in data.columns.items()}
     dataset = Dataset(loaded.resolve(relative), relative, data.format, dtypes)
@@ -35,4 +41,4 @@ def read_frame(loaded: LoadedSpec, relative: str) -> pd.DataFrame:
                          f"fields, the first: {dataset.malformed.first_text!r}")
     empty = pa.schema([(name, ARROW_TYPES[dtype]) for name, dtype in dtypes.items()]).empty_table()
     table = pa.Table.from_batches(batches) if batches else empty
-    return table.select(list(dtypes)).to_pandas()
+    return table.select(list(dtypes))

@@ -6,33 +6,38 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from mlops.core.columns import Columns, null_mask
+from mlops.core.runtime import FeedError, ModelError, OnnxModel
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
 from mlops.harness.gate import GateOptions
 from mlops.harness.model import metrics as m
-from mlops.harness.model.onnx_model import ModelError, OnnxModel
+from mlops.harness.model.loading import load_model
 from mlops.harness.model.parity import NativeUnavailable, native_outputs
 from mlops.harness.model.robustness import (
     PropertyOutcome,
     batch_invariance,
     input_space,
     noise_flips,
+    perturbations,
     valid_probabilities,
 )
 from mlops.harness.model.testset import DataProblem, TestSet, load_test_set
 from mlops.harness.result import CheckFactory, CheckResult, GateResult, bars_chart, heatmap_chart
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.models import LOWER_IS_BETTER
-from mlops.spec.slices import parse_slice
+from mlops.spec.slices import SliceFilter, parse_slice
 from mlops.spec.threshold import Threshold, format_number
 
 GATE_NAME = "model"
 CHECK = CheckFactory(GATE_NAME)
 MAX_GROUPS = 50
-_OPS: dict[str, Callable[[npt.NDArray[np.float64], float], npt.NDArray[np.bool_]]] = {
+NULL_GROUP = "(null)"
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
@@ -42,10 +47,30 @@ _OPS: dict[str, Callable[[npt.NDArray[np.float64], float], npt.NDArray[np.bool_]
 }
 
 
-def evaluate(model: OnnxModel, rows: npt.NDArray[np.float32]) -> m.Outputs:
+def evaluate(model: OnnxModel, columns: Columns) -> m.Outputs:
     if model.classifier:
-        return m.Outputs(proba=model.predict_proba(rows))
-    return m.Outputs(values=model.predict(rows))
+        return m.Outputs(proba=model.predict_proba(columns))
+    return m.Outputs(values=model.predict(columns))
+
+
+def slice_mask(rule: SliceFilter, column: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Rows a slice selects; a null is in no slice, whatever the operator."""
+    present = ~null_mask(column)
+    if rule.op in ("in", "not in"):
+        inside = np.asarray(np.isin(column, np.asarray(rule.values, dtype=column.dtype)), bool)
+        chosen = inside if rule.op == "in" else ~inside
+    else:
+        with np.errstate(invalid="ignore"):
+            chosen = np.asarray(_OPS[rule.op](column, rule.values[0]), dtype=bool)
+    return np.asarray(present & chosen, dtype=bool)
+
+
+def groups_of(column: npt.NDArray[Any]) -> dict[str, npt.NDArray[np.bool_]]:
+    """One mask per distinct value (numbers as written, nulls as one group)."""
+    keys = [NULL_GROUP if v is None or (isinstance(v, float) and v != v)
+            else format_number(v) if isinstance(v, float) else str(v) for v in column.tolist()]
+    labels = np.asarray(keys, dtype=object)
+    return {key: labels == key for key in sorted(set(keys))}
 
 
 class ModelGate:
@@ -61,11 +86,9 @@ class ModelGate:
             )
         try:
             data = load_test_set(loaded)
-            model = OnnxModel(
-                artifact, classifier=spec.model.task != "regression", features=spec.data.features
-            )
+            model = load_model(loaded)
             outputs = evaluate(model, data.features)
-        except (DataProblem, ModelError) as problem:
+        except (DataProblem, ModelError, FeedError) as problem:
             return CHECK.only("inputs", "error", str(problem))
         classes = 0 if outputs.proba is None else outputs.proba.shape[1]
         if model.classifier and int(data.target.max()) >= classes:
@@ -89,7 +112,7 @@ class ModelGate:
         checks += self._no_regression(loaded, observed, baseline_values, baseline_note)
         checks += self._slices(loaded, data, outputs)
         checks += self._group_gaps(loaded, data, outputs)
-        checks += self._parity(loaded, data, outputs)
+        checks += self._parity(loaded, model, data, outputs)
         checks += self._robustness(loaded, model, data)
         charts = {"metrics": bars_chart("Test-set metrics", observed, higher_is_worse=False)}
         if baseline_values:
@@ -115,13 +138,9 @@ class ModelGate:
             return {}, str(reason)
         if baseline.model is not None:
             try:
-                old = OnnxModel(
-                    baseline.model,
-                    classifier=spec.model.task != "regression",
-                    features=spec.data.features,
-                )
+                old = load_model(loaded, baseline.model, where=f"the baseline at {baseline.where}")
                 values = m.compute_all(spec.model.task, data.target, evaluate(old, data.features))
-            except ModelError as error:
+            except (ModelError, FeedError) as error:
                 return {}, f"the baseline model at {baseline.where} is not usable: {error}"
             return values, f"baseline model at {baseline.where}, same test rows"
         if baseline.metrics is not None:
@@ -173,7 +192,7 @@ class ModelGate:
             if column is None:
                 results.append(CHECK(name, "error", f"column {rule.feature} is not in the test data"))
                 continue
-            mask = _OPS[rule.op](column.astype(np.float64), rule.value)
+            mask = slice_mask(rule, column)
             count = int(mask.sum())
             if count == 0:
                 results.append(CHECK(name, "error", f"slice '{item.by}' matches no test rows"))
@@ -191,7 +210,7 @@ class ModelGate:
             if column is None:
                 results.append(CHECK(name, "error", f"column {gap.column} is not in the test data"))
                 continue
-            groups = np.unique(column)
+            groups = groups_of(column)
             if len(groups) > MAX_GROUPS:
                 results.append(
                     CHECK(
@@ -205,10 +224,8 @@ class ModelGate:
                 )
                 continue
             scores = {
-                str(group): m.compute(
-                    gap.metric, data.target[column == group], outputs.subset(column == group)
-                )
-                for group in groups
+                group: m.compute(gap.metric, data.target[mask], outputs.subset(mask))
+                for group, mask in groups.items()
             }
             best = max(scores, key=lambda g: scores[g])
             worst = min(scores, key=lambda g: scores[g])
@@ -224,13 +241,14 @@ class ModelGate:
             )
         return results
 
-    def _parity(self, loaded: LoadedSpec, data: TestSet, outputs: m.Outputs) -> list[CheckResult]:
+    def _parity(self, loaded: LoadedSpec, model: OnnxModel, data: TestSet,
+                outputs: m.Outputs) -> list[CheckResult]:
         source = loaded.spec.model.source
         if source is None:
             return []
         rules = loaded.spec.metrics.parity
         try:
-            native = native_outputs(loaded, data.features)
+            native = native_outputs(loaded, model, data.features)
         except NativeUnavailable as reason:
             return [CHECK("parity", "error" if reason.failed else "skip", str(reason))]
         framework = source.framework
@@ -274,8 +292,7 @@ class ModelGate:
     def _robustness(self, loaded: LoadedSpec, model: OnnxModel, data: TestSet) -> list[CheckResult]:
         spec = loaded.spec
         rules = spec.metrics.robustness
-        schema = [(spec.data.columns[f].min, spec.data.columns[f].max) for f in spec.data.features]
-        space = input_space(schema, data.features)
+        space = input_space(spec.data.feature_rules(), data.features)
         results = []
         if model.classifier:
             valid = valid_probabilities(model, space, rules.examples, rules.seed)
@@ -298,11 +315,16 @@ class ModelGate:
         )
         if not model.classifier:
             return results
-        flipped, total = noise_flips(model, data.features, rules.noise, rules.examples, rules.seed)
-        label = (
-            f"fraction of {total} perturbed test rows whose label flips under "
-            f"±{format_number(rules.noise * 100)}% input noise ({flipped} flipped)"
-        )
+        flipped, total = noise_flips(model, space, rules.perturb, rules.noise, rules.examples,
+                                     rules.seed)
+        ways = perturbations(space, rules.perturb)
+        nudged = [name for name, how in ways.items() if how == "noise"]
+        swapped = [name for name, how in ways.items() if how == "swap"]
+        changes = ([f"±{format_number(rules.noise * 100)}% noise on {len(nudged)} numeric "
+                    f"feature(s)"] if nudged else []) + (
+            [f"another value of {', '.join(swapped)}"] if swapped else [])
+        label = (f"fraction of {total} perturbed test rows whose label flips under "
+                 f"{' and '.join(changes) or 'no change'} ({flipped} flipped)")
         results.append(
             CHECK.compare(
                 "robustness.noise_flips",

@@ -1,10 +1,14 @@
-"""The native model (`model.source`) run on the same rows as the ONNX artifact, for parity.
+"""The native model (`model.source`) run on the same inputs as the ONNX artifact, for parity.
 
-scikit-learn models are joblib files. A torch state dict holds weights only, so the module that
-owns them must be rebuilt first: by convention the training script named in `model.train`
-(`python path/to/train.py ...`) defines `build_model() -> torch.nn.Module`, returning the
-untrained network whose forward pass produces what the ONNX graph produces (probabilities for
-classifiers). The script is imported, not run: its `if __name__ == "__main__"` block stays idle.
+Both see exactly what the contract feeds the ONNX graph (strings with their null placeholder,
+floats rounded to float32): a scikit-learn pipeline with one input per column gets a DataFrame of
+those columns, a model on one matrix gets the matrix (as a DataFrame when it was fitted on named
+columns). scikit-learn models are joblib files (LightGBM and XGBoost scikit-learn wrappers
+included). A torch state dict holds weights only, so the module that owns them must be rebuilt
+first: by convention the training script named in `model.train` (`python path/to/train.py ...`)
+defines `build_model() -> torch.nn.Module`, returning the untrained network whose forward pass
+produces what the ONNX graph produces (probabilities for classifiers). The script is imported, not
+run: its `if __name__ == "__main__"` block stays idle.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mlops.core.columns import Columns
+from mlops.core.runtime import Feed, OnnxModel
 from mlops.spec.loader import LoadedSpec
 
 from .metrics import Outputs
@@ -38,8 +44,8 @@ class NativeUnavailable(Exception):
         self.failed = failed
 
 
-def native_outputs(loaded: LoadedSpec, rows: npt.NDArray[np.float32]) -> Outputs:
-    """Predictions of `model.source` on float32 rows (the exact values the ONNX model saw)."""
+def native_outputs(loaded: LoadedSpec, model: OnnxModel, columns: Columns) -> Outputs:
+    """Predictions of `model.source` on the inputs `model` feeds the ONNX graph for `columns`."""
     source = loaded.spec.model.source
     if source is None:
         raise NativeUnavailable("no model.source is configured, so there is nothing to compare")
@@ -48,12 +54,15 @@ def native_outputs(loaded: LoadedSpec, rows: npt.NDArray[np.float32]) -> Outputs
         raise NativeUnavailable(
             f"native model {source.path} not found; run model.train to produce it", failed=True
         )
-    classifier = loaded.spec.model.task != "regression"
+    feed = model.feed(columns)
     if source.framework == "sklearn":
-        raw = _sklearn(path, rows.astype(np.float64), loaded.spec.data.features, classifier)
+        raw = _sklearn(path, _native_input(model, feed), model.classifier)
     else:
-        raw = _torch(loaded, path, rows)
-    if not classifier:
+        if model.contract.layout != "matrix":
+            raise NativeUnavailable("torch parity needs a model with one input tensor; this one "
+                                    "has one input per column")
+        raw = _torch(loaded, path, feed[model.contract.inputs[0].name])
+    if not model.classifier:
         return Outputs(values=raw.reshape(-1))
     if raw.ndim == 1 or raw.shape[1] == 1:
         positive = raw.reshape(-1)
@@ -61,20 +70,39 @@ def native_outputs(loaded: LoadedSpec, rows: npt.NDArray[np.float32]) -> Outputs
     return Outputs(proba=raw)
 
 
-def _sklearn(
-    path: Path, rows: npt.NDArray[np.float64], features: list[str], classifier: bool
-) -> npt.NDArray[np.float64]:
-    import joblib
+def _native_input(model: OnnxModel, feed: Feed) -> Any:
+    """The graph's inputs as the native model takes them: one matrix, or a DataFrame of columns."""
+    contract = model.contract
+    if contract.layout == "matrix":
+        return np.asarray(feed[contract.inputs[0].name], dtype=np.float64)
+    import pandas
 
-    model: Any = joblib.load(path)
-    frame: Any = rows
-    if hasattr(model, "feature_names_in_"):
+    frame = {}
+    for binding in contract.inputs:
+        values = feed[binding.name].reshape(-1)
+        frame[binding.columns[0]] = values if binding.element == "string" else values.astype(
+            np.float64 if values.dtype.kind == "f" else values.dtype)
+    return pandas.DataFrame(frame)
+
+
+def _sklearn(path: Path, rows: Any, classifier: bool) -> npt.NDArray[np.float64]:
+    try:
+        import joblib
+
+        model: Any = joblib.load(path)
+    except ModuleNotFoundError as error:
+        raise NativeUnavailable(
+            f"loading the native model {path.name} needs the Python package '{error.name}', "
+            "which is not installed here; add it to install.packages (or install.requirements) "
+            "so CI installs it", failed=True) from None
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and isinstance(rows, np.ndarray):
         import pandas
 
-        frame = pandas.DataFrame(rows, columns=features)
+        rows = pandas.DataFrame(rows, columns=list(names))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        result = model.predict_proba(frame) if classifier else model.predict(frame)
+        result = model.predict_proba(rows) if classifier else model.predict(rows)
     return np.asarray(result, dtype=np.float64)
 
 

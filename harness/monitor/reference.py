@@ -2,7 +2,7 @@
 
 Features are read streaming with the data gate's reader and summarised with the same sketches
 (a row `Reservoir`, exact category counts), so the monitor's drift scores on a window equal the
-data gate's on the same rows. The model's scores on the reference sample are the baseline of the
+data gate's on the same rows. The model's scores on the first reference rows are the baseline of the
 prediction shift: the live score distribution should look like the one the model gave at release.
 """
 
@@ -13,61 +13,56 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
+from mlops.core.columns import concat, from_arrow
 from mlops.spec.loader import LoadedSpec
 
 from ..data import arrow_numpy
 from ..data.datasets import Dataset
-from ..stats import Reservoir
+from ..stats import CategoryCounter, Reservoir
 from ..stats.drift import FloatArray
-from .requestlog import category_key
 
-
-class RowSample(Reservoir):
-    """The data gate's reservoir, whose whole rows also feed the model."""
-
-    def complete_rows(self) -> npt.NDArray[np.float32]:
-        """The sampled rows with every feature present."""
-        block = self.rows()
-        return block[~np.isnan(block).any(axis=1)].astype(np.float32)
+REFERENCE_PREDICTION_ROWS = 10_000
+"""Reference rows the model scores for the prediction-shift baseline (the first ones, in order)."""
 
 
 @dataclass
 class ReferenceData:
-    """A uniform sample of the model's input rows and exact category counts of the reference."""
+    """A uniform sample of the numeric features and exact category counts of the reference."""
 
-    features: tuple[str, ...]
-    sample: RowSample
+    numeric: tuple[str, ...]
+    sample: Reservoir
     categories: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def column(self, name: str) -> FloatArray:
-        return self.sample.column(self.features.index(name))
+        return self.sample.column(self.numeric.index(name))
 
 
-def read_reference(loaded: LoadedSpec, path: Path, categorical: Sequence[str]) -> ReferenceData:
+def read_reference(loaded: LoadedSpec, path: Path, numeric: Sequence[str],
+                   categorical: Sequence[str]) -> ReferenceData:
     """Stream the reference file once; raises MlopsError when it cannot be read."""
-    data = loaded.spec.data
-    features = tuple(data.features)
-    dtypes = {name: data.columns[name].dtype for name in features}
-    display = str(path.relative_to(loaded.root)) if path.is_relative_to(loaded.root) else str(path)
-    dataset = Dataset(path, display, data.format, dtypes)
-    reference = ReferenceData(features, RowSample(len(features)),
-                              {name: {} for name in categorical})
-    for batch in dataset.batches(features):
-        columns = [_floats(batch.data.column(name)) if name in batch.data.schema.names
-                   else np.full(batch.num_rows, np.nan) for name in features]
-        block = np.column_stack(columns) if columns else np.zeros((batch.num_rows, 0))
+    dataset = _dataset(loaded, path)
+    counters = {name: CategoryCounter() for name in categorical}
+    reference = ReferenceData(tuple(numeric), Reservoir(max(1, len(numeric))))
+    for batch in dataset.batches([*numeric, *categorical]):
+        names = batch.data.schema.names
+        columns = [_floats(batch.data.column(name)) if name in names
+                   else np.full(batch.num_rows, np.nan) for name in numeric]
+        block = np.column_stack(columns) if columns else np.zeros((batch.num_rows, 1))
         reference.sample.add(block, batch.row_keys())
-        for name in categorical:
-            counts = reference.categories[name]
-            values = block[:, features.index(name)]
-            for value, count in zip(*np.unique(values[~np.isnan(values)], return_counts=True),
-                                    strict=True):
-                key = category_key(float(value))
-                counts[key] = counts.get(key, 0) + int(count)
+        for name, counter in counters.items():
+            if name in names:
+                counter.add(batch.data.column(name))
+    reference.categories = {name: counter.counts for name, counter in counters.items()}
     return reference
+
+
+def _dataset(loaded: LoadedSpec, path: Path) -> Dataset:
+    data = loaded.spec.data
+    dtypes = {name: data.columns[name].dtype for name in data.features}
+    display = str(path.relative_to(loaded.root)) if path.is_relative_to(loaded.root) else str(path)
+    return Dataset(path, display, data.format, dtypes)
 
 
 def _floats(array: pa.Array) -> FloatArray:
@@ -83,22 +78,28 @@ class ReferencePredictions:
     labels: dict[str, int]
 
 
-def predict_reference(loaded: LoadedSpec, rows: npt.NDArray[np.float32]) -> ReferencePredictions:
-    """Score and label as the server does (binary: class 1's probability; multiclass: the top
-    probability; regression: the value). Raises ModelError, or ImportError without onnxruntime."""
-    from ..model.onnx_model import OnnxModel
+def predict_reference(loaded: LoadedSpec, path: Path) -> ReferencePredictions:
+    """Score and label the first reference rows as the server does (binary: class 1's probability;
+    multiclass: the top probability; regression: the value), feeding their raw values through the
+    model contract. Raises ModelError, FeedError, or ImportError without onnxruntime."""
+    from ..model.loading import load_model
 
     spec = loaded.spec
-    task = spec.model.task
-    model = OnnxModel(loaded.resolve(spec.model.artifact), classifier=task != "regression",
-                      features=spec.data.features)
-    if task == "regression":
-        return ReferencePredictions(model.predict(rows), {})
-    proba = model.predict_proba(rows)
-    names = spec.model.labels or [str(i) for i in range(proba.shape[1])]
-    best = np.argmax(proba, axis=1)
-    scores = proba[:, 1] if task == "binary_classification" else proba.max(axis=1)
+    model = load_model(loaded)
+    rules = spec.data.feature_rules()
+    parts, rows = [], 0
+    for batch in _dataset(loaded, path).batches(spec.data.features):
+        parts.append(from_arrow(batch.data.slice(0, REFERENCE_PREDICTION_ROWS - rows), rules))
+        rows += min(batch.num_rows, REFERENCE_PREDICTION_ROWS - rows)
+        if rows >= REFERENCE_PREDICTION_ROWS:
+            break
+    scores = model.scores(concat(parts)) if parts else np.empty((0,))
+    if spec.model.task == "regression":
+        return ReferencePredictions(scores, {})
+    names = list(model.classes) or [str(i) for i in range(scores.shape[1])]
+    best = np.argmax(scores, axis=1)
+    chosen = scores[:, 1] if spec.model.task == "binary_classification" else scores.max(axis=1)
     labels: dict[str, int] = {}
     for index, count in zip(*np.unique(best, return_counts=True), strict=True):
         labels[names[int(index)]] = int(count)
-    return ReferencePredictions(np.asarray(scores, dtype=np.float64), labels)
+    return ReferencePredictions(np.asarray(chosen, dtype=np.float64), labels)

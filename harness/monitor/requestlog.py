@@ -19,7 +19,7 @@ from typing import Any, TypeGuard
 import numpy as np
 import orjson
 
-from ..stats import Reservoir
+from ..stats import Reservoir, category_key
 from .feedback import Key
 
 CHUNK_ROWS = 8192
@@ -77,11 +77,6 @@ class LogWindow:
         self.corrupt += 1
         if len(self.problems) < SHOWN_PROBLEMS:
             self.problems.append(Problem(where, reason))
-
-
-def category_key(value: float) -> str:
-    """How a categorical value is counted on both sides: 1.0 and 1 are the same category."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def log_files(folder: Path) -> list[Path]:
@@ -171,20 +166,21 @@ class _RowReader:
         if record.get("model", self.model) != self.model:
             window.other_models += 1
             return
-        values: list[Any] = [record.get(name) for name in self.columns]
-        bad = next((n for n, v in zip(self.columns, values, strict=True) if not _is_number(v)), None)
-        if bad is not None:
-            shown = "missing" if bad not in record else f"not a number: {record[bad]!r}"
-            window.skip(where, f"feature '{bad}' {shown}")
+        problem = self._problem(record)
+        if problem is not None:
+            window.skip(where, problem)
             return
+        values: list[Any] = [record[name] for name in self.columns]
         score = record.get("score")
         if not _is_number(score) or "prediction" not in record:
             window.skip(where, "missing 'prediction' or a numeric 'score'")
             return
         window.rows += 1
-        self.pending.append(values[: len(window.numeric)])
+        self.pending.append([math.nan if v is None else v for v in values[: len(window.numeric)]])
         self.pending_scores.append(float(score))
         for name, value in zip(window.categorical, values[len(window.numeric):], strict=True):
+            if value is None:
+                continue
             counts = window.categories[name]
             category = category_key(value)
             counts[category] = counts.get(category, 0) + 1
@@ -196,6 +192,23 @@ class _RowReader:
                 window.served[key] = Served(record["prediction"], float(score))
         if len(self.pending) >= CHUNK_ROWS:
             self.flush()
+
+    def _problem(self, record: Mapping[str, Any]) -> str | None:
+        """Why a record's features cannot be used: a column is absent, a number is not one, a
+        category is neither text nor a number (null is a missing value, which is fine)."""
+        for name in self.window.numeric:
+            if name not in record:
+                return f"feature '{name}' missing"
+            value = record[name]
+            if value is not None and not _is_number(value):
+                return f"feature '{name}' not a number: {value!r}"
+        for name in self.window.categorical:
+            if name not in record:
+                return f"feature '{name}' missing"
+            value = record[name]
+            if value is not None and not isinstance(value, str) and not _is_number(value):
+                return f"feature '{name}' is not a category value: {value!r}"
+        return None
 
     def flush(self) -> None:
         if not self.pending:

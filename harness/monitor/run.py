@@ -68,7 +68,7 @@ def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float) -> Monito
     categorical = [f for f in drift_features if f in columns and not is_numeric(columns[f])]
     window = _window(config, now, numeric, categorical, feedback, checks)
     if window is not None and window.rows and config.drift is not None:
-        reference = _reference(loaded, config, categorical, checks)
+        reference = _reference(loaded, config, numeric, categorical, checks)
         if reference is not None and config.drift is not None:
             verdict = drift_checks(config.drift, reference, window)
             checks.extend(verdict.checks)
@@ -81,7 +81,7 @@ def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float) -> Monito
                 drifted = sum(s.drifted(config.drift.threshold) for s in scores.values())
                 samples.add(telemetry.DRIFTED_FRACTION, drifted / len(scores),
                             {"model": config.model})
-            checks.extend(_prediction_shift(loaded, config, reference, window))
+            checks.extend(_prediction_shift(loaded, config, window))
     if config.performance is not None and feedback is not None and window is not None:
         labels = list(spec.model.labels or ())
         live = join(feedback, window.served, config.task, labels)
@@ -158,25 +158,25 @@ def _window(config: MonitorConfig, now: float, numeric: list[str], categorical: 
     return window
 
 
-def _reference(loaded: LoadedSpec, config: MonitorConfig, categorical: list[str],
-               checks: list[CheckResult]) -> ReferenceData | None:
+def _reference(loaded: LoadedSpec, config: MonitorConfig, numeric: list[str],
+               categorical: list[str], checks: list[CheckResult]) -> ReferenceData | None:
     try:
-        return read_reference(loaded, config.reference, categorical)
+        return read_reference(loaded, config.reference, numeric, categorical)
     except MlopsError as error:
         checks.append(CHECK("reference", "error", f"reference data not read: {error}"))
         return None
 
 
-def _prediction_shift(loaded: LoadedSpec, config: MonitorConfig, reference: ReferenceData,
+def _prediction_shift(loaded: LoadedSpec, config: MonitorConfig,
                       window: LogWindow) -> list[CheckResult]:
     assert config.drift is not None
     try:
-        from ..model.onnx_model import ModelError
+        from mlops.core.runtime import FeedError, ModelError
     except ImportError as error:
         return [CHECK("prediction.score", "skip", f"prediction shift not computed: {error}")]
     try:
-        predictions = predict_reference(loaded, reference.sample.complete_rows())
-    except (ModelError, OSError) as error:
+        predictions = predict_reference(loaded, config.reference)
+    except (ModelError, FeedError, MlopsError, OSError) as error:
         return [CHECK("prediction.score", "skip", f"prediction shift not computed: {error}")]
     return prediction_checks(config.drift, predictions, window)
 

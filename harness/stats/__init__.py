@@ -15,13 +15,14 @@ from .drift import (
     score_numeric,
     wasserstein,
 )
-from .sketch import RESERVOIR_ROWS, CategoryCounter, Reservoir
+from .sketch import RESERVOIR_ROWS, CategoryCounter, Reservoir, category_key
 
 __all__ = [
     "RESERVOIR_ROWS",
     "CategoryCounter",
     "DriftScore",
     "Reservoir",
+    "category_key",
     "chi2_contingency",
     "histogram",
     "jensen_shannon",

@@ -97,6 +97,15 @@ class Reservoir:
         return result
 
 
+def category_key(value: str | float | bool) -> str:
+    """How a categorical value is counted everywhere (data gate, reference, request log): text as
+    it is; numbers as written, so 1, 1.0 and true are the same category '1'."""
+    if isinstance(value, str):
+        return value
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 class CategoryCounter:
     """Exact counts of each value of a categorical column (nulls not counted)."""
 
@@ -105,7 +114,7 @@ class CategoryCounter:
 
     def add(self, values: pa.Array) -> None:
         for item in pc.value_counts(values.drop_null()).to_pylist():
-            self.count(str(item["values"]), int(item["counts"]))
+            self.count(category_key(item["values"]), int(item["counts"]))
 
     def count(self, key: str, times: int) -> None:
         self.counts[key] = self.counts.get(key, 0) + times

@@ -23,6 +23,10 @@ def example_project(folder: Path) -> Path:
     """mlops.yaml and data/{train,test,current}.csv of the example, copied into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "mlops.yaml", folder / "mlops.yaml")
+    requirements = Path("examples/breast_cancer/requirements.txt")  # install.requirements
+    if (ROOT / requirements).is_file():
+        (folder / requirements).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / requirements, folder / requirements)
     data = folder / "data"
     data.mkdir(exist_ok=True)
     if all((ROOT / "data" / f"{split}.csv").is_file() for split in SPLITS):

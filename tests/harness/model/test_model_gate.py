@@ -12,6 +12,8 @@ from model_helpers import checks, linear_softmax, onnx_graph, project, run, set_
 from onnx import helper, numpy_helper
 
 from mlops.harness.model.gate import GATE
+from mlops.spec.errors import SpecError
+from mlops.spec.loader import load_spec
 from mlops.spec.threshold import format_number
 
 
@@ -99,7 +101,7 @@ def test_large_input_noise_fails_the_flip_property(example: Path) -> None:
     check = checks(run(GATE, example))["robustness.noise_flips"]
     assert check.status == "fail"
     assert check.message.startswith("fraction of 200 perturbed test rows whose label flips under "
-                                    "±80% input noise (")  # fmt: skip
+                                    "±80% noise on 30 numeric feature(s) (")  # fmt: skip
 
 
 def test_invalid_probabilities_are_found_and_shown(example: Path) -> None:
@@ -142,11 +144,15 @@ def test_missing_artifact_is_an_error_naming_the_train_command(example: Path) ->
     )
 
 
-def test_wrong_input_width_is_an_error(example: Path) -> None:
+def test_wrong_input_width_is_refused_before_any_gate_runs(example: Path) -> None:
+    """The contract is checked when the spec is loaded, so `mlops gate model` stops there."""
     linear_softmax(example.parent, np.zeros((29, 2)), np.zeros(2))
-    result = run(GATE, example)
-    assert result.checks[0].status == "error"
-    assert result.checks[0].message == "the model takes 29 features but data.schema lists 30"
+    with pytest.raises(SpecError) as refused:
+        load_spec(example, check_files=False)
+    assert str(refused.value) == (
+        f"{example}:17:5: data.schema: models/model.onnx takes one input 'input' (float "
+        "[batch, 29]): 29 features, but data.schema declares 30 (every column but the target, "
+        "in input order)")
 
 
 TORCH_SCRIPT = """

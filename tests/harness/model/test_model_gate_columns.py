@@ -1,0 +1,100 @@
+"""The model gate on a pipeline with one input per column, strings and nulls: every check feeds
+the raw test rows through the model contract, as the server does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from model_helpers import checks, run
+
+from mlops.harness.model.gate import GATE
+from tests.core.onnx_models import churn_frame, fitted_column_pipeline
+
+SPEC = """version: 1
+name: churn
+data:
+  train: test.csv
+  test: test.csv
+  target: churned
+  schema:
+    plan: {{dtype: str, nullable: true, allowed: [basic, standard, premium]}}
+    age: {{dtype: float, nullable: true, min: 18, max: 80}}
+    calls: {{dtype: int, min: 0, max: 9}}
+    churned: {{dtype: str, allowed: ["no", "yes"]}}
+model:
+  task: binary_classification
+  artifact: model.onnx
+  source: {{framework: sklearn, path: model.joblib}}
+  baseline: null
+metrics:
+  accuracy: ">= 0.5"
+  slices:
+    - {{by: "plan == 'basic'", metric: accuracy, threshold: ">= 0.5"}}
+    - {{by: "plan in ['standard', 'premium']", metric: accuracy, threshold: ">= 0.5"}}
+    - {{by: "age >= 50", metric: accuracy, threshold: ">= 0.5"}}
+  group_gaps:
+    - {{column: plan, metric: accuracy, max_gap: 1.0}}
+  robustness: {{examples: 60, noise: 0.01, max_flip_fraction: {flips}, seed: 0{perturb}}}
+deploy:
+  image: localhost/churn
+  environments: [{{name: test, namespace: test}}]
+"""
+
+
+def project(folder: Path, flips: float = 0.5, perturb: str = "") -> Path:
+    pipeline, onnx = fitted_column_pipeline()
+    frame, target = churn_frame(rows=200, seed=5)
+    frame = frame.assign(churned=target)
+    frame.to_csv(folder / "test.csv", index=False)  # "" plan and NaN age are written as empty
+    (folder / "model.onnx").write_bytes(onnx)
+    joblib.dump(pipeline, folder / "model.joblib")
+    spec = folder / "mlops.yaml"
+    spec.write_text(SPEC.format(flips=flips, perturb=perturb))
+    return spec
+
+
+def test_strings_and_nulls_pass_every_check(tmp_path: Path) -> None:
+    found = checks(run(GATE, project(tmp_path)))
+    assert {name: check.status for name, check in found.items()} == {
+        "accuracy": "pass",
+        "slice[plan == 'basic'].accuracy": "pass",
+        "slice[plan in ['standard', 'premium']].accuracy": "pass",
+        "slice[age >= 50].accuracy": "pass",
+        "group_gap[plan].accuracy": "pass",
+        "parity.max_abs_diff": "pass",
+        "parity.label_mismatch": "pass",
+        "robustness.valid_probabilities": "pass",
+        "robustness.batch_invariance": "pass",
+        "robustness.noise_flips": "pass",
+    }
+    assert found["parity.label_mismatch"].observed == 0.0
+    groups = found["group_gap[plan].accuracy"].details["groups"]
+    assert set(groups) == {"(null)", "basic", "premium", "standard"}  # a null plan is its own group
+    rows = found["slice[plan == 'basic'].accuracy"].details["rows"]
+    frame, _ = churn_frame(rows=200, seed=5)
+    assert rows == int((frame["plan"] == "basic").sum())
+
+
+def test_categoricals_are_swapped_not_scaled(tmp_path: Path) -> None:
+    check = checks(run(GATE, project(tmp_path)))["robustness.noise_flips"]
+    assert "±1% noise on 2 numeric feature(s) and another value of plan" in check.message
+    kept = checks(run(GATE, project(tmp_path, perturb=", perturb: {plan: keep, age: keep}")))
+    assert "±1% noise on 1 numeric feature(s) (" in kept["robustness.noise_flips"].message
+
+
+@pytest.mark.parametrize(("by", "rows"), [
+    ("plan != 'basic'", lambda f: (f["plan"].isin(["standard", "premium"])).sum()),
+    ("plan not in ['basic']", lambda f: (f["plan"].isin(["standard", "premium"])).sum()),
+    ("age < 30", lambda f: (f["age"] < 30).sum()),
+])
+def test_nulls_are_in_no_slice(tmp_path: Path, by: str, rows: object) -> None:
+    spec = project(tmp_path)
+    spec.write_text(spec.read_text().replace("age >= 50", by))
+    found = checks(run(GATE, spec))
+    frame, _ = churn_frame(rows=200, seed=5)
+    expected = int(rows(frame))  # type: ignore[operator]
+    assert found[f"slice[{by}].accuracy"].details["rows"] == expected
+    assert np.isfinite(found[f"slice[{by}].accuracy"].observed or 0)
