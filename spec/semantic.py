@@ -21,8 +21,7 @@ from .models import (
     REGRESSION_METRICS,
     Spec,
 )
-from .slices import SliceFilter
-from .slices import parse_slice as parse_slice
+from .slices import SliceFilter, parse_slice
 from .threshold import format_number
 from .yaml_source import KeyPath
 

@@ -33,11 +33,6 @@ class SliceFilter:
     values: tuple[Literal, ...]
 
     @property
-    def value(self) -> float:
-        """The single numeric literal of a comparison."""
-        return float(self.values[0])
-
-    @property
     def text(self) -> bool:
         """Whether the literals are text (the column must be a text column)."""
         return isinstance(self.values[0], str)
