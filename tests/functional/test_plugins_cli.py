@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib.metadata import version
+from importlib.metadata import distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,7 +14,16 @@ sys.path.insert(0, str(ROOT / "tests" / "harness"))
 from data_helpers import example_project  # noqa: E402
 from dist_helpers import EXTRA_TARGET, RAISES_ON_IMPORT, install, mlops  # noqa: E402
 
-OWN = f"mlops-yaml {version('mlops-yaml')}"
+
+def _installed_version(name: str) -> str:
+    """`name`'s version as the CLI subprocesses (run elsewhere) see it. `python -m pytest` puts the
+    checkout on this process's path, and its mlops_yaml.egg-info, which any wheel build of the
+    checkout rewrites (other tests build one), can name a later commit than the install."""
+    path = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT]
+    return str(next(distributions(name=name, path=path)).version)
+
+
+OWN = f"mlops-yaml {_installed_version('mlops-yaml')}"
 FAIRNESS_GATE = '''\
 from mlops.harness.result import CheckResult, GateResult
 
