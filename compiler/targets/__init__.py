@@ -1,5 +1,6 @@
-"""The registry of targets: every target, built-in or installed, comes from the `mlops.targets`
-entry-point group (see `mlops.core.plugins`; the built-ins are declared in pyproject.toml).
+"""The compiler's targets: every one, built-in or installed, comes from the `mlops.targets`
+entry-point group through the plugin registry (`mlops.core.plugins.TARGETS`; the built-ins are
+declared in pyproject.toml).
 
 Each built-in module `compiler.targets.<name>` exposes `TARGET`, an instance of the `Target`
 protocol. Targets are imported when a compile runs, never at import time of the package. A plugin
@@ -8,46 +9,27 @@ that fails to load is left out and reported by `broken_targets()`; the other tar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 from mlops.compiler.plan import Target
-from mlops.core.plugins import TARGETS, Contract, conflicts, load_or_explain, registrations
+from mlops.core.plugins import TARGETS, Loaded
 
-ORDER = ("schema", "github_actions", "docker", "kubernetes", "monitoring", "load")
-"""Render order of the built-in targets; installed ones follow by name (output is sorted anyway)."""
-CONTRACT = Contract("target", "TARGET", "render", "mlops.compiler.plan.Target")
 BUILTIN: tuple[str, ...] = tuple(
-    registration.value.partition(":")[0]
-    for registration in registrations(TARGETS, ORDER).values() if registration.builtin)
+    registration.module for registration in TARGETS.registered.values() if registration.builtin)
 """The modules of the built-in targets, as this package registers them."""
 
 
-@dataclass(frozen=True)
-class Discovered:
-    targets: tuple[Target, ...]
-    broken: tuple[str, ...]
-
-
 @cache
-def discover() -> Discovered:
-    """Load every registered target once; a broken one becomes a sentence instead."""
-    targets: list[Target] = []
-    broken = conflicts(TARGETS, CONTRACT)
-    for registration in registrations(TARGETS, ORDER).values():
-        target, problem = load_or_explain(registration, CONTRACT)
-        if problem is None:
-            targets.append(target)
-        else:
-            broken.append(problem)
-    return Discovered(tuple(targets), tuple(broken))
+def _loaded() -> Loaded:
+    """Every registered target, loaded once per process (a compile asks per spec)."""
+    return TARGETS.load_all()
 
 
 def builtin_targets() -> list[Target]:
     """Every usable registered target (built-in first, then installed plugins), in order."""
-    return list(discover().targets)
+    return list(_loaded().plugins)
 
 
 def broken_targets() -> list[str]:
-    """Why each registered target that could not be loaded was left out."""
-    return list(discover().broken)
+    """Why each registered target that could not be loaded (or was ignored) was left out."""
+    return list(_loaded().broken)
