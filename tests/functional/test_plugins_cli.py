@@ -102,7 +102,7 @@ def test_an_installed_gate_runs_and_a_broken_one_fails_alone(tmp_path: Path) -> 
     done = mlops(tmp_path / "site", "gate", "fairness", str(spec), "--report-dir", "out",
                  cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, "breast-cancer: passed\n"), done.stderr
-    report = json.loads((tmp_path / "out/report.json").read_text())
+    report = json.loads((tmp_path / "out/report-fairness.json").read_text())
     assert [(g["gate"], g["checks"][0]["message"]) for g in report["gates"]] == [
         ("fairness", "30 features, no protected attribute")]
     failed = mlops(tmp_path / "site", "gate", "broken", str(spec), "--report-dir", "out",
