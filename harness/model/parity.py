@@ -1,14 +1,15 @@
 """The native model (`model.source`) run on the same inputs as the ONNX artifact, for parity.
 
-Both see exactly what the contract feeds the ONNX graph (strings with their null placeholder,
-floats rounded to float32): a scikit-learn pipeline with one input per column gets a DataFrame of
-those columns, a model on one matrix gets the matrix (as a DataFrame when it was fitted on named
-columns). scikit-learn models are joblib files (LightGBM and XGBoost scikit-learn wrappers
-included). A torch state dict holds weights only, so the module that owns them must be rebuilt
-first: by convention the training script named in `model.train` (`python path/to/train.py ...`)
-defines `build_model() -> torch.nn.Module`, returning the untrained network whose forward pass
-produces what the ONNX graph produces (probabilities for classifiers). The script is imported, not
-run: its `if __name__ == "__main__"` block stays idle.
+Both see the same raw values (strings with the null placeholder the contract feeds the graph,
+numbers as the data holds them): a scikit-learn pipeline with one input per column gets a
+DataFrame of those columns, a model on one matrix gets the matrix (as a DataFrame when it was
+fitted on named columns). torch gets exactly the graph's float32 input. scikit-learn models are
+joblib files (LightGBM and XGBoost scikit-learn wrappers included). A torch state dict holds
+weights only, so the module that owns them must be rebuilt first: by convention the training
+script named in `model.train` (`python path/to/train.py ...`) defines `build_model() ->
+torch.nn.Module`, returning the untrained network whose forward pass produces what the ONNX graph
+produces (probabilities for classifiers). The script is imported, not run: its
+`if __name__ == "__main__"` block stays idle.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlops.core.columns import Columns
+from mlops.core.contract import FLOAT_ELEMENTS
 from mlops.core.runtime import Feed, OnnxModel
 from mlops.spec.loader import LoadedSpec
 
@@ -45,7 +47,7 @@ class NativeUnavailable(Exception):
 
 
 def native_outputs(loaded: LoadedSpec, model: OnnxModel, columns: Columns) -> Outputs:
-    """Predictions of `model.source` on the inputs `model` feeds the ONNX graph for `columns`."""
+    """Predictions of `model.source` on the raw values `model` is fed for `columns`."""
     source = loaded.spec.model.source
     if source is None:
         raise NativeUnavailable("no model.source is configured, so there is nothing to compare")
@@ -56,7 +58,7 @@ def native_outputs(loaded: LoadedSpec, model: OnnxModel, columns: Columns) -> Ou
         )
     feed = model.feed(columns)
     if source.framework == "sklearn":
-        raw = _sklearn(path, _native_input(model, feed), model.classifier)
+        raw = _sklearn(path, _native_input(model, columns, feed), model.classifier)
     else:
         if model.contract.layout != "matrix":
             raise NativeUnavailable("torch parity needs a model with one input tensor; this one "
@@ -70,18 +72,26 @@ def native_outputs(loaded: LoadedSpec, model: OnnxModel, columns: Columns) -> Ou
     return Outputs(proba=raw)
 
 
-def _native_input(model: OnnxModel, feed: Feed) -> Any:
-    """The graph's inputs as the native model takes them: one matrix, or a DataFrame of columns."""
+def _native_input(model: OnnxModel, columns: Columns, feed: Feed) -> Any:
+    """The raw values as the native model takes them: one float64 matrix, or a DataFrame of the
+    columns - numbers as they are (not rounded to the graph's float32: a tree split placed one
+    float64 step above a training value would send a rounded value the other way), integers as
+    integers, text with the null placeholder the graph got."""
     contract = model.contract
     if contract.layout == "matrix":
-        return np.asarray(feed[contract.inputs[0].name], dtype=np.float64)
+        return np.column_stack([np.asarray(columns[name], dtype=np.float64)
+                                for name in contract.inputs[0].columns])
     import pandas
 
     frame = {}
     for binding in contract.inputs:
-        values = feed[binding.name].reshape(-1)
-        frame[binding.columns[0]] = values if binding.element == "string" else values.astype(
-            np.float64 if values.dtype.kind == "f" else values.dtype)
+        name = binding.columns[0]
+        if binding.element == "string":
+            frame[name] = feed[binding.name].reshape(-1)
+        elif binding.element in FLOAT_ELEMENTS:
+            frame[name] = np.asarray(columns[name], dtype=np.float64)
+        else:
+            frame[name] = feed[binding.name].reshape(-1)
     return pandas.DataFrame(frame)
 
 
