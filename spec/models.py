@@ -7,10 +7,17 @@ user-facing. Cross-field rules that need the whole spec live in `semantic.py`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
+from mlops.core.catalogue import (
+    BENCH_STAT_NAMES,
+    LOAD_STAT_NAMES,
+    METRIC_NAMES,
+    DriftMethod,
+    MetricName,
+)
 from mlops.core.contract import ColumnRule
 from mlops.core.contract import ColumnType as ColumnType
 from mlops.core.contract import Task as Task
@@ -28,22 +35,7 @@ from .types import (
     Unique,
 )
 
-DriftMethod = Literal["psi", "ks", "wasserstein", "jensen_shannon", "chi2"]
 AlertAction = Literal["open_issue", "retrain"]
-
-CLASSIFICATION_METRICS = (
-    "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
-    "precision_macro", "recall_macro", "f1_macro", "precision_weighted", "recall_weighted",
-    "f1_weighted",
-)
-REGRESSION_METRICS = ("rmse", "mae", "r2")
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
-BINARY_ONLY_METRICS = ("precision", "recall", "f1", "roc_auc")
-MetricName = Literal[
-    "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
-    "precision_macro", "recall_macro", "f1_macro", "precision_weighted", "recall_weighted",
-    "f1_weighted", "rmse", "mae", "r2",
-]
 
 
 def _moved_to(key: str) -> Callable[[Any], Any]:
@@ -73,6 +65,21 @@ class Strict(BaseModel):
             return {key: value for key, value in data.items()
                     if not (isinstance(key, str) and key.startswith("x-"))}
         return data
+
+
+def _thresholds(name: str, fields: tuple[str, ...]) -> type[Strict]:
+    """A section with one optional threshold per name, in order. The names are declared once, in
+    `core.catalogue`, so these fields are generated from it rather than written again here."""
+    definitions: dict[str, Any] = {field: (ThresholdField | None, None) for field in fields}
+    return create_model(name, __base__=Strict, __module__=__name__, **definitions)
+
+
+if TYPE_CHECKING:  # the fields are read by name (`Metrics.thresholds`, `LoadThresholds.thresholds`)
+    _MetricThresholds = Strict
+    _LoadThresholds = Strict
+else:
+    _MetricThresholds = _thresholds("_MetricThresholds", METRIC_NAMES)
+    _LoadThresholds = _thresholds("_LoadThresholds", LOAD_STAT_NAMES)
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -245,24 +252,9 @@ class Robustness(Strict):
     seed: int = Field(0, description="Seed for reproducible runs.")
 
 
-class Metrics(Strict):
+class Metrics(_MetricThresholds):
     """Pass conditions on the model's test-set metrics."""
 
-    accuracy: ThresholdField | None = None
-    precision: ThresholdField | None = None
-    recall: ThresholdField | None = None
-    f1: ThresholdField | None = None
-    roc_auc: ThresholdField | None = None
-    log_loss: ThresholdField | None = None
-    precision_macro: ThresholdField | None = None
-    recall_macro: ThresholdField | None = None
-    f1_macro: ThresholdField | None = None
-    precision_weighted: ThresholdField | None = None
-    recall_weighted: ThresholdField | None = None
-    f1_weighted: ThresholdField | None = None
-    rmse: ThresholdField | None = None
-    mae: ThresholdField | None = None
-    r2: ThresholdField | None = None
     no_regression: dict[MetricName, float] = Field(
         default_factory=dict, description="Largest allowed drop (or rise, for errors) vs baseline."
     )
@@ -273,11 +265,7 @@ class Metrics(Strict):
 
     def thresholds(self) -> dict[str, ThresholdField]:
         """The metric thresholds that are set, in declaration order."""
-        return {
-            name: value
-            for name in CLASSIFICATION_METRICS + REGRESSION_METRICS
-            if (value := getattr(self, name)) is not None
-        }
+        return {name: value for name in METRIC_NAMES if (value := getattr(self, name)) is not None}
 
 
 # --- benchmark and load ----------------------------------------------------------------------
@@ -293,21 +281,20 @@ class Benchmark(Strict):
     threads: int = Field(1, ge=0, description="ONNX Runtime intra-op threads (0: all cores).")
     thresholds: dict[str, ThresholdField] = Field(
         default_factory=dict,
-        description="'STAT@BATCH' -> condition; STAT is p50_ms, p95_ms, p99_ms, mean_ms or rows_per_s.",
+        description=f"'STAT@BATCH' -> condition; STAT is {', '.join(BENCH_STAT_NAMES[:-1])} or "
+                    f"{BENCH_STAT_NAMES[-1]}.",
     )
     max_slowdown: float | None = Field(
         None, gt=0, description="Largest allowed candidate/baseline p50 latency ratio."
     )
 
 
-class LoadThresholds(Strict):
+class LoadThresholds(_LoadThresholds):
     """Service-level objectives of the load test."""
 
-    p50_ms: ThresholdField | None = None
-    p95_ms: ThresholdField | None = None
-    p99_ms: ThresholdField | None = None
-    error_rate: ThresholdField | None = None
-    rps: ThresholdField | None = None
+    def thresholds(self) -> dict[str, ThresholdField]:
+        """The SLOs that are set, in declaration order."""
+        return {name: value for name in LOAD_STAT_NAMES if (value := getattr(self, name)) is not None}
 
 
 class Load(Strict):

@@ -8,6 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
+from mlops.core.catalogue import (
+    BENCH_STAT_NAMES,
+    BINARY_ONLY_METRICS,
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+)
 from mlops.core.contract import ContractError, resolve
 from mlops.core.onnx_graph import GraphError, read_signature
 
@@ -15,26 +21,20 @@ from . import kubernetes_rules
 from .container import APP_DIR, SYSTEM_DIRS, in_container
 from .install import parse_source
 from .messages import suggest
-from .models import (
-    BINARY_ONLY_METRICS,
-    CLASSIFICATION_METRICS,
-    REGRESSION_METRICS,
-    Spec,
-)
+from .models import Spec
 from .slices import SliceFilter, parse_slice
 from .threshold import format_number
 from .yaml_source import KeyPath
 
 Finding = tuple[KeyPath, str]
-BENCH_STATS = ("p50_ms", "p95_ms", "p99_ms", "mean_ms", "rows_per_s")
 
 
 def parse_bench_key(key: str) -> tuple[str, int]:
     """'p95_ms@1' -> ('p95_ms', 1)."""
     stat, _, batch = key.partition("@")
-    if stat not in BENCH_STATS or not batch.isdigit():
+    if stat not in BENCH_STAT_NAMES or not batch.isdigit():
         raise ValueError(
-            f"expected 'STAT@BATCH' with STAT one of {', '.join(BENCH_STATS)}, got {key!r}"
+            f"expected 'STAT@BATCH' with STAT one of {', '.join(BENCH_STAT_NAMES)}, got {key!r}"
         )
     return stat, int(batch)
 

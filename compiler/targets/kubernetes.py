@@ -111,21 +111,22 @@ def canary_checks(spec: Spec, window: str) -> list[CanaryCheck]:
     inference = telemetry.INFERENCE_ENDPOINTS_REGEX
     latency_query = (f"histogram_quantile(0.95, sum by (le) "
                      f'(rate({duration}_bucket{{model="{model}",endpoint=~"{inference}"}}[{window}])))')
-    monitors, load = spec.monitors, spec.load.thresholds
+    monitors, slos = spec.monitors, spec.load.thresholds.thresholds()
+    load_errors, load_p95 = slos.get("error_rate"), slos.get("p95_ms")
     if monitors.error_rate is not None:
         errors = CanaryCheck("error-rate", error_query, "<=", monitors.error_rate.max,
                              "monitors.error_rate.max")
-    elif load.error_rate is not None and load.error_rate.comparison.op in ("<", "<="):
-        errors = CanaryCheck("error-rate", error_query, load.error_rate.comparison.op,
-                             load.error_rate.comparison.value, "load.thresholds.error_rate")
+    elif load_errors is not None and load_errors.comparison.op in ("<", "<="):
+        errors = CanaryCheck("error-rate", error_query, load_errors.comparison.op,
+                             load_errors.comparison.value, "load.thresholds.error_rate")
     else:
         errors = CanaryCheck("error-rate", error_query, "<=", DEFAULT_CANARY_ERROR_RATE, "default")
     if monitors.latency is not None:
         latency = CanaryCheck("latency-p95", latency_query, "<=", monitors.latency.p95_ms / 1000,
                               "monitors.latency.p95_ms")
-    elif load.p95_ms is not None and load.p95_ms.comparison.op in ("<", "<="):
-        latency = CanaryCheck("latency-p95", latency_query, load.p95_ms.comparison.op,
-                              load.p95_ms.comparison.value / 1000, "load.thresholds.p95_ms")
+    elif load_p95 is not None and load_p95.comparison.op in ("<", "<="):
+        latency = CanaryCheck("latency-p95", latency_query, load_p95.comparison.op,
+                              load_p95.comparison.value / 1000, "load.thresholds.p95_ms")
     else:
         latency = CanaryCheck("latency-p95", latency_query, "<=", DEFAULT_CANARY_P95_MS / 1000,
                               "default")

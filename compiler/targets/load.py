@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from mlops.core.catalogue import LOAD_STATISTICS
 from mlops.core.telemetry import PREDICT_PATH
 from mlops.spec.threshold import format_number
 from mlops.spec.types import format_duration
@@ -19,13 +20,6 @@ from ..plan import GeneratedFile, RenderContext
 
 # dtype -> converter name in the locustfile
 CONVERTERS = {"float": "_float", "int": "_int", "bool": "_bool", "str": "str", "category": "str"}
-STATISTICS = {
-    "p50_ms": ("p50 latency", " ms"),
-    "p95_ms": ("p95 latency", " ms"),
-    "p99_ms": ("p99 latency", " ms"),
-    "error_rate": ("error rate", ""),
-    "rps": ("throughput", " requests/s"),
-}
 
 
 @dataclass(frozen=True)
@@ -42,15 +36,16 @@ class Slo:
 
 
 def slos(ctx: RenderContext) -> list[Slo]:
-    thresholds = ctx.loaded.spec.load.thresholds
+    """The SLOs that are set, in the catalogue's order, with their labels and units."""
+    thresholds = ctx.loaded.spec.load.thresholds.thresholds()
     result = []
-    for statistic, (label, unit) in STATISTICS.items():
-        threshold = getattr(thresholds, statistic)
+    for statistic in LOAD_STATISTICS:
+        threshold = thresholds.get(statistic.name)
         if threshold is None:
             continue
-        comparison = threshold.comparison
-        result.append(Slo(statistic, comparison.op, comparison.value, threshold.severity, label,
-                          unit, f"{comparison.describe_failure()}{unit}"))
+        comparison, unit = threshold.comparison, f" {statistic.unit}" if statistic.unit else ""
+        result.append(Slo(statistic.name, comparison.op, comparison.value, threshold.severity,
+                          statistic.label, unit, f"{comparison.describe_failure()}{unit}"))
     return result
 
 

@@ -15,8 +15,9 @@ from typing import Any, Literal
 from mlops.compiler import yaml_emit
 from mlops.compiler.plan import GeneratedFile, RenderContext
 from mlops.core import telemetry
+from mlops.core.catalogue import LOWER_IS_BETTER
 from mlops.spec import cron
-from mlops.spec.models import LOWER_IS_BETTER, Spec
+from mlops.spec.models import Spec
 from mlops.spec.threshold import format_number
 from mlops.spec.types import format_duration
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mlops.core.catalogue import BENCH_STATISTICS
 from mlops.core.columns import Columns, length, take, valid_rows
 from mlops.core.runtime import FeedError, ModelError, OnnxModel
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
@@ -28,10 +29,7 @@ from mlops.spec.threshold import Threshold, format_number
 
 GATE_NAME = "bench"
 CHECK = CheckFactory(GATE_NAME)
-STAT_LABELS = {
-    "p50_ms": "p50 latency", "p95_ms": "p95 latency", "p99_ms": "p99 latency",
-    "mean_ms": "mean latency", "rows_per_s": "throughput",
-}  # fmt: skip
+STATISTICS = {statistic.name: statistic for statistic in BENCH_STATISTICS}
 
 
 @dataclass(frozen=True)
@@ -125,11 +123,11 @@ class BenchGate:
         stats = {size: [t.stats() for t in pair] for size, pair in timings.items()}
         for key, threshold in settings.thresholds.items():
             stat, size = parse_bench_key(key)
-            unit = "rows/s" if stat == "rows_per_s" else "ms"
+            statistic = STATISTICS[stat]
             base = stats[size][1][stat] if len(models) > 1 else None
-            label = f"{STAT_LABELS[stat]} at batch {size}"
+            label = f"{statistic.label} at batch {size}"
             checks.append(CHECK.compare(key, label, stats[size][0][stat], threshold,
-                                        unit=unit, baseline=base))  # fmt: skip
+                                        unit=statistic.unit, baseline=base))  # fmt: skip
         if settings.max_slowdown is not None and baseline is not None:
             limit = Threshold.of("<=", settings.max_slowdown)
             for size in settings.batch_sizes:

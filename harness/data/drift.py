@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mlops.spec.models import Column, DriftMethod
+from mlops.core.catalogue import DRIFT_LABELS, P_VALUE_METHODS, DriftMethod
+from mlops.spec.models import Column
 from mlops.spec.threshold import Severity, Threshold
 
 from ..result import HEADLINE, CheckFactory, CheckResult, bars_chart
 from ..stats import DriftScore
-from ..stats.drift import LABELS, P_VALUE_METHODS
 
 _NUMERIC = ("float", "int")
 
@@ -69,7 +69,7 @@ def judge(check: CheckFactory, rules: DriftLimits, compared: Mapping[str, DriftS
             reason = score if isinstance(score, str) else "no values"
             checks.append(check(name, "skip", f"{feature}: not compared ({reason})"))
             continue
-        checks.append(check.compare(name, f"{feature} {LABELS[score.method]}", score.score, threshold,
+        checks.append(check.compare(name, f"{feature} {DRIFT_LABELS[score.method]}", score.score, threshold,
                                     details={"method": score.method, **_brief(score.details)}))
         scores[feature] = score
     if not scores:
@@ -81,7 +81,7 @@ def judge(check: CheckFactory, rules: DriftLimits, compared: Mapping[str, DriftS
                             details={"drifted": drifted, HEADLINE: True})
     if drifted:
         summary.message += f"; drifted: {', '.join(drifted)}"
-    chart = bars_chart(f"Drift per feature ({LABELS[rules.method]})",
+    chart = bars_chart(f"Drift per feature ({DRIFT_LABELS[rules.method]})",
                        {feature: score.score for feature, score in scores.items()},
                        threshold=rules.threshold, higher_is_worse=rules.method not in P_VALUE_METHODS)
     return DriftVerdict([*checks, summary], scores, {"drift": chart})

@@ -14,6 +14,7 @@ import math
 from contextlib import ExitStack
 from pathlib import Path
 
+from mlops.core.catalogue import LOAD_STATISTICS
 from mlops.harness.gate import GateOptions
 from mlops.harness.load.locust import LoadRun, LoadStats, LocustFailed, run_locust
 from mlops.harness.load.processes import ProcessGroup, terminate_as_interrupt
@@ -30,11 +31,6 @@ from mlops.spec.loader import LoadedSpec
 from mlops.spec.threshold import format_number
 
 GATE_NAME = "load"
-LABELS = {
-    "p50_ms": ("p50 latency", "ms"), "p95_ms": ("p95 latency", "ms"),
-    "p99_ms": ("p99 latency", "ms"), "error_rate": ("error rate", ""),
-    "rps": ("throughput", "requests/s"),
-}  # fmt: skip
 HISTOGRAM_BINS = 20
 CHECK = CheckFactory(GATE_NAME)
 
@@ -90,24 +86,23 @@ class LoadGate:
             return [CHECK("requests", "error", "the load test completed no requests; " + summary)]
         checks = [CHECK("requests", "pass", summary)]
         observed = stats.observed()
-        for statistic, (label, unit) in LABELS.items():
-            threshold = getattr(load.thresholds, statistic)
+        slos = load.thresholds.thresholds()
+        for statistic in LOAD_STATISTICS:
+            threshold, label = slos.get(statistic.name), statistic.label
             if threshold is None:
                 continue
-            if statistic == "error_rate" and stats.errors:
+            if statistic.name == "error_rate" and stats.errors:
                 cause, count = stats.errors[0]
                 label = f"error rate ({stats.failures} of {stats.requests} failed; most: {count}× {cause})"
-            checks.append(CHECK.compare(statistic, label, observed[statistic], threshold, unit=unit,
+            checks.append(CHECK.compare(statistic.name, label, observed[statistic.name], threshold,
+                                        unit=statistic.unit,
                                         details={"locust_exit_code": stats.exit_code}))
         return checks
 
     def _charts(self, loaded: LoadedSpec, stats: LoadStats) -> dict[str, dict[str, object]]:
-        thresholds = loaded.spec.load.thresholds
-        slo = {
-            name.removesuffix("_ms"): getattr(thresholds, name).comparison.value
-            for name in ("p50_ms", "p95_ms", "p99_ms")
-            if getattr(thresholds, name) is not None
-        }
+        slo = {name.removesuffix("_ms"): threshold.comparison.value
+               for name, threshold in loaded.spec.load.thresholds.thresholds().items()
+               if name.endswith("_ms")}
         values = {name.removesuffix("_ms"): value for name, value in stats.percentiles.items()}
         charts = {
             "latency_percentiles": percentiles_chart(

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mlops.core.catalogue import LOWER_IS_BETTER, METRIC_LABELS
 from mlops.core.columns import Columns, null_mask
 from mlops.core.runtime import FeedError, ModelError, OnnxModel
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
@@ -29,7 +30,6 @@ from mlops.harness.model.robustness import (
 from mlops.harness.model.testset import DataProblem, TestSet, load_test_set
 from mlops.harness.result import CheckFactory, CheckResult, GateResult, bars_chart, heatmap_chart
 from mlops.spec.loader import LoadedSpec
-from mlops.spec.models import LOWER_IS_BETTER
 from mlops.spec.slices import SliceFilter, parse_slice
 from mlops.spec.threshold import Threshold, format_number
 
@@ -102,7 +102,7 @@ class ModelGate:
         checks = [
             CHECK.compare(
                 name,
-                m.LABELS[name],
+                METRIC_LABELS[name],
                 observed[name],
                 threshold,
                 baseline=baseline_values.get(name),
@@ -157,7 +157,7 @@ class ModelGate:
         results = []
         for name, allowed in loaded.spec.metrics.no_regression.items():
             check_name = f"no_regression.{name}"
-            label = m.LABELS[name]
+            label = METRIC_LABELS[name]
             if name not in values:
                 reason = note if not values else f"{note} has no {name}"
                 results.append(CHECK(check_name, "skip", f"no baseline {label}: {reason}"))
@@ -198,7 +198,7 @@ class ModelGate:
                 results.append(CHECK(name, "error", f"slice '{item.by}' matches no test rows"))
                 continue
             value = m.compute(item.metric, data.target[mask], outputs.subset(mask))
-            label = f"{m.LABELS[item.metric]} on '{item.by}' ({count} rows)"
+            label = f"{METRIC_LABELS[item.metric]} on '{item.by}' ({count} rows)"
             results.append(CHECK.compare(name, label, value, item.threshold, details={"rows": count}))
         return results
 
@@ -231,7 +231,7 @@ class ModelGate:
             worst = min(scores, key=lambda g: scores[g])
             spread = scores[best] - scores[worst]
             label = (
-                f"{m.LABELS[gap.metric]} gap across {gap.column} groups "
+                f"{METRIC_LABELS[gap.metric]} gap across {gap.column} groups "
                 f"({best}: {scores[best]:.4g}, {worst}: {scores[worst]:.4g})"
             )
             results.append(

@@ -4,6 +4,9 @@ Definitions follow sklearn.metrics' defaults (checked against it in tests): prec
 count the class at index 1 as positive, a zero denominator gives 0, macro/weighted averages run
 over the classes present in the true or predicted labels, and a one-class ROC AUC is NaN (an
 unmeasurable value fails its threshold instead of passing silently).
+
+Which metrics exist, their labels and which task each measures are `core.catalogue`'s; `compute`
+knows every name there (tests/core/test_catalogue.py computes each one).
 """
 
 from __future__ import annotations
@@ -13,24 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from mlops.core.catalogue import REGRESSION_METRICS, metrics_for
+from mlops.core.contract import Task
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-CLASSIFICATION = (
-    "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
-    "precision_macro", "recall_macro", "f1_macro",
-    "precision_weighted", "recall_weighted", "f1_weighted",
-)  # fmt: skip
-BINARY_ONLY = frozenset({"precision", "recall", "f1", "roc_auc"})
-REGRESSION = ("rmse", "mae", "r2")
-LABELS = {
-    "accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1",
-    "roc_auc": "ROC AUC", "log_loss": "log loss", "precision_macro": "macro precision",
-    "recall_macro": "macro recall", "f1_macro": "macro F1",
-    "precision_weighted": "weighted precision", "recall_weighted": "weighted recall",
-    "f1_weighted": "weighted F1", "rmse": "RMSE", "mae": "MAE", "r2": "R²",
-}  # fmt: skip
-
 
 @dataclass(frozen=True)
 class Outputs:
@@ -134,7 +124,7 @@ def r2(y_true: FloatArray, values: FloatArray) -> float:
 
 def compute(name: str, y_true: npt.NDArray[np.generic], outputs: Outputs) -> float:
     """One named metric (the spec's names) of `outputs` against the true targets."""
-    if name in REGRESSION:
+    if name in REGRESSION_METRICS:
         if outputs.values is None:
             raise ValueError(f"{name} needs regression values")
         truth, values = y_true.astype(np.float64), outputs.values
@@ -158,14 +148,6 @@ def compute(name: str, y_true: npt.NDArray[np.generic], outputs: Outputs) -> flo
     return float(per_class(labels, predicted, max(2, outputs.proba.shape[1]))[kind][1])
 
 
-def names_for(task: str) -> tuple[str, ...]:
-    """Every metric that applies to a task, in the spec's order."""
-    if task == "regression":
-        return REGRESSION
-    if task == "multiclass_classification":
-        return tuple(name for name in CLASSIFICATION if name not in BINARY_ONLY)
-    return CLASSIFICATION
-
-
-def compute_all(task: str, y_true: npt.NDArray[np.generic], outputs: Outputs) -> dict[str, float]:
-    return {name: compute(name, y_true, outputs) for name in names_for(task)}
+def compute_all(task: Task, y_true: npt.NDArray[np.generic], outputs: Outputs) -> dict[str, float]:
+    """Every metric that applies to the task, in the catalogue's order."""
+    return {name: compute(name, y_true, outputs) for name in metrics_for(task)}

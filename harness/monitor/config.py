@@ -15,9 +15,9 @@ from typing import Any, Literal
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from mlops.core.catalogue import LOWER_IS_BETTER, DriftMethod
 from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
-from mlops.spec.models import LOWER_IS_BETTER, DriftMethod
 from mlops.spec.types import parse_duration
 
 from ..result import CheckFactory

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlops.core.catalogue import DRIFT_LABELS
+
 from ..data.drift import DriftVerdict, drift_threshold, judge
 from ..result import CheckResult
 from ..stats import DriftScore, score_categories, score_numeric
-from ..stats.drift import LABELS
 from .config import CHECK, DriftRules
 from .reference import ReferenceData, ReferencePredictions
 from .requestlog import LogWindow
@@ -54,7 +55,7 @@ def prediction_checks(rules: DriftRules, predictions: ReferencePredictions,
     live = window.scores.column(0)
     score = score_numeric(rules.method, predictions.scores, live, rules.bins)
     checks = [CHECK.compare("prediction.score",
-                            f"prediction score shift vs the reference ({LABELS[score.method]})",
+                            f"prediction score shift vs the reference ({DRIFT_LABELS[score.method]})",
                             score.score, drift_threshold(rules.method, rules.threshold, "warn"),
                             details={"method": score.method,
                                      "reference_mean": float(np.mean(predictions.scores)),
@@ -63,7 +64,7 @@ def prediction_checks(rules: DriftRules, predictions: ReferencePredictions,
         labels = score_categories(rules.method, predictions.labels, window.predictions)
         checks.append(CHECK.compare(
             "prediction.labels",
-            f"predicted label shift vs the reference ({LABELS[labels.method]})", labels.score,
+            f"predicted label shift vs the reference ({DRIFT_LABELS[labels.method]})", labels.score,
             drift_threshold(labels.method, rules.threshold, "warn"),
             details={"reference": predictions.labels, "live": dict(window.predictions)}))
     return checks

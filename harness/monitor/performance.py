@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlops.core.catalogue import METRIC_LABELS
 from mlops.spec.threshold import Threshold
 
 from ..model import metrics as m
@@ -89,7 +90,7 @@ def performance_check(rules: PerformanceRules, task: str, live: Live,
                       n_classes: int) -> tuple[CheckResult, float | None]:
     """The live metric against monitors.performance.min; NaN when it cannot be computed."""
     name = f"performance.{rules.metric}"
-    label = f"live {m.LABELS.get(rules.metric, rules.metric)} on {len(live.truth)} labelled rows"
+    label = f"live {METRIC_LABELS.get(rules.metric, rules.metric)} on {len(live.truth)} labelled rows"
     if not live.truth:
         return CHECK(name, "skip", f"live {rules.metric} not computed: no feedback row matched "
                                    "a logged prediction in the window"), None

@@ -11,30 +11,26 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from mlops.core.catalogue import P_VALUE_METHODS
+from mlops.core.catalogue import DriftMethod as Method
 
 from .special import chi2_sf, kolmogorov_sf
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-Method = Literal["psi", "ks", "wasserstein", "jensen_shannon", "chi2"]
 
 PSI_FLOOR = 1e-4
 """Smallest proportion used in PSI: an empty bin would otherwise make the index infinite."""
-
-P_VALUE_METHODS: frozenset[str] = frozenset({"ks", "chi2"})
-"""Methods whose score is a p-value: a feature drifts when it is BELOW the threshold."""
 
 CATEGORICAL_FALLBACK: dict[str, Method] = {"ks": "chi2", "wasserstein": "jensen_shannon"}
 """KS and Wasserstein need ordered numbers; on categories they become the closest test with the
 same threshold meaning (a p-value for KS, a distance around 0.1 for Wasserstein, as Evidently's
 defaults pair them)."""
-
-LABELS: dict[str, str] = {"psi": "PSI", "ks": "KS p-value", "wasserstein": "Wasserstein (in reference sd)",
-                          "jensen_shannon": "Jensen-Shannon distance", "chi2": "chi-squared p-value"}
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mlops.core.catalogue import DriftMethod
 from mlops.harness.data.drift import judge
 from mlops.harness.result import CheckFactory
 from mlops.harness.stats import DriftScore
-from mlops.spec.models import DriftMethod
 
 
 @dataclass(frozen=True)

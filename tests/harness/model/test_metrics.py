@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as sk
 
+from mlops.core.catalogue import metrics_for
 from mlops.harness.model import metrics as m
 
 settings.register_profile("metrics", derandomize=True, database=None, max_examples=100,
@@ -106,8 +107,8 @@ def test_regression_metrics_match_sklearn(pairs: list[tuple[float, float]], cons
 
 
 def test_names_follow_the_task() -> None:
-    assert "roc_auc" not in m.names_for("multiclass_classification")
-    assert m.names_for("regression") == ("rmse", "mae", "r2")
+    assert "roc_auc" not in metrics_for("multiclass_classification")
+    assert metrics_for("regression") == ("rmse", "mae", "r2")
     truth = np.array([0, 1, 1, 0])
     proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
     values = m.compute_all("binary_classification", truth, m.Outputs(proba=proba))
