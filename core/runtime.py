@@ -92,8 +92,7 @@ class OnnxModel:
 
     def _tensor(self, binding: InputBinding, columns: Columns) -> npt.NDArray[Any]:
         if self.contract.layout == "matrix":
-            stacked = np.column_stack([np.asarray(columns[name], dtype=np.float64)
-                                       for name in binding.columns])
+            stacked = np.array([columns[name] for name in binding.columns], dtype=np.float64).T
             return self._numeric(binding, stacked, binding.columns[0])
         name = binding.columns[0]
         values = columns[name]
@@ -112,7 +111,7 @@ class OnnxModel:
             raise FeedError(f"column '{where}' has missing values, but the model's input "
                             f"'{binding.name}' is {binding.element}, which cannot hold them")
         with np.errstate(over="ignore", invalid="ignore"):
-            return values.astype(target)
+            return values.astype(target, order="C")
 
     # --- running ----------------------------------------------------------------------------
 

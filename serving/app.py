@@ -40,7 +40,7 @@ from .protocol import (
     predict_response,
 )
 from .request_log import RequestLogger
-from .schema import SchemaRules, schema_error
+from .schema import SchemaRules, Violation, schema_error
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -145,17 +145,14 @@ class InferenceApp:
         chosen = scores[:, self.positive] if self.positive is not None else scores.max(axis=1)
         self.request_log.add(request_id, columns, labels, chosen.tolist())
 
-    def _enforce(self, columns: Columns, where: str) -> None:
+    def _enforce(self, violations: list[Violation], where: str) -> None:
         """data.schema on the request: every violation counted; the first one rejected (422),
         unless `log` mode lets it through - which a null for an input that cannot hold one
         never is."""
-        self.rules.check_types(columns, where)
-        self.rules.check_finite(columns, where)
-        violations = self.rules.violations(columns)
-        for violation in violations:
-            self.metrics.violation(violation.feature, violation.rule)
         if not violations:
             return
+        for violation in violations:
+            self.metrics.violation(violation.feature, violation.rule)
         if self.config.on_schema_violation == "reject":
             raise schema_error(where, violations[0])
         for violation in violations:
@@ -285,7 +282,7 @@ class InferenceApp:
             header_length = _header_length(length)
             parsed = parse_infer(body, header_length, self.inputs, self.model.outputs,
                                  self.rules)
-            self._enforce(parsed.columns, "row {row}, ")
+            self._enforce(self.rules.check_columns(parsed.columns, "row {row}, "), "row {row}, ")
         finally:
             self.batcher.reading -= 1
         outputs = await self.batcher.predict(parsed.columns, parsed.rows)
@@ -302,9 +299,9 @@ class InferenceApp:
     async def predict(self, request: Request) -> Response:
         self.batcher.reading += 1
         try:
-            columns, rows = parse_instances(await self.read_body(request, binary=False),
-                                            self.rules)
-            self._enforce(columns, "instances[{row}]: ")
+            columns, rows, violations = parse_instances(
+                await self.read_body(request, binary=False), self.rules)
+            self._enforce(violations, "instances[{row}]: ")
         finally:
             self.batcher.reading -= 1
         scores = self.model.scores(await self.batcher.predict(columns, rows), rows)

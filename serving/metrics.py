@@ -97,11 +97,11 @@ class ServerMetrics:
               labels: Sequence[str]) -> None:
         """One model run: its size, its numeric inputs, its predictions (score or value)."""
         self.batches.observe(rows)
-        for index, name in enumerate(self.features):
-            column = columns[name]
-            present = ~np.isnan(column)
-            self.feature_sums[index] += float(column[present].sum())
-            self.feature_counts[index] += float(present.sum())
+        if self.features:
+            block = np.array([columns[name] for name in self.features], dtype=np.float64)
+            present = ~np.isnan(block)
+            self.feature_sums += np.where(present, block, 0.0).sum(axis=1)
+            self.feature_counts += present.sum(axis=1)
         self.values.observe_many(values)
         for label in labels:
             self.label_counts[label] = self.label_counts.get(label, 0.0) + 1.0

@@ -28,7 +28,7 @@ from mlops.core.columns import text_array
 
 from .errors import ClientError, invalid
 from .model import TensorInfo
-from .schema import SchemaRules, check_cell, describe, placeholders_to_null, type_error
+from .schema import SchemaRules, Violation, check_cell, describe, placeholders_to_null, type_error
 
 V2_DTYPES: dict[str, type[np.generic]] = {
     "FP32": np.float32, "FP64": np.float64, "FP16": np.float16,
@@ -334,9 +334,9 @@ def _bytes_blob(array: np.ndarray) -> bytes:
 # --- /predict ---------------------------------------------------------------------------------
 
 
-def parse_instances(body: bytes, rules: SchemaRules) -> tuple[Columns, int]:
-    """`{"instances": [{feature: value, ...}, ...]}` -> (raw columns, rows); a value of the
-    wrong type is a 422 naming its row and feature."""
+def parse_instances(body: bytes, rules: SchemaRules) -> tuple[Columns, int, list[Violation]]:
+    """`{"instances": [{feature: value, ...}, ...]}` -> (raw columns, rows, schema violations);
+    a value of the wrong type is a 422 naming its row and feature."""
     doc = _object(parse_json(body), "the request")
     if "instances" not in doc:
         unknown = ", ".join(repr(k) for k in list(doc)[:5])
@@ -360,15 +360,8 @@ def parse_instances(body: bytes, rules: SchemaRules) -> tuple[Columns, int]:
             raise invalid(f"instances[{index}]: missing feature(s): {', '.join(missing)}") from None
         if len(instance) != width:
             raise invalid(f"instances[{index}]: {_unknown(instance, features)}")
-    columns: Columns = {}
-    for position, rule in enumerate(rules.rules.values()):
-        cells = [row[position] for row in table]
-        for row, value in enumerate(cells):
-            if not check_cell(rule, value):
-                raise type_error("instances[{row}]: ", row, rule, value)
-        columns[rule.name] = placeholders_to_null(rule, text_array(cells)) if rule.text else (
-            np.asarray([np.nan if cell is None else cell for cell in cells], dtype=np.float64))
-    return columns, len(table)
+    columns, violations = rules.read_rows(table, "instances[{row}]: ")
+    return columns, len(table), violations
 
 
 def _unknown(instance: dict[str, Any], features: Sequence[str]) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from mlops.core.columns import Columns
+from mlops.core.columns import Columns, text_array
 from mlops.core.contract import ColumnRule
 
 from .errors import ClientError
@@ -66,20 +66,6 @@ def describe(value: Any) -> str:
     return "a list" if isinstance(value, list) else "an object"
 
 
-def check_cell(rule: ColumnRule, value: Any) -> bool:
-    """Whether a JSON value has the column's type (null is a type question for `nullable`)."""
-    if value is None:
-        return True
-    kind = type(value)
-    if rule.text:
-        return kind is str
-    if rule.dtype == "bool":
-        return kind is bool or (kind is int and value in (0, 1))
-    if kind is bool or kind not in (int, float):
-        return False
-    return rule.dtype != "int" or math.isnan(value) or float(value).is_integer()
-
-
 def placeholders_to_null(rule: ColumnRule, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """In a nullable text column, the column's `null_value` is how a client that cannot send null
     (a v2 BYTES tensor) says "missing": it is the same value to the model either way."""
@@ -89,92 +75,154 @@ def placeholders_to_null(rule: ColumnRule, values: npt.NDArray[Any]) -> npt.NDAr
 
 
 class SchemaRules:
-    """The rules of the model's input columns, arranged for vectorised checks."""
+    """data.schema's rules of the model's input columns, checked on every request.
+
+    One judge (`_broken`) words every violation. JSON rows are checked cell by cell while they
+    are read (a request of a few rows costs microseconds that way); typed v2 tensors are checked
+    with a few numpy operations over all numeric columns at once, and only the values those flag
+    are looked at one by one.
+    """
 
     def __init__(self, rules: Sequence[ColumnRule], allow_non_finite: bool) -> None:
         self.rules = {rule.name: rule for rule in rules}
         self.allow_non_finite = allow_non_finite
+        self._position = {name: index for index, name in enumerate(self.rules)}
+        numeric = [rule for rule in rules if not rule.text]
+        self.numeric = tuple(rule.name for rule in numeric)
+        self._low = np.array([-math.inf if r.min is None else r.min for r in numeric])[:, None]
+        self._high = np.array([math.inf if r.max is None else r.max for r in numeric])[:, None]
+        self._nullable = np.array([r.nullable or allow_non_finite for r in numeric])[:, None]
+        self._careful = {index for index, rule in enumerate(numeric)
+                         if rule.allowed is not None or rule.dtype in ("int", "bool")}
+        """Numeric columns whose every value needs a look (allowed values, integers, bools)."""
+        names = list(self.rules)
+        self._plan = [(names.index(rule.name), rule,
+                       max(-FLOAT32_MAX, -math.inf if rule.min is None else rule.min),
+                       min(FLOAT32_MAX, math.inf if rule.max is None else rule.max),
+                       rule.allowed is None and rule.dtype == "float",
+                       rule.allowed is None and rule.dtype in ("float", "int"))
+                      for rule in numeric]
+        """Per numeric column: where it sits in a row, its rule, its finite bounds, and whether
+        a float / an int within them needs no other look."""
+        self._numeric_index = [entry[0] for entry in self._plan]
+        self._all_numeric = len(numeric) == len(names)
+        self._allowed = {rule.name: {str(v) for v in rule.allowed} if rule.text
+                         else {float(v) for v in rule.allowed}
+                         for rule in rules if rule.allowed is not None}
 
-    def violations(self, columns: Columns) -> list[Violation]:
-        """Every rule broken by these raw columns, ordered by row, then column order."""
+    # --- JSON rows: cell by cell --------------------------------------------------------------
+
+    def read_rows(self, table: Sequence[Sequence[Any]],
+                  where: str) -> tuple[dict[str, npt.NDArray[Any]], list[Violation]]:
+        """Rows of JSON values in feature order -> (raw columns, violations); a value of the wrong
+        type or an infinity raises at once. A plain number inside its bounds costs one type test
+        and one chained comparison; anything else goes to the judge."""
         found: list[Violation] = []
+        for row, cells in enumerate(table):
+            for index, rule, low, high, floats, ints in self._plan:
+                value = cells[index]
+                kind = type(value)
+                if ((kind is float and floats) or (kind is int and ints)) and low <= value <= high:
+                    continue
+                if value is None and (rule.nullable or self.allow_non_finite):
+                    continue
+                if not check_cell(rule, value):
+                    raise type_error(where, row, rule, value)
+                if value is not None:
+                    self._finite(rule, float(value), row, where)
+                if (broken := self._broken(rule, None if value is None else float(value))):
+                    found.append(Violation(row, rule.name, *broken))
+        columns: dict[str, npt.NDArray[Any]] = {}
+        if self.numeric:
+            block = np.array(table if self._all_numeric else
+                             [[cells[i] for i in self._numeric_index] for cells in table],
+                             dtype=np.float64)
+            columns = {name: block[:, j] for j, name in enumerate(self.numeric)}
+        for index, rule in enumerate(self.rules.values()):
+            if rule.text:
+                cells = [row[index] for row in table]
+                for row, value in enumerate(cells):
+                    if not check_cell(rule, value):
+                        raise type_error(where, row, rule, value)
+                values = columns[rule.name] = placeholders_to_null(rule, text_array(cells))
+                found += [Violation(row, rule.name, *broken)
+                          for row, text in enumerate(values.tolist())
+                          if (broken := self._broken(rule, text)) is not None]
+        ordered = {name: columns[name] for name in self.rules}
+        return ordered, sorted(found, key=lambda v: (v.row, self._position[v.feature]))
+
+    # --- typed tensors: vectorised ----------------------------------------------------------
+
+    def check_columns(self, columns: Columns, where: str) -> list[Violation]:
+        """Violations in raw columns from typed tensors; a wrong type or an infinity raises."""
+        found: list[Violation] = []
+        numeric = [name for name in self.numeric if name in columns]
+        if numeric:
+            block = np.array([columns[name] for name in numeric], dtype=np.float64)
+            index = [self.numeric.index(name) for name in numeric]
+            suspect = ((np.isnan(block) & ~self._nullable[index]) | (block < self._low[index])
+                       | (block > self._high[index]) | (np.abs(block) > FLOAT32_MAX))
+            suspect[[i for i, n in enumerate(index) if n in self._careful]] = True
+            for position, row in zip(*np.nonzero(suspect), strict=True):
+                rule = self.rules[numeric[position]]
+                number = float(block[position, row])
+                if not check_cell(rule, number):
+                    raise type_error(where, int(row), rule, number)
+                self._finite(rule, number, int(row), where)
+                if (broken := self._broken(rule, number)) is not None:
+                    found.append(Violation(int(row), rule.name, *broken))
         for name, values in columns.items():
             rule = self.rules[name]
-            found += _text(rule, values) if rule.text else _numbers(rule, values,
-                                                                    self.allow_non_finite)
-        return sorted(found, key=lambda v: (v.row, list(self.rules).index(v.feature)))
+            if rule.text:
+                found += [Violation(row, name, *broken) for row, text in enumerate(values.tolist())
+                          if (broken := self._broken(rule, text)) is not None]
+        return sorted(found, key=lambda v: (v.row, self._position[v.feature]))
 
-    def check_types(self, columns: Columns, where: str) -> None:
-        """Integer and bool columns of typed tensors: 2.5 or 7 cannot be fed as an int or a bool."""
-        for name, values in columns.items():
-            rule = self.rules[name]
-            if rule.dtype not in ("int", "bool"):
-                continue
-            with np.errstate(invalid="ignore"):
-                wrong = (np.mod(values, 1) != 0) if rule.dtype == "int" else ~np.isin(values,
-                                                                                      (0.0, 1.0))
-            bad = np.flatnonzero(wrong & ~np.isnan(values))
-            if len(bad):
-                raise type_error(where, int(bad[0]), rule, float(values[bad[0]]))
+    # --- one value --------------------------------------------------------------------------
 
-    def check_finite(self, columns: Columns, where: str) -> None:
+    def _broken(self, rule: ColumnRule, value: Any) -> tuple[Rule, str] | None:
+        """The rule a raw value (float with NaN for null, or str/None) breaks, and the sentence."""
+        name = rule.name
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            if rule.nullable or (self.allow_non_finite and not rule.text):
+                return None
+            return "nullable", (f"feature '{name}' is missing (null or NaN), but "
+                                f"data.schema.{name} is not nullable")
+        allowed = self._allowed.get(name)
+        if allowed is not None and value not in allowed:
+            shown = repr(value) if rule.text else _number(value)
+            return "allowed", (f"feature '{name}' is {shown}, not one of the allowed values "
+                               f"{_listed(rule.allowed or ())}")
+        if rule.min is not None and value < rule.min:
+            return "min", (f"feature '{name}' is {_number(value)}, below the minimum "
+                           f"{_number(rule.min)} (data.schema.{name}.min)")
+        if rule.max is not None and value > rule.max:
+            return "max", (f"feature '{name}' is {_number(value)}, above the maximum "
+                           f"{_number(rule.max)} (data.schema.{name}.max)")
+        return None
+
+    def _finite(self, rule: ColumnRule, number: float, row: int, where: str) -> None:
         """Infinity (or a float beyond FP32) is never a value a client meant; 400 unless allowed."""
-        if self.allow_non_finite:
+        if self.allow_non_finite or math.isnan(number) or abs(number) <= FLOAT32_MAX:
             return
-        for name, values in columns.items():
-            if self.rules[name].text:
-                continue
-            bad = np.flatnonzero(np.isinf(values) | (np.abs(np.nan_to_num(values)) > FLOAT32_MAX))
-            if len(bad):
-                value = float(values[bad[0]])
-                shown = (f"{value!r}, which overflows FP32" if math.isfinite(value)
-                         else str(value))
-                raise ClientError(400, "non_finite", f"{where.format(row=int(bad[0]))}feature "
-                                  f"'{name}' is {shown}; infinite values are rejected (set "
-                                  "serving.allow_non_finite to accept them)")
+        shown = f"{number!r}, which overflows FP32" if math.isfinite(number) else str(number)
+        raise ClientError(400, "non_finite", f"{where.format(row=row)}feature '{rule.name}' is "
+                          f"{shown}; infinite values are rejected (set serving.allow_non_finite "
+                          "to accept them)")
 
 
-def _numbers(rule: ColumnRule, values: npt.NDArray[np.float64],
-             allow_non_finite: bool) -> list[Violation]:
-    found: list[Violation] = []
-    missing = np.isnan(values)
-    if not rule.nullable and not allow_non_finite and missing.any():
-        found += [Violation(int(row), rule.name, "nullable", f"feature '{rule.name}' is missing "
-                            f"(null or NaN), but data.schema.{rule.name} is not nullable")
-                  for row in np.flatnonzero(missing)]
-    if rule.allowed is not None:
-        allowed = np.array([float(v) for v in rule.allowed if not isinstance(v, str)])
-        outside = ~missing & ~np.isin(values, allowed)
-        found += [Violation(int(row), rule.name, "allowed", f"feature '{rule.name}' is "
-                            f"{_number(values[row])}, not one of the allowed values "
-                            f"{_listed(rule.allowed)}")
-                  for row in np.flatnonzero(outside)]
-    with np.errstate(invalid="ignore"):
-        for bound, mask, word in ((rule.min, values < (rule.min or 0.0), "below the minimum"),
-                                  (rule.max, values > (rule.max or 0.0), "above the maximum")):
-            if bound is None:
-                continue
-            which: Rule = "min" if word.startswith("below") else "max"
-            found += [Violation(int(row), rule.name, which, f"feature '{rule.name}' is "
-                                f"{_number(values[row])}, {word} {_number(bound)} "
-                                f"(data.schema.{rule.name}.{which})")
-                      for row in np.flatnonzero(mask)]
-    return found
-
-
-def _text(rule: ColumnRule, values: npt.NDArray[Any]) -> list[Violation]:
-    found: list[Violation] = []
-    allowed = None if rule.allowed is None else {str(v) for v in rule.allowed}
-    for row, value in enumerate(values.tolist()):
-        if value is None:
-            if not rule.nullable:
-                found.append(Violation(row, rule.name, "nullable", f"feature '{rule.name}' is "
-                                       f"null, but data.schema.{rule.name} is not nullable"))
-        elif allowed is not None and value not in allowed:
-            found.append(Violation(row, rule.name, "allowed", f"feature '{rule.name}' is "
-                                   f"{value!r}, not one of the allowed values "
-                                   f"{_listed(rule.allowed or ())}"))
-    return found
+def check_cell(rule: ColumnRule, value: Any) -> bool:
+    """Whether a value has the column's type (null is a question for `nullable`, not the type)."""
+    if value is None:
+        return True
+    kind = type(value)
+    if rule.text:
+        return kind is str
+    if rule.dtype == "bool":
+        return kind is bool or (kind in (int, float) and value in (0, 1))
+    if kind is bool or kind not in (int, float):
+        return False
+    return rule.dtype != "int" or not math.isfinite(value) or float(value).is_integer()
 
 
 def _number(value: float) -> str:

@@ -22,7 +22,7 @@ def create() -> Starlette:
     core = build_app(ServerConfig.from_json(os.environ[CONFIG_ENV]), access_log=False)
 
     async def predict(request: Request) -> Response:
-        columns, rows = parse_instances(await request.body(), core.rules)
+        columns, rows, _ = parse_instances(await request.body(), core.rules)
         scores = core.model.scores(await core.batcher.predict(columns, rows), rows)
         body = predict_response(core.name, "-", core.config.task, core.model.labels, scores)
         return Response(body, media_type="application/json")
