@@ -61,10 +61,6 @@ CRONJOB_NAME = NameRule(
 LABEL_VALUE = NameRule(
     "label value", re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"), LABEL_MAX,
     "at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
-PORT_NAME = NameRule(
-    "port name (IANA service name)", re.compile(r"^(?!.*--)(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
-    15, "at most 15 lowercase letters, digits and '-', with a letter, no '--', not starting or "
-        "ending with '-'")
 _NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
 
