@@ -1,6 +1,6 @@
 """Helpers for compiler tests: compile a case into a scratch repository, find the real tools.
 
-A plain module (not conftest) so test files import it by a name no other test folder uses.
+A plain module (not conftest), imported as `tests.compiler.compiler_helpers`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tooling import require_tool
-
 from mlops.compiler.compile import prepare, write
+from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "tests" / "fixtures" / "specs"

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from compiler_helpers import compile_case
+
+from tests.compiler.compiler_helpers import compile_case
 
 
 @pytest.fixture(scope="session")

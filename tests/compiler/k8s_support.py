@@ -12,13 +12,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from tooling import require_tool
 
 from mlops.compiler.headers import with_header
 from mlops.compiler.plan import GeneratedFile, RenderContext
 from mlops.compiler.render import template_environment
 from mlops.compiler.targets import kubernetes, monitoring
 from mlops.spec.loader import LoadedSpec, load_spec
+from tests.tooling import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "k8s_specs"

@@ -27,19 +27,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compiler_helpers import find_tool, tool_env
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from k8s_crds import is_custom
-from k8s_crds import problems as crd_problems
-from k8s_naming import problems as naming_problems
-from k8s_semantics import problems as semantic_problems
-from k8s_support import context, documents
 from ruamel.yaml import YAML
-from spec_strategies import specs
 
 from mlops.compiler.compile import render_spec
 from mlops.spec.loader import LoadedSpec, validate_text
+from tests.compiler.compiler_helpers import find_tool, tool_env
+from tests.compiler.k8s_crds import is_custom
+from tests.compiler.k8s_crds import problems as crd_problems
+from tests.compiler.k8s_naming import problems as naming_problems
+from tests.compiler.k8s_semantics import problems as semantic_problems
+from tests.compiler.k8s_support import context, documents
+from tests.compiler.spec_strategies import specs
 
 CI = os.environ.get("CI") == "true"
 BATCHES, BATCH_SIZE = (20, 10) if CI else (2, 3)

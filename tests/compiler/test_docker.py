@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compiler_helpers import CASES, ROOT, compile_case, copy_case, find_tool, run_tool
-from k8s_support import kustomize, run
 
 from mlops.compiler.compile import prepare, write
 from mlops.core.version import release_version
+from tests.compiler.compiler_helpers import CASES, ROOT, compile_case, copy_case, find_tool, run_tool
+from tests.compiler.k8s_support import kustomize, run
 
 CHECKOV = str(ROOT / ".venv-checkov" / "bin" / "checkov")
 HINT = "run `make tools`"

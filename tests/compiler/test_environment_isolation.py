@@ -8,12 +8,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-from k8s_support import SPEC_NAMES, context, documents, kustomize, load, parse
 
 from mlops.compiler.compile import render_spec
 from mlops.compiler.plan import GeneratedFile
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.yaml_source import parse_yaml
+from tests.compiler.k8s_support import SPEC_NAMES, context, documents, kustomize, load, parse
 
 Doc = dict[str, Any]
 MULTI = [name for name in SPEC_NAMES if len(load(name).spec.deploy.environments) > 1]

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from compiler_helpers import CASES, ROOT, copy_case, find_tool, run_tool
 from ruamel.yaml import YAML
 
 from mlops.compiler.compile import prepare, write
 from mlops.compiler.targets.github_actions import ACTIONS, code_globs, registry_of
 from mlops.core.version import release_version
+from tests.compiler.compiler_helpers import CASES, ROOT, copy_case, find_tool, run_tool
 
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 

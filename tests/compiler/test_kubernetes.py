@@ -11,8 +11,6 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import pytest
-from k8s_semantics import Doc, one, problems
-from k8s_support import SPEC_NAMES, SPECS, documents, kustomize, load, parse, render, write_tree
 
 from mlops.compiler.targets.kubernetes import (
     DEFAULT_CANARY_ERROR_RATE,
@@ -23,6 +21,17 @@ from mlops.compiler.targets.kubernetes import (
 )
 from mlops.core import telemetry
 from mlops.spec.loader import LoadedSpec, validate_text
+from tests.compiler.k8s_semantics import Doc, one, problems
+from tests.compiler.k8s_support import (
+    SPEC_NAMES,
+    SPECS,
+    documents,
+    kustomize,
+    load,
+    parse,
+    render,
+    write_tree,
+)
 
 K8S = PurePosixPath("generated/k8s")
 DIGEST = "sha256:" + "ab" * 32

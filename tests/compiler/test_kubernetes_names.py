@@ -8,15 +8,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-from k8s_crds import GO_DURATION, crds, is_custom
-from k8s_crds import problems as crd_problems
-from k8s_naming import problems as naming_problems
-from k8s_support import SPEC_NAMES, documents, kustomize, load, parse, render, write_tree
 
 from mlops.compiler.targets.kubernetes import go_duration
 from mlops.spec.errors import SpecError
 from mlops.spec.kubernetes_names import DerivedNames, fit
 from mlops.spec.loader import validate_text
+from tests.compiler.k8s_crds import GO_DURATION, crds, is_custom
+from tests.compiler.k8s_crds import problems as crd_problems
+from tests.compiler.k8s_naming import problems as naming_problems
+from tests.compiler.k8s_support import SPEC_NAMES, documents, kustomize, load, parse, render, write_tree
 
 K8S = PurePosixPath("generated/k8s")
 Doc = dict[str, Any]

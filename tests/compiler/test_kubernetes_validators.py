@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from k8s_support import CHECKOV, SPEC_NAMES, kustomize, load, render, run, tool, write_tree
+
+from tests.compiler.k8s_support import CHECKOV, SPEC_NAMES, kustomize, load, render, run, tool, write_tree
 
 KUBERNETES_VERSION = "1.32.0"
 # Every checkov skip must be listed here and justified next to its annotation in the template.

@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from compiler_helpers import CASES, VENV_BIN, copy_case, find_tool, run_tool
 
 from mlops.compiler.compile import prepare, write
+from tests.compiler.compiler_helpers import CASES, VENV_BIN, copy_case, find_tool, run_tool
 
 LOCUSTFILE = "generated/load/locustfile.py"
 

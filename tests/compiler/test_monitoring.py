@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import yaml
-from k8s_support import OUTPUT, SPEC_NAMES, SPECS, load, parse, render, run, tool, write_tree
 
 from mlops.compiler import yaml_emit
 from mlops.compiler.targets.monitoring import Alert, alerts
 from mlops.core import telemetry
 from mlops.spec.cron import max_gap_seconds
 from mlops.spec.loader import LoadedSpec, validate_text
+from tests.compiler.k8s_support import OUTPUT, SPEC_NAMES, SPECS, load, parse, render, run, tool, write_tree
 
 MONITORING = PurePosixPath("generated/monitoring")
 METRICS = (*telemetry.SERVER_METRICS, *telemetry.MONITOR_METRICS)

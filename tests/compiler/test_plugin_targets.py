@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from dist_helpers import EXTRA_TARGET, RAISES_ON_IMPORT, install, mlops
+from tests.compiler.dist_helpers import EXTRA_TARGET, RAISES_ON_IMPORT, install, mlops
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT_IN_OUTPUTS = ("generated/mlops.schema.json", "generated/docker/Dockerfile",

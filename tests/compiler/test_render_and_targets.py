@@ -10,12 +10,12 @@ from pathlib import Path
 import jinja2
 import jsonschema
 import pytest
-from compiler_helpers import CASES
 from ruamel.yaml import YAML
 
 from mlops.compiler.render import PACKAGED_TEMPLATES, template_environment
 from mlops.compiler.targets import BUILTIN, builtin_targets
 from mlops.spec.schema import json_schema
+from tests.compiler.compiler_helpers import CASES
 
 
 def test_undefined_variables_are_errors_not_empty_strings() -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from compiler_helpers import ROOT
-
 from mlops.compiler.compile import prepare
 from mlops.compiler.writer import CHECK_LABELS, Status
+from tests.compiler.compiler_helpers import ROOT
 
 
 def test_repository_outputs_are_up_to_date() -> None:

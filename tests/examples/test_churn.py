@@ -21,11 +21,11 @@ import onnx
 import onnxruntime as ort
 import pandas as pd
 import pytest
-from projects import commit_and_push, files_of, make_repository
 from sklearn.metrics import accuracy_score, f1_score, recall_score, roc_auc_score
-from tooling import require_tool
 
 from mlops.spec.loader import load_spec
+from tests.projects import commit_and_push, files_of, make_repository
+from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "churn"

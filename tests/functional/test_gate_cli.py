@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "harness"))
-from data_helpers import example_project  # noqa: E402
+from tests.harness.data_helpers import example_project
 
+ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("onnxruntime", "sklearn", "torch", "locust", "scipy")
 
 

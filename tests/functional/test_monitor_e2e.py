@@ -13,16 +13,13 @@ import json
 import math
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serving"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "monitor"))
-from monitor_helpers import MLOPS, ROOT, SHIFTED, data_rows, shifted
-from serve_helpers import Server
+from tests.monitor.monitor_helpers import MLOPS, ROOT, SHIFTED, data_rows, shifted
+from tests.serving.serve_helpers import Server
 
 pytestmark = pytest.mark.slow
 LOG_LINE = ("  request_log: {path: /var/log/mlops, sample_rate: 0.1, format: jsonl, "

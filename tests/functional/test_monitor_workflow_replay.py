@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from workflow_replay import build_wheel, replay
 
 from mlops.compiler.compile import prepare, write
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "monitor"))
-from monitor_helpers import data_rows, records, write_jsonl
+from tests.monitor.monitor_helpers import data_rows, records, write_jsonl
+from tests.workflow_replay import build_wheel, replay
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -40,8 +40,9 @@ import onnxruntime as ort
 import pandas as pd
 import pytest
 import tritonclient.http as triton
-from projects import commit_and_push, files_of, make_repository
-from workflow_replay import ReplayResult, build_wheel, replay
+
+from tests.projects import commit_and_push, files_of, make_repository
+from tests.workflow_replay import ReplayResult, build_wheel, replay
 
 pytestmark = pytest.mark.slow
 

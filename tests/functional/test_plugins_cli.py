@@ -8,11 +8,10 @@ import sys
 from importlib.metadata import distributions
 from pathlib import Path
 
+from tests.compiler.dist_helpers import EXTRA_TARGET, RAISES_ON_IMPORT, install, mlops
+from tests.harness.data_helpers import example_project
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "compiler"))
-sys.path.insert(0, str(ROOT / "tests" / "harness"))
-from data_helpers import example_project  # noqa: E402
-from dist_helpers import EXTRA_TARGET, RAISES_ON_IMPORT, install, mlops  # noqa: E402
 
 
 def _installed_version(name: str) -> str:

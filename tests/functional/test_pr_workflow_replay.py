@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from workflow_replay import build_wheel, replay
 
 from mlops.compiler.compile import prepare, write
+from tests.workflow_replay import build_wheel, replay
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -32,13 +31,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serving"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "monitor"))
-from monitor_helpers import MLOPS, ROOT, data_rows
-from serve_helpers import Server, free_port
-from tooling import require_tool
-
 from mlops.core import telemetry
+from tests.monitor.monitor_helpers import MLOPS, ROOT, data_rows
+from tests.serving.serve_helpers import Server, free_port
+from tests.tooling import require_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.tools]
 

@@ -13,8 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "monitor"))
-from monitor_helpers import NOW, data_rows, records, write_jsonl
+from tests.monitor.monitor_helpers import NOW, data_rows, records, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 MLOPS = str(Path(sys.executable).parent / "mlops")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serving"))
-from serve_helpers import MLOPS, Server, make_project
+from tests.serving.serve_helpers import MLOPS, Server, make_project
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,6 @@ import joblib
 import numpy as np
 import onnx
 import pandas as pd
-from data_helpers import ROOT, example_project
 from onnx import TensorProto, helper
 from ruamel.yaml import YAML
 from skl2onnx import to_onnx
@@ -28,6 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from mlops.harness.gate import GateOptions
 from mlops.harness.result import CheckResult, GateResult
 from mlops.spec.loader import load_spec
+from tests.harness.data_helpers import ROOT, example_project
 
 TARGET = "label"
 

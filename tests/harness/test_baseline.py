@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from model_helpers import checks, commit_all, project, run, set_spec, train
 
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
 from mlops.harness.model.gate import GATE
+from tests.harness.model_helpers import checks, commit_all, project, run, set_spec, train
 
 QUICK = {"metrics.robustness": {"examples": 20}}  # robustness is tested in test_model_gate
 

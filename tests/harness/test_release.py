@@ -9,12 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from data_helpers import example_project
-from model_helpers import set_spec
-
 from mlops.harness.release import compile_check, train_step
 from mlops.harness.runner import Progress
 from mlops.spec.loader import load_spec
+from tests.harness.data_helpers import example_project
+from tests.harness.model_helpers import set_spec
 
 
 def _train_spec(folder: Path, command: str) -> Path:

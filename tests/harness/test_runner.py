@@ -6,7 +6,6 @@ import io
 from pathlib import Path
 
 import pytest
-from data_helpers import example_project
 
 from mlops.core.errors import MlopsError
 from mlops.core.plugins import GATES, OWN_DISTRIBUTION, Registration
@@ -14,6 +13,7 @@ from mlops.harness.gate import GateOptions
 from mlops.harness.registry import GATE_NAMES, get_gate
 from mlops.harness.runner import Progress, run_gates
 from mlops.spec.loader import load_spec
+from tests.harness.data_helpers import example_project
 
 
 def builtin(monkeypatch: pytest.MonkeyPatch, name: str, module: str) -> None:
@@ -23,7 +23,7 @@ def builtin(monkeypatch: pytest.MonkeyPatch, name: str, module: str) -> None:
 
 
 def test_crash_becomes_an_error_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    builtin(monkeypatch, "crashing", "crashing_gate")
+    builtin(monkeypatch, "crashing", "tests.harness.crashing_gate")
     loaded = load_spec(example_project(tmp_path), check_files=False)
     out = io.StringIO()
     report = run_gates(loaded, ["crashing", "data"], GateOptions(), progress=Progress(out))

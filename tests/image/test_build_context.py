@@ -14,10 +14,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from tooling import require_tool
 
 from mlops.compiler.compile import prepare, write
 from mlops.serving.image import pack_context
+from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 PODMAN = ROOT / "scripts" / "podman"

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,14 +20,12 @@ from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
-from tooling import require_tool
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serving"))
-from serve_helpers import MLOPS, ROOT, free_port
 
 from mlops.compiler.targets.docker import image_install
 from mlops.core.version import release_version
 from mlops.spec.loader import load_spec
+from tests.serving.serve_helpers import MLOPS, ROOT, free_port
+from tests.tooling import require_tool
 
 pytestmark = pytest.mark.slow
 PODMAN = ROOT / "scripts" / "podman"

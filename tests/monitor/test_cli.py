@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from monitor_helpers import MLOPS, NOW, ROOT, data_rows, records, shifted, write_jsonl
+from tests.monitor.monitor_helpers import MLOPS, NOW, ROOT, data_rows, records, shifted, write_jsonl
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

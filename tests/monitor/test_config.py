@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from monitor_helpers import ROOT, root_spec
 
 from mlops.harness.monitor import MonitorConfig, MonitorError
+from tests.monitor.monitor_helpers import ROOT, root_spec
 
 
 def test_generated_monitor_yaml_reads_as_the_spec_does() -> None:

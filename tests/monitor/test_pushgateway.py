@@ -11,10 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from monitor_helpers import NOW, config, data_rows, records, root_spec, shifted, write_jsonl
-from tooling import require_tool
 
 from mlops.harness.monitor import EXIT_ALERT, run_monitor
+from tests.monitor.monitor_helpers import NOW, config, data_rows, records, root_spec, shifted, write_jsonl
+from tests.tooling import require_tool
 
 pytestmark = pytest.mark.tools
 

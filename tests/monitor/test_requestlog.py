@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from monitor_helpers import NOW, data_rows, records, write_jsonl
 
 from mlops.harness.monitor.requestlog import read_window
+from tests.monitor.monitor_helpers import NOW, data_rows, records, write_jsonl
 
 FEATURES = ["mean_radius", "mean_texture"]
 

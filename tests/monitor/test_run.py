@@ -7,14 +7,23 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from monitor_helpers import NOW, SHIFTED, config, data_rows, records, root_spec, shifted, write_jsonl
-from tooling import require_tool
 
 from mlops.core import telemetry
 from mlops.harness.data.gate import GATE as DATA_GATE
 from mlops.harness.gate import GateOptions
 from mlops.harness.monitor import EXIT_ALERT, EXIT_FAILED, EXIT_OK, run_monitor
 from mlops.harness.result import CheckResult
+from tests.monitor.monitor_helpers import (
+    NOW,
+    SHIFTED,
+    config,
+    data_rows,
+    records,
+    root_spec,
+    shifted,
+    write_jsonl,
+)
+from tests.tooling import require_tool
 
 
 def _checks(result) -> dict[str, CheckResult]:  # type: ignore[no-untyped-def]

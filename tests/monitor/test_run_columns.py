@@ -8,12 +8,11 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from monitor_helpers import NOW, write_jsonl
-
 from mlops.harness.data.gate import GATE as DATA_GATE
 from mlops.harness.gate import GateOptions
 from mlops.harness.monitor import EXIT_OK, MonitorConfig, run_monitor
 from mlops.spec.loader import LoadedSpec, load_spec
+from tests.monitor.monitor_helpers import NOW, write_jsonl
 
 CHURN = Path(__file__).resolve().parents[2] / "examples" / "churn"
 

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serve_helpers import Server, make_project
+
+from tests.serving.serve_helpers import Server, make_project
 
 
 @pytest.fixture(scope="session")

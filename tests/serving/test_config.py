@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from serve_helpers import make_project
-
 from mlops.serving.config import ServerConfig
 from mlops.spec.loader import load_spec
+from tests.serving.serve_helpers import make_project
 
 
 def test_a_relative_request_log_folder_is_under_the_spec_folder(tmp_path: Path) -> None:

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tritonclient.http as triton
-from serve_helpers import Server, metric_value
 
 from mlops.core.columns import from_records
 from mlops.core.contract import ColumnRule
 from mlops.core.runtime import OnnxModel
 from tests.core.onnx_models import column_pipeline
+from tests.serving.serve_helpers import Server, metric_value
 
 SPEC = """version: 1
 name: churn

@@ -8,7 +8,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from serve_helpers import Server, metric_value
+
+from tests.serving.serve_helpers import Server, metric_value
 
 GOOD_ROW = {"alpha": 1.0, "beta": 2.0, "gamma": 0.0, "delta": 1.0}
 JSON_HEADERS = {"Content-Type": "application/json"}

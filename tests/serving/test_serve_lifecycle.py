@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from serve_helpers import FEATURES, Server, make_project, metric_value
+
+from tests.serving.serve_helpers import FEATURES, Server, make_project, metric_value
 
 ROW = dict(zip(FEATURES, (1.0, 2.0, 0.0, 1.0), strict=True))
 

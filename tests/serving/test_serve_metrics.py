@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from serve_helpers import FEATURES, Server, make_project, metric_value
 
 from mlops.core import telemetry
+from tests.serving.serve_helpers import FEATURES, Server, make_project, metric_value
 
 
 def test_every_declared_metric_is_exported_with_the_model_label(server: Server) -> None:

@@ -9,7 +9,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import tritonclient.http as triton
-from serve_helpers import FEATURES, Server, make_project
+
+from tests.serving.serve_helpers import FEATURES, Server, make_project
 
 ROWS = np.array([[1, 2, 0, 1], [-1, -2, 0, 1], [0.2, -0.1, 3, -2]], dtype=np.float32)
 

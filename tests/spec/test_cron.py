@@ -11,9 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tooling import require_tool
 
 from mlops.spec.cron import max_gap_seconds, parse
+from tests.tooling import require_tool
 
 ACCEPTED = ["0 * * * *", "*/15 * * * *", "0 6 * * MON-FRI", "0 0 1 JAN *", "30 4 * JAN-MAR SUN",
             "5/15 * * * *", "0 9-17/2 * * 1-5", "0 0 1,15 * *", "0 0 * * 0", "0 0 * * SAT",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from model_helpers import checks, commit_all, project, run, set_spec, train
 
 from mlops.harness.bench.gate import GATE
+from tests.harness.model_helpers import checks, commit_all, project, run, set_spec, train
 
 FAST = {"benchmark.warmup": 5, "benchmark.iterations": 60}
 

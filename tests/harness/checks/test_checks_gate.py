@@ -13,12 +13,11 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from data_helpers import ROOT, edit_spec, example_project
-
 from mlops.harness.checks.gate import ChecksGate
 from mlops.harness.gate import GateOptions
 from mlops.harness.result import GateResult
 from mlops.spec.loader import load_spec
+from tests.harness.data_helpers import ROOT, edit_spec, example_project
 
 TEAM_CHECKS = '''\
 import pytest

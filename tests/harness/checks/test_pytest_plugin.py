@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from data_helpers import ROOT, edit_spec, example_project
+
+from tests.harness.data_helpers import ROOT, edit_spec, example_project
 
 
 def write(folder: Path, files: dict[str, str]) -> None:

@@ -10,13 +10,13 @@ import numpy as np
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
-from data_helpers import Rows, edit_csv, edit_spec, example_project, read_rows
 
 from mlops.harness.data import datasets
 from mlops.harness.data.gate import GATE
 from mlops.harness.gate import GateOptions
 from mlops.harness.result import CheckResult, GateResult, display_number
 from mlops.spec.loader import load_spec
+from tests.harness.data_helpers import Rows, edit_csv, edit_spec, example_project, read_rows
 
 
 def run(spec: Path) -> GateResult:

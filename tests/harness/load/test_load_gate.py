@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from model_helpers import checks, project, run, set_spec
 
 from mlops.harness.load.gate import GATE
+from tests.harness.model_helpers import checks, project, run, set_spec
 
 FAULT_SERVER = Path(__file__).with_name("fault_server.py")
 # Generous on purpose: the clean server must pass on a busy machine (measured here with both cores

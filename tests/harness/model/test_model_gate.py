@@ -8,13 +8,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from model_helpers import checks, linear_softmax, onnx_graph, project, run, set_spec, tensor, train
 from onnx import helper, numpy_helper
 
 from mlops.harness.model.gate import GATE
 from mlops.spec.errors import SpecError
 from mlops.spec.loader import load_spec
 from mlops.spec.threshold import format_number
+from tests.harness.model_helpers import (
+    checks,
+    linear_softmax,
+    onnx_graph,
+    project,
+    run,
+    set_spec,
+    tensor,
+    train,
+)
 
 
 @pytest.fixture(scope="module")

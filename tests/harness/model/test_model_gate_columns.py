@@ -8,10 +8,10 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-from model_helpers import checks, run
 
 from mlops.harness.model.gate import GATE
 from tests.core.onnx_models import churn_frame, fitted_column_pipeline
+from tests.harness.model_helpers import checks, run
 
 SPEC = """version: 1
 name: churn

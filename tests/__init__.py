@@ -1,0 +1,9 @@
+"""The test suite, a package: every helper is imported by its full name (`tests.projects`,
+`tests.specs`, `tests.harness.data_helpers`, ...), never through sys.path edits.
+
+- `tests.projects`: `{path: content}` projects, in a git repository of their own when needed;
+- `tests.tooling`: `require_tool`, real external tools (fail under CI=true, skip otherwise);
+- `tests.workflow_replay`: a generated GitHub Actions job replayed in a fresh virtualenv;
+- one folder per package (`core/`, `spec/`, `compiler/`, `harness/`, `serving/`, `monitor/`) with
+  its unit tests and helpers, `functional/` for the CLI end to end, `examples/` and `image/`.
+"""
