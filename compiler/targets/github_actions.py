@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from mlops.spec.install import parse_source
 from mlops.spec.models import Spec
 
 from ..install import MONITOR, install_plan
@@ -100,7 +101,9 @@ def trigger_paths(spec: Spec, ctx: RenderContext) -> list[str]:
         return [f"{ctx.spec_dir}/**", workflows]
     data = spec.data
     files = [data.train, data.test, data.reference_path, data.current, spec.model.artifact,
-             spec.model.source.path if spec.model.source else None]
+             spec.model.source.path if spec.model.source else None, *spec.install.requirements]
+    if spec.install.source and parse_source(spec.install.source).kind == "wheel":
+        files.append(spec.install.source)
     globs = {_glob(f) for f in files if f}
     globs |= set(code_globs(spec.model.train))
     globs |= {_glob(spec.compile.output, folder=True)}

@@ -248,6 +248,8 @@ def test_every_workflow_installs_from_the_one_declared_source(tmp_path: Path) ->
         "mlops-churn-release.yml": [core, core, core],
         "mlops-churn-retrain.yml": [gates],
     }
+    triggers = load(tmp_path / ".github/workflows/mlops-churn-pr.yml")["on"]  # type: ignore[index]
+    assert "requirements-ci.txt" in triggers["pull_request"]["paths"]  # what CI installs
     dockerfile = (tmp_path / "generated/docker/Dockerfile").read_text()
     assert f"set -- {index} 'mlops-yaml[serve] @ {url}'; \\" in dockerfile
     assert "set -- --no-index --find-links /wheelhouse 'mlops-yaml[serve]'; \\" in dockerfile
@@ -280,6 +282,8 @@ def test_a_wheel_in_the_repository_is_installed_by_its_path(tmp_path: Path) -> N
     write(prepare([spec]))
     assert _install_lines(tmp_path)["mlops-iris-setosa-pr.yml"] == [
         "python -m pip install './wheels/mlops_yaml-0.3.0-py3-none-any.whl[serve,gate,load]'"]
+    triggers = load(tmp_path / ".github/workflows/mlops-iris-setosa-pr.yml")["on"]  # type: ignore[index]
+    assert "wheels/**" in triggers["pull_request"]["paths"]  # a new wheel re-runs the gates
     docker = tmp_path / "generated/docker"
     dockerfile = (docker / "Dockerfile").read_text()
     assert "COPY wheels/mlops_yaml-0.3.0-py3-none-any.whl /source/\n" in dockerfile
