@@ -1,7 +1,9 @@
-"""Copies of the example project for fault injection, and small CSV editing helpers.
+"""Breast-cancer projects for fault injection (the suite's spec, the example's data), and small CSV
+editing helpers.
 
-The example's data comes from the repository's data/ folder; without it (a fresh checkout before
-`prepare_data.py` ran) the same columns are generated from scikit-learn's bundled data set.
+The spec is `tests.specs.breast_cancer()` with the test's changes, written as YAML; the data comes
+from the repository's data/ folder; without it (a fresh checkout before `prepare_data.py` ran)
+the same columns are generated from scikit-learn's bundled data set.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ import csv
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
+
+from tests.specs import breast_cancer, changed, write_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SPLITS = ("train", "test", "current")
@@ -19,10 +24,11 @@ SPLITS = ("train", "test", "current")
 Rows = list[dict[str, str]]
 
 
-def example_project(folder: Path) -> Path:
-    """mlops.yaml and data/{train,test,current}.csv of the example, copied into `folder`."""
+def example_project(folder: Path, changes: Mapping[str, Any] | None = None) -> Path:
+    """mlops.yaml (the suite's breast-cancer spec with `changes` by key path, see `tests.specs`)
+    and the example's data/{train,test,current}.csv in `folder`; returns the spec path."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "mlops.yaml", folder / "mlops.yaml")
+    write_spec(folder / "mlops.yaml", changed(breast_cancer(), changes or {}))
     requirements = Path("examples/breast_cancer/requirements.txt")  # install.requirements
     if (ROOT / requirements).is_file():
         (folder / requirements).parent.mkdir(parents=True, exist_ok=True)
@@ -55,8 +61,3 @@ def edit_csv(path: Path, change: Callable[[list[str], Rows], tuple[list[str], Ro
     header, rows = read_rows(path)
     write_rows(path, *change(header, rows))
 
-
-def edit_spec(spec: Path, old: str, new: str) -> None:
-    text = spec.read_text()
-    assert old in text, f"{old!r} not in {spec}"
-    spec.write_text(text.replace(old, new, 1))

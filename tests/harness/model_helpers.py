@@ -1,5 +1,5 @@
-"""Copies of the example project with its model, variants of the model for fault injection, spec
-edits, git baselines, and hand-built ONNX graphs for properties a trained model never breaks.
+"""Breast-cancer projects with the example's model, variants of the model for fault injection, git
+baselines, and hand-built ONNX graphs for properties a trained model never breaks.
 
 The clean model is the repository's committed `models/` when present; otherwise it is trained
 here with the example's pipeline (StandardScaler -> LogisticRegression), exported by skl2onnx.
@@ -8,6 +8,7 @@ here with the example's pipeline (StandardScaler -> LogisticRegression), exporte
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ import numpy as np
 import onnx
 import pandas as pd
 from onnx import TensorProto, helper
-from ruamel.yaml import YAML
 from skl2onnx import to_onnx
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -32,9 +32,9 @@ from tests.harness.data_helpers import ROOT, example_project
 TARGET = "label"
 
 
-def project(folder: Path) -> Path:
-    """The example (spec, data, clean model) copied into `folder`; returns the spec path."""
-    spec = example_project(folder)
+def project(folder: Path, changes: Mapping[str, Any] | None = None) -> Path:
+    """`example_project` (with `changes` to the spec) plus the clean model; returns the spec path."""
+    spec = example_project(folder, changes)
     models = folder / "models"
     models.mkdir(exist_ok=True)
     committed = [ROOT / "models" / name for name in ("model.onnx", "model.joblib")]
@@ -72,23 +72,6 @@ def train(folder: Path, *, label_noise: float = 0.0, scaler_in_onnx: bool = True
     models.mkdir(exist_ok=True)
     (models / "model.onnx").write_bytes(graph.SerializeToString())
     joblib.dump(model, models / "model.joblib")
-
-
-def set_spec(spec: Path, **sections: Any) -> None:
-    """Replace whole values by dotted key: set_spec(p, **{"metrics.accuracy": ">= 0.99"})."""
-    yaml = YAML()
-    document = yaml.load(spec.read_text())
-    for dotted, value in sections.items():
-        *parents, last = dotted.split(".")
-        node = document
-        for key in parents:
-            node = node[key]
-        if value is None:
-            node.pop(last, None)
-        else:
-            node[last] = value
-    with spec.open("w") as handle:
-        yaml.dump(document, handle)
 
 
 def commit_all(folder: Path, message: str = "baseline") -> str:

@@ -11,7 +11,8 @@ import pytest
 
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
 from mlops.harness.model.gate import GATE
-from tests.harness.model_helpers import checks, commit_all, project, run, set_spec, train
+from tests.harness.model_helpers import checks, commit_all, project, run, train
+from tests.specs import edit_spec
 
 QUICK = {"metrics.robustness": {"examples": 20}}  # robustness is tested in test_model_gate
 
@@ -20,7 +21,7 @@ QUICK = {"metrics.robustness": {"examples": 20}}  # robustness is tested in test
 def repo(tmp_path: Path) -> Path:
     """The example committed on main; no_regression against `main`."""
     spec = project(tmp_path / "repo")
-    set_spec(spec, **{"model.baseline": {"ref": "main"}, **QUICK})
+    edit_spec(spec, {"model.baseline": {"ref": "main"}, **QUICK})
     commit_all(spec.parent)
     return spec
 
@@ -54,7 +55,7 @@ def test_a_model_worse_than_the_baseline_fails_no_regression(repo: Path) -> None
 
 
 def test_missing_ref_is_a_skip_saying_so(repo: Path) -> None:
-    set_spec(repo, **{"model.baseline": {"ref": "origin/main"}})
+    edit_spec(repo, {"model.baseline": {"ref": "origin/main"}})
     check = checks(run(GATE, repo))["no_regression.f1"]
     assert check.status == "skip"
     assert check.message == (
@@ -74,7 +75,7 @@ def test_no_repository_is_a_skip(tmp_path: Path) -> None:
 
 def test_model_not_committed_at_the_ref_is_a_skip(tmp_path: Path) -> None:
     spec = project(tmp_path / "repo")
-    set_spec(spec, **{"model.baseline": {"ref": "main"}})
+    edit_spec(spec, {"model.baseline": {"ref": "main"}})
     models = spec.parent / "models"
     shutil.move(models, tmp_path / "aside")
     commit_all(spec.parent)  # main holds no model yet: a first release
@@ -86,13 +87,8 @@ def test_model_not_committed_at_the_ref_is_a_skip(tmp_path: Path) -> None:
 
 def test_metrics_file_at_the_ref_is_the_baseline_without_a_model(tmp_path: Path) -> None:
     spec = project(tmp_path / "repo")
-    set_spec(
-        spec,
-        **{
-            "model.baseline": {"ref": "main", "metrics": "baseline.json"},
-            "metrics.no_regression": {"f1": 0.005, "roc_auc": 0.01},
-        },
-    )
+    edit_spec(spec, {"model.baseline": {"ref": "main", "metrics": "baseline.json"},
+                     "metrics.no_regression": {"f1": 0.005, "roc_auc": 0.01}})
     (spec.parent / "baseline.json").write_text(json.dumps({"metrics": {"f1": 0.999}}))
     models = spec.parent / "models"
     shutil.move(models, tmp_path / "aside")

@@ -13,12 +13,12 @@ from mlops.harness.release import compile_check, train_step
 from mlops.harness.runner import Progress
 from mlops.spec.loader import load_spec
 from tests.harness.data_helpers import example_project
-from tests.harness.model_helpers import set_spec
+from tests.specs import edit_spec
 
 
 def _train_spec(folder: Path, command: str) -> Path:
     spec = example_project(folder)
-    set_spec(spec, **{"model.train": command})
+    edit_spec(spec, {"model.train": command})
     return spec
 
 

@@ -3,16 +3,18 @@ says what is wrong, where, in the words a user reads."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlops.spec.errors import SpecError
 from mlops.spec.install import InstallSource, default_source, parse_source
 from mlops.spec.loader import validate_text
+from tests.specs import REMOVE, breast_cancer, changed, location, spec_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = (ROOT / "mlops.yaml").read_text()
 
 
 def errors(text: str, root: Path = ROOT, *, check_files: bool = False) -> list[str]:
@@ -24,27 +26,21 @@ def errors(text: str, root: Path = ROOT, *, check_files: bool = False) -> list[s
     return []
 
 
-def with_lines(old: str, new: str) -> str:
-    assert EXAMPLE.count(old) == 1, old
-    return EXAMPLE.replace(old, new)
+def with_changes(changes: Mapping[str, Any]) -> str:
+    """The suite's breast-cancer spec with `changes` by key path, as YAML text."""
+    return spec_yaml(changed(breast_cancer(), changes))
 
 
-def at(text: str, fragment: str, after: str = "") -> str:
-    """`LINE:COL` of the first place `fragment` starts in `text` (after `after`)."""
-    before = text[:text.index(fragment, text.index(after))]
-    return f"{before.count(chr(10)) + 1}:{len(before) - before.rfind(chr(10))}"
-
-
-def test_the_example_is_valid() -> None:
-    assert errors(EXAMPLE, check_files=True) == []
+def test_the_specs_are_valid_with_their_files() -> None:
+    assert errors((ROOT / "mlops.yaml").read_text(), check_files=True) == []
+    assert errors(with_changes({}), check_files=True) == []
 
 
 def test_ci_source_says_where_it_moved() -> None:
-    text = with_lines('ci: {provider: github,', 'ci: {source: "git+https://x/mlops", provider: github,')
-    where = at(text, '"git+https://x')
+    text = with_changes({"ci.source": "git+https://x/mlops"})
     assert errors(text) == [
-        f"mlops.yaml:{where}: ci.source: moved to install.source: one install source now serves "
-        "every workflow and the Dockerfile"]
+        f"mlops.yaml:{location(text, 'ci.source')}: ci.source: moved to install.source: one "
+        "install source now serves every workflow and the Dockerfile"]
 
 
 @pytest.mark.parametrize(("written", "expected"), [
@@ -83,34 +79,31 @@ def test_requirements_carry_the_extras_each_place_needs() -> None:
                                "'pip install mlops-yaml'"),
 ])
 def test_a_bad_source_is_located(source: str, message: str) -> None:
-    text = with_lines("install:\n", f"install:\n  source: {source}\n")
-    assert errors(text) == [f"mlops.yaml:{at(text, source)}: install.source: {message}"]
+    text = with_changes({"install.source": source})
+    assert errors(text) == [f"mlops.yaml:{location(text, 'install.source')}: install.source: {message}"]
 
 
 def test_install_files_must_exist_and_packages_be_requirements() -> None:
-    text = with_lines("  requirements: [examples/breast_cancer/requirements.txt]\n",
-                      "  source: wheels/mlops_yaml-0.2.0-py3-none-any.whl\n"
-                      "  index_url: http://pypi.local/simple\n"
-                      "  requirements: [requirements-ci.txt]\n"
-                      "  packages: [lightgbm==4.7.0, --pre, 'x${{ github.token }}']\n")
+    text = with_changes({"install": {
+        "source": "wheels/mlops_yaml-0.2.0-py3-none-any.whl",
+        "index_url": "http://pypi.local/simple", "requirements": ["requirements-ci.txt"],
+        "packages": ["lightgbm==4.7.0", "--pre", "x${{ github.token }}"]}})
     package = ("expected a pip requirement like 'lightgbm==4.7.0', got {!r} (pip options belong in "
                "install.index_url or a requirements file)")
     assert errors(text, check_files=True) == [
-        f"mlops.yaml:{at(text, 'wheels/')}: install.source: file not found: "
+        f"mlops.yaml:{location(text, 'install.source')}: install.source: file not found: "
         "wheels/mlops_yaml-0.2.0-py3-none-any.whl",
-        f"mlops.yaml:{at(text, 'http://pypi')}: install.index_url: expected an https URL, got "
-        "'http://pypi.local/simple'",
-        f"mlops.yaml:{at(text, 'requirements-ci')}: install.requirements[0]: file not found: "
-        "requirements-ci.txt",
-        f"mlops.yaml:{at(text, '--pre')}: install.packages[1]: " + package.format("--pre"),
-        f"mlops.yaml:{at(text, chr(39) + 'x$')}: install.packages[2]: "
+        f"mlops.yaml:{location(text, 'install.index_url')}: install.index_url: expected an https "
+        "URL, got 'http://pypi.local/simple'",
+        f"mlops.yaml:{location(text, 'install.requirements.0')}: install.requirements[0]: file not "
+        "found: requirements-ci.txt",
+        f"mlops.yaml:{location(text, 'install.packages.1')}: install.packages[1]: "
+        + package.format("--pre"),
+        f"mlops.yaml:{location(text, 'install.packages.2')}: install.packages[2]: "
         + package.format("x${{ github.token }}"),
     ]
     # A gate or the server in the image (check_files=False) does not look for the repository's files.
     assert len(errors(text)) == 3
-
-
-LOG = "request_log: {path: /var/log/mlops,"
 
 
 @pytest.mark.parametrize(("path", "message"), [
@@ -128,31 +121,29 @@ LOG = "request_log: {path: /var/log/mlops,"
              "use one of its own, e.g. /var/log/mlops"),
 ])
 def test_the_request_log_folder_must_be_a_folder_of_its_own(path: str, message: str) -> None:
-    text = with_lines(LOG, f"request_log: {{path: '{path}',")
+    text = with_changes({"serving.request_log.path": path})
     assert errors(text) == [
-        f"mlops.yaml:{at(text, repr(path))}: serving.request_log.path: {message}"]
+        f"mlops.yaml:{location(text, 'serving.request_log.path')}: serving.request_log.path: "
+        f"{message}"]
 
 
 @pytest.mark.parametrize("path", ["logs", "var/requests", "/srv/requests", "/tmp/requests"])
 def test_request_log_folders_that_work(path: str) -> None:
-    assert errors(with_lines(LOG, f"request_log: {{path: '{path}',")) == []
+    assert errors(with_changes({"serving.request_log.path": path})) == []
 
 
 def test_a_monitor_workflow_needs_a_request_log() -> None:
-    text = with_lines("  request_log: {path: /var/log/mlops, sample_rate: 0.1, format: jsonl, "
-                      "claim: breast-cancer-requests}\n", "")
-    text = text.replace("  pushgateway:", "  workflow: true\n  pushgateway:")
+    text = with_changes({"serving.request_log": REMOVE, "monitors.workflow": True})
     assert errors(text) == [
-        f"mlops.yaml:{at(text, 'true', after='workflow:')}: monitors.workflow: the monitor workflow "
-        "needs serving.request_log: without a request log there is nothing to monitor",
+        f"mlops.yaml:{location(text, 'monitors.workflow')}: monitors.workflow: the monitor "
+        "workflow needs serving.request_log: without a request log there is nothing to monitor",
     ]
 
 
 def test_spawn_rate_is_checked_only_when_written() -> None:
     """`users: 5` alone is valid: the default spawn_rate (10) is not the user's mistake."""
-    text = with_lines("  users: 16\n  spawn_rate: 8\n", "  users: 5\n")
-    assert errors(text) == []
-    text = with_lines("  users: 16\n  spawn_rate: 8\n", "  users: 5\n  spawn_rate: 8\n")
+    assert errors(with_changes({"load.users": 5, "load.spawn_rate": REMOVE})) == []
+    text = with_changes({"load.users": 5, "load.spawn_rate": 8})
     assert errors(text) == [
-        f"mlops.yaml:{at(text, '8', after='spawn_rate:')}: load.spawn_rate: spawn_rate (8) is more than "
-        "users (5)"]
+        f"mlops.yaml:{location(text, 'load.spawn_rate')}: load.spawn_rate: spawn_rate (8) is more "
+        "than users (5)"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mlops.harness.bench.gate import GATE
-from tests.harness.model_helpers import checks, commit_all, project, run, set_spec, train
+from tests.harness.model_helpers import checks, commit_all, project, run, train
+from tests.specs import edit_spec
 
 FAST = {"benchmark.warmup": 5, "benchmark.iterations": 60}
 
@@ -16,7 +17,7 @@ FAST = {"benchmark.warmup": 5, "benchmark.iterations": 60}
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     spec = project(tmp_path / "repo")
-    set_spec(spec, **{"model.baseline": {"ref": "main"}, "benchmark.max_slowdown": 2.0, **FAST})
+    edit_spec(spec, {"model.baseline": {"ref": "main"}, "benchmark.max_slowdown": 2.0, **FAST})
     commit_all(spec.parent)
     return spec
 
@@ -47,7 +48,7 @@ def test_a_much_slower_model_fails_against_the_baseline(repo: Path) -> None:
 
 
 def test_latency_threshold_failure_names_the_statistic_and_batch(repo: Path) -> None:
-    set_spec(repo, **{"benchmark.thresholds": {"p99_ms@64": "< 0.001"}})
+    edit_spec(repo, {"benchmark.thresholds": {"p99_ms@64": "< 0.001"}})
     check = checks(run(GATE, repo))["p99_ms@64"]
     assert check.status == "fail"
     assert check.message.startswith("p99 latency at batch 64 ")
@@ -56,7 +57,7 @@ def test_latency_threshold_failure_names_the_statistic_and_batch(repo: Path) -> 
 
 def test_without_a_baseline_the_slowdown_is_a_skip(tmp_path: Path) -> None:
     spec = project(tmp_path / "plain")
-    set_spec(spec, **{"benchmark.max_slowdown": 2.0, **FAST})
+    edit_spec(spec, {"benchmark.max_slowdown": 2.0, **FAST})
     check = checks(run(GATE, spec))["slowdown"]
     assert check.status == "skip"
     assert check.message == (f"no git repository at {spec.parent}, so no baseline at origin/main; "

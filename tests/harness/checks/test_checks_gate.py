@@ -17,7 +17,8 @@ from mlops.harness.checks.gate import ChecksGate
 from mlops.harness.gate import GateOptions
 from mlops.harness.result import GateResult
 from mlops.spec.loader import load_spec
-from tests.harness.data_helpers import ROOT, edit_spec, example_project
+from tests.harness.data_helpers import ROOT, example_project
+from tests.specs import REMOVE, location
 
 TEAM_CHECKS = '''\
 import pytest
@@ -86,8 +87,7 @@ def test_a_failing_team_check_fails_the_gate_in_every_report(tmp_path: Path) -> 
 
 
 def test_no_checks_section_skips(tmp_path: Path) -> None:
-    spec = example_project(tmp_path)
-    edit_spec(spec, "checks: {path: checks}", "")
+    spec = example_project(tmp_path, {"checks": REMOVE})
     assert outcomes(run(spec)) == [(
         "checks", "skip", f"no checks section in {spec}; add `checks: {{path: checks}}` to run the "
                           "team's own pytest checks")]
@@ -95,9 +95,9 @@ def test_no_checks_section_skips(tmp_path: Path) -> None:
 
 def test_a_missing_folder_is_located_in_the_spec(tmp_path: Path) -> None:
     spec = example_project(tmp_path)
-    line = spec.read_text().splitlines().index("checks: {path: checks}") + 1
+    where = location(spec.read_text(), "checks.path")
     assert outcomes(run(spec)) == [
-        ("checks.path", "error", f"{spec}:{line}:16: checks.path: folder not found: checks")]
+        ("checks.path", "error", f"{spec}:{where}: checks.path: folder not found: checks")]
 
 
 def test_a_syntax_error_is_located_and_the_other_files_still_run(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.data_helpers import ROOT, edit_spec, example_project
+from tests.harness.data_helpers import ROOT, example_project
+from tests.specs import edit_spec
 
 
 def write(folder: Path, files: dict[str, str]) -> None:
@@ -125,7 +126,7 @@ def git(folder: Path, *args: str) -> None:
 
 def test_baseline_model_is_read_from_git(tmp_path: Path) -> None:
     spec = example_with_model(tmp_path)
-    edit_spec(spec, "baseline: {ref: origin/main}", "baseline: {ref: main}")
+    edit_spec(spec, {"model.baseline.ref": "main"})
     write(tmp_path, {"checks/test_baseline.py": BASELINE_CHECKS})
     git(tmp_path, "init", "-q", "-b", "main")
     git(tmp_path, "add", "models/model.onnx")

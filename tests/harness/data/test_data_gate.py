@@ -16,7 +16,8 @@ from mlops.harness.data.gate import GATE
 from mlops.harness.gate import GateOptions
 from mlops.harness.result import CheckResult, GateResult, display_number
 from mlops.spec.loader import load_spec
-from tests.harness.data_helpers import Rows, edit_csv, edit_spec, example_project, read_rows
+from tests.harness.data_helpers import Rows, edit_csv, example_project, read_rows
+from tests.specs import REMOVE, edit_spec
 
 
 def run(spec: Path) -> GateResult:
@@ -101,9 +102,8 @@ def test_nulls_beyond_the_limit(project: Path) -> None:
 
 
 def test_nullable_column_still_bounded_by_null_fraction(project: Path) -> None:
-    edit_spec(project, "mean_smoothness: {dtype: float, min: 0, max: 1}",
-              "mean_smoothness: {dtype: float, min: 0, max: 1, nullable: true}")
-    edit_spec(project, "max_null_fraction: 0.0", "max_null_fraction: 0.05")
+    edit_spec(project, {"data.schema.mean_smoothness.nullable": True,
+                        "data.checks.max_null_fraction": 0.05})
 
     def blank(header: list[str], rows: Rows) -> tuple[list[str], Rows]:
         for row in rows[::5]:
@@ -137,7 +137,7 @@ def test_shifted_feature_in_current(project: Path) -> None:
 
 
 def test_a_drifted_feature_only_warns_when_configured(project: Path) -> None:
-    edit_spec(project, "max_drifted_features: 0.3}", "max_drifted_features: 0.3, feature_severity: warn}")
+    edit_spec(project, {"data.drift.feature_severity": "warn"})
 
     def shift(header: list[str], rows: Rows) -> tuple[list[str], Rows]:
         for row in rows:
@@ -158,8 +158,8 @@ def test_a_drifted_feature_only_warns_when_configured(project: Path) -> None:
     ("jensen_shannon", 0.25, "Jensen-Shannon distance"), ("chi2", 0.001, "chi-squared p-value")])
 def test_every_method_flags_the_shift_only(project: Path, method: str, threshold: float,
                                            label: str) -> None:
-    edit_spec(project, "drift: {method: psi, threshold: 0.25, max_drifted_features: 0.3}",
-              f"drift: {{method: {method}, threshold: {threshold}, max_drifted_features: 0.3}}")
+    edit_spec(project, {"data.drift": {"method": method, "threshold": threshold,
+                                       "max_drifted_features": 0.3}})
     assert failed(run(project)) == {}
 
     def shift(header: list[str], rows: Rows) -> tuple[list[str], Rows]:
@@ -180,8 +180,7 @@ def test_dataset_drift_fraction(project: Path) -> None:
                 row[name] = f"{float(row[name]) * 1.5:.6f}"
         return header, rows
 
-    edit_spec(project, "mean_area: {dtype: float, min: 0, max: 5000}",
-              "mean_area: {dtype: float, min: 0, max: 9000}")
+    edit_spec(project, {"data.schema.mean_area.max": 9000})
     edit_csv(project.parent / "data/current.csv", shift_many)
     result = run(project)
     summary = check(result, "drift.dataset")
@@ -232,7 +231,7 @@ def test_missing_current_file_and_no_current(project: Path) -> None:
     result = run(project)
     assert failed(result) == {"current.file": "data/current.csv: file not found"}
     assert check(result, "drift").message == "drift not checked: data/current.csv could not be read"
-    edit_spec(project, "  current: data/current.csv\n", "")
+    edit_spec(project, {"data.current": REMOVE})
     result = run(project)
     assert failed(result) == {}
     assert check(result, "drift").status == "skip"
@@ -258,10 +257,11 @@ def test_parquet_gives_the_same_verdicts(project: Path) -> None:
     folder = project.parent / "data"
     for split in ("train", "test", "current"):
         pq.write_table(pcsv.read_csv(folder / f"{split}.csv"), folder / f"{split}.parquet")
-    text = project.read_text().replace(".csv", ".parquet").replace("format: csv",
-                                                                   "format: parquet")
     parquet_spec = project.parent / "parquet.yaml"
-    parquet_spec.write_text(text)
+    parquet_spec.write_text(project.read_text())
+    edit_spec(parquet_spec, {"data.format": "parquet", "data.train": "data/train.parquet",
+                             "data.test": "data/test.parquet", "data.reference": "data/train.parquet",
+                             "data.current": "data/current.parquet"})
     csv_result, parquet_result = run(project), run(parquet_spec)
     assert failed(parquet_result) == {}
     assert [(c.name, c.status, c.observed) for c in parquet_result.checks] == [

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from mlops.harness.load.gate import GATE
-from tests.harness.model_helpers import checks, project, run, set_spec
+from tests.harness.model_helpers import checks, project, run
+from tests.specs import edit_spec
 
 FAULT_SERVER = Path(__file__).with_name("fault_server.py")
 # Generous on purpose: the clean server must pass on a busy machine (measured here with both cores
@@ -28,7 +29,7 @@ LOAD = {"users": 4, "spawn_rate": 4, "duration": "4s", "workers": 0, "thresholds
 def compiled(folder: Path, **load: object) -> Path:
     """A copy of the example with a short load test, compiled by the real CLI."""
     spec = project(folder)
-    set_spec(spec, load={**LOAD, **load})
+    edit_spec(spec, {"load": {**LOAD, **load}})
     done = subprocess.run([sys.executable, "-m", "mlops", "compile", str(spec)],
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -20,10 +20,10 @@ from tests.harness.model_helpers import (
     onnx_graph,
     project,
     run,
-    set_spec,
     tensor,
     train,
 )
+from tests.specs import REMOVE, edit_spec, location
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_preprocessing_missing_from_the_onnx_graph_fails_parity(example: Path) -
 
 
 def test_slice_and_group_gap_failures_name_the_slice_and_groups(example: Path) -> None:
-    set_spec(example, **{
+    edit_spec(example, {
         "metrics.slices": [{"by": "mean_radius > 15", "metric": "accuracy",
                             "threshold": "<= 0.5"}],
         "metrics.group_gaps": [{"column": "label", "metric": "accuracy", "max_gap": 0.001}],
@@ -95,7 +95,7 @@ def test_slice_and_group_gap_failures_name_the_slice_and_groups(example: Path) -
 
 
 def test_a_slice_with_no_rows_is_an_error(example: Path) -> None:
-    set_spec(example, **{"metrics.slices": [
+    edit_spec(example, {"metrics.slices": [
         {"by": "mean_radius > 1000", "metric": "recall", "threshold": ">= 0.9"}]})  # fmt: skip
     found = checks(run(GATE, example))
     assert found["slice[mean_radius > 1000].recall"].status == "error"
@@ -105,7 +105,7 @@ def test_a_slice_with_no_rows_is_an_error(example: Path) -> None:
 
 
 def test_large_input_noise_fails_the_flip_property(example: Path) -> None:
-    set_spec(example, **{"metrics.robustness": {"examples": 200, "noise": 0.8,
+    edit_spec(example, {"metrics.robustness": {"examples": 200, "noise": 0.8,
                                                 "max_flip_fraction": 0.01, "seed": 3}})  # fmt: skip
     check = checks(run(GATE, example))["robustness.noise_flips"]
     assert check.status == "fail"
@@ -119,7 +119,7 @@ def test_invalid_probabilities_are_found_and_shown(example: Path) -> None:
     weights[0] = [1.0, -1.0]
     onnx_graph(example.parent, [helper.make_node("Gemm", ["input", "W"], ["probabilities"])],
                [tensor("W", weights)])  # fmt: skip
-    set_spec(example, **{"model.source": None})
+    edit_spec(example, {"model.source": REMOVE})
     check = checks(run(GATE, example))["robustness.valid_probabilities"]
     assert check.status == "fail"
     assert check.message.startswith("invalid probabilities: probabilities [")
@@ -138,7 +138,7 @@ def test_batch_dependent_outputs_break_batch_invariance(example: Path) -> None:
     weights[0] = [0.5, -0.5]
     axes = numpy_helper.from_array(np.array([0], np.int64), "axes")
     onnx_graph(example.parent, nodes, [tensor("W", weights), axes])
-    set_spec(example, **{"model.source": None})
+    edit_spec(example, {"model.source": REMOVE})
     check = checks(run(GATE, example))["robustness.batch_invariance"]
     assert check.status == "fail"
     assert check.message.startswith("a row predicts differently inside a batch: row ")
@@ -158,8 +158,9 @@ def test_wrong_input_width_is_refused_before_any_gate_runs(example: Path) -> Non
     linear_softmax(example.parent, np.zeros((29, 2)), np.zeros(2))
     with pytest.raises(SpecError) as refused:
         load_spec(example, check_files=False)
+    where = location(example.read_text(), "data.schema")
     assert str(refused.value) == (
-        f"{example}:17:5: data.schema: models/model.onnx takes one input 'input' (float "
+        f"{example}:{where}: data.schema: models/model.onnx takes one input 'input' (float "
         "[batch, 29]): 29 features, but data.schema declares 30 (every column but the target, "
         "in input order)")
 
@@ -187,13 +188,8 @@ def test_torch_parity_rebuilds_the_module_from_the_training_script(example: Path
     torch.save(network.state_dict(), folder / "models" / "model.pt")
     weight = network[0].weight.detach().numpy()
     bias = network[0].bias.detach().numpy()
-    set_spec(
-        example,
-        **{
-            "model.train": "python train_torch.py",
-            "model.source": {"framework": "torch", "path": "models/model.pt"},
-        },
-    )
+    edit_spec(example, {"model.train": "python train_torch.py",
+                        "model.source": {"framework": "torch", "path": "models/model.pt"}})
     linear_softmax(folder, weight.T, bias)
     found = checks(run(GATE, example))
     assert found["parity.max_abs_diff"].status == "pass", found["parity.max_abs_diff"].message

@@ -3,7 +3,9 @@ the raw test rows through the model contract, as the server does."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -12,48 +14,39 @@ import pytest
 from mlops.harness.model.gate import GATE
 from tests.core.onnx_models import churn_frame, fitted_column_pipeline
 from tests.harness.model_helpers import checks, run
+from tests.specs import changed, write_spec
 
-SPEC = """version: 1
-name: churn
-data:
-  train: test.csv
-  test: test.csv
-  target: churned
-  schema:
-    plan: {{dtype: str, nullable: true, allowed: [basic, standard, premium]}}
-    age: {{dtype: float, nullable: true, min: 18, max: 80}}
-    calls: {{dtype: int, min: 0, max: 9}}
-    churned: {{dtype: str, allowed: ["no", "yes"]}}
-model:
-  task: binary_classification
-  artifact: model.onnx
-  source: {{framework: sklearn, path: model.joblib}}
-  baseline: null
-metrics:
-  accuracy: ">= 0.5"
-  slices:
-    - {{by: "plan == 'basic'", metric: accuracy, threshold: ">= 0.5"}}
-    - {{by: "plan in ['standard', 'premium']", metric: accuracy, threshold: ">= 0.5"}}
-    - {{by: "age >= 50", metric: accuracy, threshold: ">= 0.5"}}
-  group_gaps:
-    - {{column: plan, metric: accuracy, max_gap: 1.0}}
-  robustness: {{examples: 60, noise: 0.01, max_flip_fraction: {flips}, seed: 0{perturb}}}
-deploy:
-  image: localhost/churn
-  environments: [{{name: test, namespace: test}}]
-"""
+SPEC = {
+    "version": 1, "name": "churn",
+    "data": {"train": "test.csv", "test": "test.csv", "target": "churned", "schema": {
+        "plan": {"dtype": "str", "nullable": True, "allowed": ["basic", "standard", "premium"]},
+        "age": {"dtype": "float", "nullable": True, "min": 18, "max": 80},
+        "calls": {"dtype": "int", "min": 0, "max": 9},
+        "churned": {"dtype": "str", "allowed": ["no", "yes"]},
+    }},
+    "model": {"task": "binary_classification", "artifact": "model.onnx",
+              "source": {"framework": "sklearn", "path": "model.joblib"}, "baseline": None},
+    "metrics": {
+        "accuracy": ">= 0.5",
+        "slices": [{"by": "plan == 'basic'", "metric": "accuracy", "threshold": ">= 0.5"},
+                   {"by": "plan in ['standard', 'premium']", "metric": "accuracy",
+                    "threshold": ">= 0.5"},
+                   {"by": "age >= 50", "metric": "accuracy", "threshold": ">= 0.5"}],
+        "group_gaps": [{"column": "plan", "metric": "accuracy", "max_gap": 1.0}],
+        "robustness": {"examples": 60, "noise": 0.01, "max_flip_fraction": 0.5, "seed": 0},
+    },
+    "deploy": {"image": "localhost/churn", "environments": [{"name": "test", "namespace": "test"}]},
+}
 
 
-def project(folder: Path, flips: float = 0.5, perturb: str = "") -> Path:
+def project(folder: Path, changes: Mapping[str, Any] | None = None) -> Path:
     pipeline, onnx = fitted_column_pipeline()
     frame, target = churn_frame(rows=200, seed=5)
     frame = frame.assign(churned=target)
     frame.to_csv(folder / "test.csv", index=False)  # "" plan and NaN age are written as empty
     (folder / "model.onnx").write_bytes(onnx)
     joblib.dump(pipeline, folder / "model.joblib")
-    spec = folder / "mlops.yaml"
-    spec.write_text(SPEC.format(flips=flips, perturb=perturb))
-    return spec
+    return write_spec(folder / "mlops.yaml", changed(SPEC, changes or {}))
 
 
 def test_strings_and_nulls_pass_every_check(tmp_path: Path) -> None:
@@ -81,7 +74,8 @@ def test_strings_and_nulls_pass_every_check(tmp_path: Path) -> None:
 def test_categoricals_are_swapped_not_scaled(tmp_path: Path) -> None:
     check = checks(run(GATE, project(tmp_path)))["robustness.noise_flips"]
     assert "±1% noise on 2 numeric feature(s) and another value of plan" in check.message
-    kept = checks(run(GATE, project(tmp_path, perturb=", perturb: {plan: keep, age: keep}")))
+    keep = {"metrics.robustness.perturb": {"plan": "keep", "age": "keep"}}
+    kept = checks(run(GATE, project(tmp_path, keep)))
     assert "±1% noise on 1 numeric feature(s) (" in kept["robustness.noise_flips"].message
 
 
@@ -91,8 +85,7 @@ def test_categoricals_are_swapped_not_scaled(tmp_path: Path) -> None:
     ("age < 30", lambda f: (f["age"] < 30).sum()),
 ])
 def test_nulls_are_in_no_slice(tmp_path: Path, by: str, rows: object) -> None:
-    spec = project(tmp_path)
-    spec.write_text(spec.read_text().replace("age >= 50", by))
+    spec = project(tmp_path, {"metrics.slices.2.by": by})
     found = checks(run(GATE, spec))
     frame, _ = churn_frame(rows=200, seed=5)
     expected = int(rows(frame))  # type: ignore[operator]
