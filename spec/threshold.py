@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, model_validator
 Severity = Literal["error", "warn"]
 Operator = Literal["<", "<=", ">", ">=", "==", "!="]
 
-_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+# The comparison behind each operator (numpy arrays compare element-wise with them too).
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "<=": operator.le,
     ">=": operator.ge,
     "==": operator.eq,
@@ -46,7 +47,7 @@ class Comparison:
         """NaN never passes: an unmeasurable value must not ship."""
         if math.isnan(observed):
             return False
-        return _OPERATORS[self.op](observed, self.value)
+        return bool(OPERATORS[self.op](observed, self.value))
 
     def describe(self) -> str:
         """`at least 0.93` — the passing region in words."""

@@ -4,8 +4,6 @@ parity and hypothesis robustness properties."""
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,20 +29,12 @@ from mlops.harness.model.testset import DataProblem, TestSet, load_test_set
 from mlops.harness.result import CheckFactory, CheckResult, GateResult, bars_chart, heatmap_chart
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.slices import SliceFilter, parse_slice
-from mlops.spec.threshold import Threshold, format_number
+from mlops.spec.threshold import OPERATORS, Threshold, format_number
 
 GATE_NAME = "model"
 CHECK = CheckFactory(GATE_NAME)
 MAX_GROUPS = 50
 NULL_GROUP = "(null)"
-_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 
 
 def evaluate(model: OnnxModel, columns: Columns) -> m.Outputs:
@@ -61,7 +51,7 @@ def slice_mask(rule: SliceFilter, column: npt.NDArray[Any]) -> npt.NDArray[np.bo
         chosen = inside if rule.op == "in" else ~inside
     else:
         with np.errstate(invalid="ignore"):
-            chosen = np.asarray(_OPS[rule.op](column, rule.values[0]), dtype=bool)
+            chosen = np.asarray(OPERATORS[rule.op](column, rule.values[0]), dtype=bool)
     return np.asarray(present & chosen, dtype=bool)
 
 
