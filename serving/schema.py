@@ -3,8 +3,8 @@
 Requests arrive as raw columns (see `mlops.core.columns`): numbers as float64 with NaN for a null,
 text as str/None. A value of the wrong type can never be fed to the model and is always rejected;
 the other rules (null in a non-nullable column, a value outside `allowed`, below `min` or above
-`max`) are checked per column with numpy, and `serving.on_schema_violation` decides: `reject`
-answers 422 naming the first offending row, feature and rule; `log` answers and only counts them.
+`max`) are collected, and `serving.on_schema_violation` decides: `reject` answers 422 naming the
+first offending row, feature and rule; `log` answers and only counts them.
 Either way every violation is counted by feature and rule (mlops_schema_violations_total), so
 drift in the wild shows before the monitor runs.
 """
