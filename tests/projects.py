@@ -1,17 +1,28 @@
-"""Outside teams' repositories for end-to-end tests: a `{path: content}` project in a git repository
-of its own, whose `origin` (a bare repository beside it) holds the pushed `main`.
+"""Projects for tests: `{path: content}` files (`write_files`), the breast-cancer project most
+tests start from (`breast_cancer_project`), and a project in a git repository of its own whose
+`origin` (a bare repository beside it) holds the pushed `main` (`make_repository`).
 
-That is what a team's checkout looks like to mlops: `model.baseline.ref: origin/main` resolves,
-and the repository root (where `.github/workflows/` goes) is the project's folder, not this
-checkout. Git runs as the real command, with a fixed identity so no user configuration is needed.
+A repository of its own is what a team's checkout looks like to mlops: `model.baseline.ref:
+origin/main` resolves, and the repository root (where `.github/workflows/` goes) is the project's
+folder, not this checkout. Git runs as the real command, with a fixed identity so no user
+configuration is needed.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
+
+from tests.specs import breast_cancer, changed, write_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+SPLITS = ("train", "test", "current")
+REQUIREMENTS = "examples/breast_cancer/requirements.txt"
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Outside Team", "GIT_AUTHOR_EMAIL": "team@example.com",
@@ -49,6 +60,31 @@ def write_files(folder: Path, files: Mapping[str, str | bytes]) -> None:
             target.write_bytes(content)
         else:
             target.write_text(content)
+
+
+def breast_cancer_project(folder: Path, changes: Mapping[str, Any] | None = None, *,
+                          models: bool = False) -> Path:
+    """The suite's breast-cancer spec (with `changes` by key path, see `tests.specs`) as
+    `folder`/mlops.yaml, the example's data/{train,test,current}.csv and the requirements file
+    install.requirements names, and with `models` its committed models/; returns the spec path.
+
+    Without the example's data (a fresh checkout before `prepare_data.py` ran) the same columns
+    are generated from scikit-learn's bundled data set."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = write_spec(folder / "mlops.yaml", changed(breast_cancer(), changes or {}))
+    (folder / REQUIREMENTS).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / REQUIREMENTS, folder / REQUIREMENTS)
+    data = folder / "data"
+    data.mkdir(exist_ok=True)
+    if all((ROOT / "data" / f"{split}.csv").is_file() for split in SPLITS):
+        for split in SPLITS:
+            shutil.copy(ROOT / "data" / f"{split}.csv", data / f"{split}.csv")
+    else:
+        subprocess.run([sys.executable, str(ROOT / "examples/breast_cancer/prepare_data.py"),
+                        "--out-dir", str(data)], check=True, capture_output=True)
+    if models:
+        shutil.copytree(ROOT / "models", folder / "models", dirs_exist_ok=True)
+    return spec
 
 
 def make_repository(folder: Path, files: Mapping[str, str | bytes],

@@ -12,8 +12,9 @@ import pytest
 
 from mlops.compiler.compile import prepare, write
 from mlops.core.version import release_version
-from tests.compiler.compiler_helpers import CASES, ROOT, compile_case, copy_case, find_tool, run_tool
+from tests.compiler.compiler_helpers import CASES, ROOT, compile_case, find_tool, run_tool
 from tests.compiler.k8s_support import kustomize, run
+from tests.specs import REMOVE, breast_cancer, changed, write_spec
 
 CHECKOV = str(ROOT / ".venv-checkov" / "bin" / "checkov")
 HINT = "run `make tools`"
@@ -53,15 +54,10 @@ def test_two_stages_non_root_healthcheck_and_serve(case: str,
 
 
 def test_spec_drives_base_image_port_model_and_parquet(tmp_path: Path) -> None:
-    spec = copy_case("breast-cancer", tmp_path)
-    log_line = ("request_log: {path: /var/log/mlops, sample_rate: 0.1, format: jsonl, "
-                "claim: breast-cancer-requests}")
-    assert log_line in spec.read_text()
-    text = spec.read_text().replace(log_line, "request_log: {path: /srv/requests, format: parquet}")
-    text = text.replace(", claim: breast-cancer-feedback}", "}")
-    text = text.replace("  port: 8080\n", "  port: 9000\n  base_image: "
-                        "python:3.11.14-slim-bookworm@sha256:" + "a" * 64 + "\n")
-    spec.write_text(text)
+    spec = write_spec(tmp_path / "mlops.yaml", changed(breast_cancer(), {
+        "serving.request_log": {"path": "/srv/requests", "format": "parquet"},
+        "monitors.performance.claim": REMOVE, "serving.port": 9000,
+        "serving.base_image": "python:3.11.14-slim-bookworm@sha256:" + "a" * 64}))
     write(prepare([spec]))
     generated = dockerfile(tmp_path)
     assert generated.count("FROM python:3.11.14-slim-bookworm@sha256:" + "a" * 64) == 2

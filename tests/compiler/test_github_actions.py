@@ -19,6 +19,7 @@ from mlops.compiler.compile import prepare, write
 from mlops.compiler.targets.github_actions import ACTIONS, code_globs, registry_of
 from mlops.core.version import release_version
 from tests.compiler.compiler_helpers import CASES, ROOT, copy_case, find_tool, run_tool
+from tests.specs import breast_cancer, changed, edit_spec, write_spec
 
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
@@ -172,12 +173,12 @@ def test_the_monitor_workflow_exists_only_where_a_runner_can_read_the_request_lo
     assert monitors(compiled("canary-argocd")) == ["mlops-churn-monitor.yml"]
     for case in ("breast-cancer", "digits-torch", "flux-minimal", "regression"):
         assert monitors(compiled(case)) == [], case
-    spec = copy_case("breast-cancer", tmp_path / "on")  # a self-hosted runner with the log mounted
-    spec.write_text(spec.read_text().replace("  pushgateway:", "  workflow: true\n  pushgateway:"))
+    # a self-hosted runner with the log mounted
+    spec = write_spec(tmp_path / "on" / "mlops.yaml", changed(breast_cancer(), {"monitors.workflow": True}))
     write(prepare([spec]))
     assert monitors(tmp_path / "on") == ["mlops-breast-cancer-monitor.yml"]
     spec = copy_case("canary-argocd", tmp_path / "off")
-    spec.write_text(spec.read_text().replace("monitors:\n", "monitors:\n  workflow: false\n"))
+    edit_spec(spec, {"monitors.workflow": False})
     write(prepare([spec]))
     assert monitors(tmp_path / "off") == []
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,7 @@ from tests.compiler.k8s_support import (
     render,
     write_tree,
 )
+from tests.specs import REMOVE, breast_cancer, changed, spec_yaml
 
 K8S = PurePosixPath("generated/k8s")
 DIGEST = "sha256:" + "ab" * 32
@@ -249,11 +251,10 @@ def test_without_request_log_no_log_volume_is_mounted() -> None:
     assert "MLOPS_REQUEST_LOG_DIR" not in kustomization
 
 
-def _root_with(old: str, new: str) -> LoadedSpec:
-    text = SPECS["root"].read_text()
-    assert old in text
-    return validate_text(text.replace(old, new), SPECS["root"], display="mlops.yaml",
-                         check_files=False)
+def _root_with(changes: Mapping[str, Any]) -> LoadedSpec:
+    """The breast-cancer spec (`tests.specs`) with `changes`, validated in the root's place."""
+    return validate_text(spec_yaml(changed(breast_cancer(), changes)), SPECS["root"],
+                         display="mlops.yaml", check_files=False)
 
 
 def _volumes(pod: Doc) -> dict[str, Doc]:
@@ -275,7 +276,7 @@ def test_a_request_log_claim_is_shared_with_the_monitor_job() -> None:
 
 
 def test_without_a_claim_the_request_log_is_pod_local() -> None:
-    files = render(_root_with(", claim: breast-cancer-requests}", "}"))
+    files = render(_root_with({"serving.request_log.claim": REMOVE}))
     (deployment,) = parse(files[K8S / "base" / "deployment.yaml"])
     (cronjob,) = parse(files[K8S / "base" / "cronjob.yaml"])
     assert "emptyDir" in _volumes(deployment["spec"]["template"]["spec"])["request-log"]
@@ -283,8 +284,7 @@ def test_without_a_claim_the_request_log_is_pod_local() -> None:
 
 
 def test_the_canary_analysis_queries_the_configured_prometheus() -> None:
-    loaded = _root_with("on_alert: [open_issue, retrain]",
-                        "on_alert: [open_issue, retrain]\n  prometheus_url: http://prom.obs:9090")
+    loaded = _root_with({"monitors.prometheus_url": "http://prom.obs:9090"})
     docs = parse(render(loaded)[K8S / "overlays" / "production" / "analysistemplate.yaml"])
     addresses = {metric["provider"]["prometheus"]["address"] for metric in docs[0]["spec"]["metrics"]}
     assert addresses == {"http://prom.obs:9090"}

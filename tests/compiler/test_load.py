@@ -17,6 +17,7 @@ import pytest
 
 from mlops.compiler.compile import prepare, write
 from tests.compiler.compiler_helpers import CASES, VENV_BIN, copy_case, find_tool, run_tool
+from tests.specs import edit_spec
 
 LOCUSTFILE = "generated/load/locustfile.py"
 
@@ -89,9 +90,8 @@ def test_locustfile_reads_the_spec_thresholds(compiled: Callable[[str], Path]) -
 def test_locust_runs_the_generated_file_and_meets_its_slos(
         tmp_path: Path, server: ThreadingHTTPServer) -> None:
     spec = copy_case("canary-argocd", tmp_path)
-    text = spec.read_text().replace('rps: "> 100"', 'rps: "> 1"')
-    spec.write_text(text.replace('p95_ms: "< 50"', 'p95_ms: "< 2000"').replace(
-        'p99_ms: "< 100"', 'p99_ms: "< 5000"'))
+    edit_spec(spec, {"load.thresholds.rps": "> 1", "load.thresholds.p95_ms": "< 2000",
+                     "load.thresholds.p99_ms": "< 5000"})
     write(prepare([spec]))
     result = run_locust(tmp_path / LOCUSTFILE, server.server_address[1])
     assert result.returncode == 0, result.stdout + result.stderr
@@ -105,7 +105,7 @@ def test_locust_runs_the_generated_file_and_meets_its_slos(
 @pytest.mark.slow
 def test_locust_fails_when_an_slo_fails(tmp_path: Path, server: ThreadingHTTPServer) -> None:
     spec = copy_case("canary-argocd", tmp_path)
-    spec.write_text(spec.read_text().replace('rps: "> 100"', 'rps: "> 1000000"'))
+    edit_spec(spec, {"load.thresholds.rps": "> 1000000"})
     write(prepare([spec]))
     result = run_locust(tmp_path / LOCUSTFILE, server.server_address[1])
     assert result.returncode == 1, result.stdout + result.stderr
@@ -140,7 +140,7 @@ def test_master_decides_and_workers_stay_quiet(tmp_path: Path,
     """Distributed mode (`load.workers`): the SLO hook runs on the master only."""
     find_tool("locust", "pip install 'mlops-yaml[load]', or `make setup`")
     spec = copy_case("digits-torch", tmp_path)
-    spec.write_text(spec.read_text().replace('rps: "> 20"', 'rps: "> 1000000"'))
+    edit_spec(spec, {"load.thresholds.rps": "> 1000000"})
     write(prepare([spec]))
     locustfile, port = str(tmp_path / LOCUSTFILE), free_port()
     locust = str(VENV_BIN / "locust")

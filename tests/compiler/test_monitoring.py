@@ -17,6 +17,7 @@ from mlops.core import telemetry
 from mlops.spec.cron import max_gap_seconds
 from mlops.spec.loader import LoadedSpec, validate_text
 from tests.compiler.k8s_support import OUTPUT, SPEC_NAMES, SPECS, load, parse, render, run, tool, write_tree
+from tests.specs import REMOVE, breast_cancer, changed, spec_yaml
 
 MONITORING = PurePosixPath("generated/monitoring")
 METRICS = (*telemetry.SERVER_METRICS, *telemetry.MONITOR_METRICS)
@@ -219,9 +220,8 @@ def test_durations_read_like_prometheus_writes_them() -> None:
 
 
 def test_rule_labels_reach_the_prometheusrule_resource() -> None:
-    text = SPECS["root"].read_text().replace(
-        "on_alert: [open_issue, retrain]",
-        "on_alert: [open_issue, retrain]\n  rule_labels: {release: kube-prometheus-stack}")
+    text = spec_yaml(changed(breast_cancer(),
+                             {"monitors.rule_labels": {"release": "kube-prometheus-stack"}}))
     loaded = validate_text(text, SPECS["root"], display="mlops.yaml", check_files=False)
     (resource,) = parse(render(loaded)[OUTPUT / "monitoring" / "prometheusrule.yaml"])
     assert resource["metadata"]["labels"]["release"] == "kube-prometheus-stack"
@@ -230,10 +230,8 @@ def test_rule_labels_reach_the_prometheusrule_resource() -> None:
 def test_no_liveness_alerts_without_a_pushgateway() -> None:
     """A batch job's metrics reach Prometheus only through a Pushgateway; without one an absence
     alert would fire forever."""
-    text = SPECS["root"].read_text()
-    line = next(line for line in text.splitlines() if line.strip().startswith("pushgateway:"))
-    loaded = validate_text(text.replace(line + "\n", ""), SPECS["root"], display="mlops.yaml",
-                           check_files=False)
+    text = spec_yaml(changed(breast_cancer(), {"monitors.pushgateway": REMOVE}))
+    loaded = validate_text(text, SPECS["root"], display="mlops.yaml", check_files=False)
     assert loaded.spec.monitors.pushgateway is None
     names = [rule["alert"] for rule in _rules(render(loaded))]
     assert names == ["MlopsLatencyHigh", "MlopsErrorRateHigh", "MlopsDriftDetected",

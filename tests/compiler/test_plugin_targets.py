@@ -3,12 +3,11 @@ built-in ones through the real `mlops compile`; a broken one is named and left o
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from tests.compiler.dist_helpers import EXTRA_TARGET, RAISES_ON_IMPORT, install, mlops
+from tests.specs import breast_cancer, write_spec
 
-ROOT = Path(__file__).resolve().parents[2]
 BUILT_IN_OUTPUTS = ("generated/mlops.schema.json", "generated/docker/Dockerfile",
                     "generated/k8s/base/kustomization.yaml", "generated/load/locustfile.py",
                     ".github/workflows/mlops-breast-cancer-pr.yml")
@@ -16,7 +15,7 @@ BUILT_IN_OUTPUTS = ("generated/mlops.schema.json", "generated/docker/Dockerfile"
 
 def project(folder: Path) -> Path:
     folder.mkdir()
-    shutil.copy(ROOT / "mlops.yaml", folder / "mlops.yaml")
+    write_spec(folder / "mlops.yaml", breast_cancer())
     return folder
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness.data_helpers import example_project
+from tests.projects import breast_cancer_project
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("onnxruntime", "sklearn", "torch", "locust", "scipy")
@@ -21,7 +21,7 @@ def mlops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_gate_data_passes_and_writes_reports(tmp_path: Path) -> None:
-    spec = example_project(tmp_path / "p")
+    spec = breast_cancer_project(tmp_path / "p")
     done = mlops("gate", "data", str(spec), "--report-dir", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "breast-cancer: passed\n"
@@ -34,7 +34,7 @@ def test_gate_data_passes_and_writes_reports(tmp_path: Path) -> None:
 
 
 def test_gate_data_fails_on_bad_data_and_report_re_renders(tmp_path: Path) -> None:
-    spec = example_project(tmp_path / "p")
+    spec = breast_cancer_project(tmp_path / "p")
     train = tmp_path / "p/data/train.csv"
     train.write_text(train.read_text().replace("mean_radius", "radius_mean", 1))
     done = mlops("gate", "data", str(spec), "--report-dir", "out", cwd=tmp_path)
@@ -67,7 +67,7 @@ def test_report_errors(tmp_path: Path) -> None:
 
 
 def test_gate_data_imports_no_model_runtime(tmp_path: Path) -> None:
-    spec = example_project(tmp_path / "p")
+    spec = breast_cancer_project(tmp_path / "p")
     probe = (
         "import json, sys\nfrom mlops.cli.main import main\n"
         f"try:\n    main(['gate', 'data', {str(spec)!r}, '--report-dir', 'out'])\n"

@@ -20,22 +20,16 @@ import pytest
 
 from tests.monitor.monitor_helpers import MLOPS, ROOT, SHIFTED, data_rows, shifted
 from tests.serving.serve_helpers import Server
+from tests.specs import breast_cancer, changed, write_spec
 
 pytestmark = pytest.mark.slow
-LOG_LINE = ("  request_log: {path: /var/log/mlops, sample_rate: 0.1, format: jsonl, "
-            "claim: breast-cancer-requests}")
-
-
 def _project(tmp: Path) -> Path:
-    """The root example with every request logged to tmp/logs."""
+    """The breast-cancer spec with every request logged to tmp/logs; the example's data, model
+    and generated files."""
     for folder in ("data", "models", "generated"):
         (tmp / folder).symlink_to(ROOT / folder)
-    text = (ROOT / "mlops.yaml").read_text()
-    assert LOG_LINE in text
-    spec = tmp / "mlops.yaml"
-    spec.write_text(text.replace(LOG_LINE, f"  request_log: {{path: {tmp / 'logs'}, "
-                                           "sample_rate: 1.0, format: jsonl}"))
-    return spec
+    log = {"path": str(tmp / "logs"), "sample_rate": 1.0, "format": "jsonl"}
+    return write_spec(tmp / "mlops.yaml", changed(breast_cancer(), {"serving.request_log": log}))
 
 
 def _send(server: Server, rows: list[dict[str, float]], prefix: str) -> None:

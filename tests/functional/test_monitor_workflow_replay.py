@@ -4,7 +4,6 @@ a repository whose request log lives in the checkout (a relative serving.request
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -13,24 +12,18 @@ import pytest
 
 from mlops.compiler.compile import prepare, write
 from tests.monitor.monitor_helpers import data_rows, records, write_jsonl
+from tests.projects import breast_cancer_project
 from tests.workflow_replay import build_wheel, replay
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-LOG = "request_log: {path: /var/log/mlops,"
 
 
 def monitored_repository(destination: Path) -> Path:
-    """The example with its request log in the repository (logs/), an hour of traffic in it."""
-    for name in ("data", "models"):
-        shutil.copytree(ROOT / name, destination / name)
-    (destination / "examples" / "breast_cancer").mkdir(parents=True)
-    shutil.copy(ROOT / "examples" / "breast_cancer" / "requirements.txt",
-                destination / "examples" / "breast_cancer" / "requirements.txt")
-    text = (ROOT / "mlops.yaml").read_text()
-    assert text.count(LOG) == 1
-    (destination / "mlops.yaml").write_text(text.replace(LOG, "request_log: {path: logs,"))
-    write(prepare([destination / "mlops.yaml"]))
+    """The breast-cancer project with its request log in the repository (logs/), an hour of
+    traffic in it."""
+    write(prepare([breast_cancer_project(destination, {"serving.request_log.path": "logs"},
+                                         models=True)]))
     write_jsonl(destination / "logs" / "requests.jsonl",
                 records(data_rows("current.csv"), time.time() - 600))
     subprocess.run(["git", "init", "--quiet"], cwd=destination, check=True)

@@ -9,7 +9,7 @@ from importlib.metadata import distributions
 from pathlib import Path
 
 from tests.compiler.dist_helpers import EXTRA_TARGET, RAISES_ON_IMPORT, install, mlops
-from tests.harness.data_helpers import example_project
+from tests.projects import breast_cancer_project
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,7 +97,7 @@ def test_installed_plugins_are_listed_and_a_broken_one_is_named(tmp_path: Path) 
 
 def test_an_installed_gate_runs_and_a_broken_one_fails_alone(tmp_path: Path) -> None:
     acme(tmp_path / "site")
-    spec = example_project(tmp_path / "p")
+    spec = breast_cancer_project(tmp_path / "p")
     done = mlops(tmp_path / "site", "gate", "fairness", str(spec), "--report-dir", "out",
                  cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, "breast-cancer: passed\n"), done.stderr

@@ -34,6 +34,7 @@ import pytest
 from mlops.core import telemetry
 from tests.monitor.monitor_helpers import MLOPS, ROOT, data_rows
 from tests.serving.serve_helpers import Server, free_port
+from tests.specs import breast_cancer, changed, write_spec
 from tests.tooling import require_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.tools]
@@ -65,18 +66,13 @@ P95 = ('histogram_quantile(0.95, sum by (le) (rate(mlops_request_duration_second
 
 
 def _project(tmp: Path, p95_ms: int, *, compile_rules: bool = True) -> Path:
-    """The root example with a `p95_ms` latency alert held for 1s, one row per batch, compiled
+    """The breast-cancer spec with a `p95_ms` latency alert held for 1s, one row per batch, compiled
     (the server alone needs only the spec)."""
     for folder in ("data", "models"):
         if not (tmp / folder).exists():
             (tmp / folder).symlink_to(ROOT / folder)
-    text = (ROOT / "mlops.yaml").read_text()
-    for old, new in (("  latency: {p95_ms: 50}", f"  latency: {{p95_ms: {p95_ms}, for: 1s}}"),
-                     ("  max_batch_size: 32", "  max_batch_size: 1")):
-        assert old in text
-        text = text.replace(old, new)
-    spec = tmp / "mlops.yaml"
-    spec.write_text(text)
+    spec = write_spec(tmp / "mlops.yaml", changed(breast_cancer(), {
+        "monitors.latency": {"p95_ms": p95_ms, "for": "1s"}, "serving.max_batch_size": 1}))
     if not compile_rules:
         return spec
     compiled = subprocess.run([MLOPS, "compile", str(spec)], capture_output=True, text=True,

@@ -8,14 +8,16 @@ report is titled as a monitor run; wrong arguments are usage errors (exit 2).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from tests.monitor.monitor_helpers import NOW, data_rows, records, write_jsonl
+from tests.projects import breast_cancer_project
+from tests.specs import REMOVE
 
-ROOT = Path(__file__).resolve().parents[2]
 MLOPS = str(Path(sys.executable).parent / "mlops")
 
 
@@ -23,12 +25,9 @@ def mlops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([MLOPS, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
-def project(tmp_path: Path) -> Path:
-    """The example's spec and data (no model needed by the data gate)."""
-    shutil.copy(ROOT / "mlops.yaml", tmp_path / "mlops.yaml")
-    shutil.copytree(ROOT / "data", tmp_path / "data")
-    shutil.copytree(ROOT / "models", tmp_path / "models")
-    return tmp_path / "mlops.yaml"
+def project(tmp_path: Path, changes: Mapping[str, Any] | None = None) -> Path:
+    """The breast-cancer project (spec with `changes`, data, model)."""
+    return breast_cancer_project(tmp_path, changes, models=True)
 
 
 def test_one_gate_alone_writes_reports_named_after_it(tmp_path: Path) -> None:
@@ -69,10 +68,7 @@ def test_the_monitor_report_is_titled_as_a_monitor_run(tmp_path: Path) -> None:
 
 
 def test_feedback_without_a_performance_monitor_is_a_usage_error(tmp_path: Path) -> None:
-    spec = project(tmp_path)
-    text = spec.read_text()
-    performance = next(line for line in text.splitlines() if line.startswith("  performance:"))
-    spec.write_text(text.replace(performance + "\n", ""))
+    spec = project(tmp_path, {"monitors.performance": REMOVE})
     result = mlops("monitor", "run", str(spec), "--no-push", "--feedback", "labels.csv",
                    cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")

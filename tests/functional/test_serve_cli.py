@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.serving.serve_helpers import MLOPS, Server, make_project
+from tests.specs import location
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -28,7 +29,7 @@ def test_missing_spec_is_a_located_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("content", "message"), [
     (None, "{spec}: cannot serve: model artifact not found: {path}"),
-    (b"not an onnx file", "{spec}:15:13: model.artifact: models/model.onnx: not a valid ONNX "
+    (b"not an onnx file", "{spec}:{where}: model.artifact: models/model.onnx: not a valid ONNX "
                           "model (unsupported wire type 6 in field 13)"),
 ])
 def test_unusable_model_is_refused_without_traceback(tmp_path: Path, content: bytes | None,
@@ -41,7 +42,8 @@ def test_unusable_model_is_refused_without_traceback(tmp_path: Path, content: by
         model.write_bytes(content)
     result = run("serve", str(spec), "--port", "1", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.startswith(message.format(spec=spec, path=model))
+    where = location(spec.read_text(), "model.artifact")
+    assert result.stderr.startswith(message.format(spec=spec, path=model, where=where))
     assert "Traceback" not in result.stderr
 
 

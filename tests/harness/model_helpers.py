@@ -27,14 +27,14 @@ from sklearn.preprocessing import StandardScaler
 from mlops.harness.gate import GateOptions
 from mlops.harness.result import CheckResult, GateResult
 from mlops.spec.loader import load_spec
-from tests.harness.data_helpers import ROOT, example_project
+from tests.projects import ROOT, breast_cancer_project
 
 TARGET = "label"
 
 
 def project(folder: Path, changes: Mapping[str, Any] | None = None) -> Path:
-    """`example_project` (with `changes` to the spec) plus the clean model; returns the spec path."""
-    spec = example_project(folder, changes)
+    """`breast_cancer_project` (with `changes` to the spec) plus the clean model; returns the spec path."""
+    spec = breast_cancer_project(folder, changes)
     models = folder / "models"
     models.mkdir(exist_ok=True)
     committed = [ROOT / "models" / name for name in ("model.onnx", "model.joblib")]

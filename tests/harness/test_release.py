@@ -12,12 +12,12 @@ from pathlib import Path
 from mlops.harness.release import compile_check, train_step
 from mlops.harness.runner import Progress
 from mlops.spec.loader import load_spec
-from tests.harness.data_helpers import example_project
+from tests.projects import breast_cancer_project
 from tests.specs import edit_spec
 
 
 def _train_spec(folder: Path, command: str) -> Path:
-    spec = example_project(folder)
+    spec = breast_cancer_project(folder)
     edit_spec(spec, {"model.train": command})
     return spec
 
@@ -42,7 +42,7 @@ def test_train_step_reports_failure_and_success(tmp_path: Path) -> None:
 
 
 def test_compile_check_names_stale_files_until_compiled(tmp_path: Path) -> None:
-    spec = example_project(tmp_path / "p")
+    spec = breast_cancer_project(tmp_path / "p")
     stale = compile_check(spec)
     assert (stale.gate, stale.name, stale.status) == ("release", "compile", "fail")
     assert isinstance(stale.observed, float)

@@ -13,7 +13,7 @@ from mlops.harness.gate import GateOptions
 from mlops.harness.registry import GATE_NAMES, get_gate
 from mlops.harness.runner import Progress, run_gates
 from mlops.spec.loader import load_spec
-from tests.harness.data_helpers import example_project
+from tests.projects import breast_cancer_project
 
 
 def builtin(monkeypatch: pytest.MonkeyPatch, name: str, module: str) -> None:
@@ -24,7 +24,7 @@ def builtin(monkeypatch: pytest.MonkeyPatch, name: str, module: str) -> None:
 
 def test_crash_becomes_an_error_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     builtin(monkeypatch, "crashing", "tests.harness.crashing_gate")
-    loaded = load_spec(example_project(tmp_path), check_files=False)
+    loaded = load_spec(breast_cancer_project(tmp_path), check_files=False)
     out = io.StringIO()
     report = run_gates(loaded, ["crashing", "data"], GateOptions(), progress=Progress(out))
     crashed, data = report.gates
@@ -52,7 +52,7 @@ def test_unknown_and_missing_gates(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_warnings_do_not_fail(tmp_path: Path) -> None:
-    spec = example_project(tmp_path)
+    spec = breast_cancer_project(tmp_path)
     current = tmp_path / "data/current.csv"
     lines = current.read_text().splitlines()
     current.write_text("\n".join([lines[0] + ",note", *(line + ",x" for line in lines[1:])]) + "\n")

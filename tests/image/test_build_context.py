@@ -8,7 +8,6 @@ itself with the same rules (the docker SDK alone reads only `<context>/.dockerig
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from mlops.compiler.compile import prepare, write
 from mlops.serving.image import pack_context
+from tests.projects import breast_cancer_project
 from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,14 +27,9 @@ EXPECTED = ["data/train.csv", "generated/docker/Dockerfile", "mlops.yaml", "mode
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """The example, compiled, beside a team's 512 MiB virtualenv and a stray secret."""
-    shutil.copy(ROOT / "mlops.yaml", tmp_path / "mlops.yaml")
-    shutil.copytree(ROOT / "models", tmp_path / "models")
-    shutil.copytree(ROOT / "data", tmp_path / "data")
-    (tmp_path / "examples" / "breast_cancer").mkdir(parents=True)
-    shutil.copy(ROOT / "examples" / "breast_cancer" / "requirements.txt",
-                tmp_path / "examples" / "breast_cancer" / "requirements.txt")
-    write(prepare([tmp_path / "mlops.yaml"]))
+    """The breast-cancer project, compiled, beside a team's 512 MiB virtualenv and a stray
+    secret."""
+    write(prepare([breast_cancer_project(tmp_path, models=True)]))
     venv = tmp_path / ".venv" / "lib"
     venv.mkdir(parents=True)
     with (venv / "torch.so").open("wb") as handle:  # sparse: big to a builder, cheap on disk

@@ -9,7 +9,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -24,6 +23,7 @@ from ruamel.yaml import YAML
 from mlops.compiler.targets.docker import image_install
 from mlops.core.version import release_version
 from mlops.spec.loader import load_spec
+from tests.projects import breast_cancer_project
 from tests.serving.serve_helpers import MLOPS, ROOT, free_port
 from tests.tooling import require_tool
 
@@ -64,15 +64,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         subprocess.run([str(PODMAN / "base-image.sh"), str(state), BASE, CACHE], check=True,
                        capture_output=True, text=True)
         project = tmp_path_factory.mktemp("project")
-        shutil.copy(ROOT / "mlops.yaml", project / "mlops.yaml")
-        shutil.copytree(ROOT / "models", project / "models")
-        shutil.copytree(ROOT / "data", project / "data")
-        (project / "examples" / "breast_cancer").mkdir(parents=True)
-        shutil.copy(ROOT / "examples" / "breast_cancer" / "requirements.txt",
-                    project / "examples" / "breast_cancer" / "requirements.txt")
-        spec = project / "mlops.yaml"  # the example, on the base image this machine can make,
-        text = spec.read_text().replace("\nserving:\n", f"\nserving:\n  base_image: {BASE}\n")
-        spec.write_text(text.replace("sample_rate: 0.1,", "sample_rate: 1.0,"))  # every request
+        # on the base image this machine can make, logging every request
+        spec = breast_cancer_project(project, {"serving.base_image": BASE,
+                                               "serving.request_log.sample_rate": 1.0}, models=True)
         venv = project / ".venv"  # a team's virtualenv, which the context must leave out
         venv.mkdir()
         with (venv / "big.so").open("wb") as handle:

@@ -13,8 +13,9 @@ from tests.serving.serve_helpers import Server, make_project
 @pytest.fixture(scope="session")
 def binary_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("binary")
-    return make_project(root, serving="  port: 8080\n  max_body_bytes: 4096\n"
-                        f"  request_log: {{path: {root / 'requests'}, sample_rate: 1.0}}")
+    return make_project(root, serving={
+        "port": 8080, "max_body_bytes": 4096,
+        "request_log": {"path": str(root / "requests"), "sample_rate": 1.0}})
 
 
 @pytest.fixture(scope="session")

@@ -9,43 +9,39 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tests.specs import write_spec
+
 FEATURES = ("alpha", "beta", "gamma", "delta")
 
 
-def _spec_text(name: str, task: str, labels: str, serving: str) -> str:
-    bounds = {"gamma": ", min: -10, max: 10"}
-    schema = "\n".join(f"    {f}: {{dtype: float{bounds.get(f, '')}}}" for f in FEATURES)
-    target = "{dtype: float, min: 0, max: 10}" if task == "regression" else "{dtype: int}"
-    return f"""version: 1
-name: {name}
-data:
-  train: data/train.csv
-  test: data/test.csv
-  target: y
-  schema:
-{schema}
-    y: {target}
-model:
-  task: {task}
-  artifact: models/model.onnx
-  train: "true"
-{labels}
-deploy:
-  image: localhost/{name}
-  environments: [{{name: test, namespace: test}}]
-serving:
-{serving}
-"""
+def tiny_spec(name: str, task: str, labels: list[str] | None,
+              serving: Mapping[str, Any]) -> dict[str, Any]:
+    """A four-feature spec for `task`, served as `serving` says."""
+    schema: dict[str, Any] = {feature: {"dtype": "float"} for feature in FEATURES}
+    schema["gamma"].update(min=-10, max=10)
+    schema["y"] = ({"dtype": "float", "min": 0, "max": 10} if task == "regression"
+                   else {"dtype": "int"})
+    model: dict[str, Any] = {"task": task, "artifact": "models/model.onnx", "train": "true"}
+    if labels:
+        model["labels"] = labels
+    return {"version": 1, "name": name,
+            "data": {"train": "data/train.csv", "test": "data/test.csv", "target": "y",
+                     "schema": schema},
+            "model": model,
+            "deploy": {"image": f"localhost/{name}",
+                       "environments": [{"name": "test", "namespace": "test"}]},
+            "serving": dict(serving)}
 
 
 def make_project(root: Path, task: str = "binary_classification", name: str = "tiny",
-                 serving: str = "  port: 8080") -> Path:
+                 serving: Mapping[str, Any] | None = None) -> Path:
     """Write mlops.yaml + models/model.onnx under root; returns the spec path."""
     from skl2onnx import to_onnx
     from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -54,20 +50,17 @@ def make_project(root: Path, task: str = "binary_classification", name: str = "t
     x = rng.normal(size=(200, len(FEATURES))).astype(np.float32)
     if task == "regression":
         model = LinearRegression().fit(x, 5 + x @ np.array([1.0, 2.0, -1.0, 0.5]))
-        labels = ""
+        labels = None
     else:
         classes = 3 if task == "multiclass_classification" else 2
         y = np.digitize(x[:, 0] + x[:, 1], [-0.5, 0.5][: classes - 1])
         model = LogisticRegression().fit(x, y)
-        names = ["no", "yes"] if classes == 2 else ["low", "mid", "high"]
-        labels = f"  labels: [{', '.join(names)}]"
+        labels = ["no", "yes"] if classes == 2 else ["low", "mid", "high"]
     onnx = to_onnx(model, x[:1], options={"zipmap": False} if task != "regression" else None,
                    target_opset=17)
     (root / "models").mkdir(parents=True, exist_ok=True)
     (root / "models" / "model.onnx").write_bytes(onnx.SerializeToString())
-    spec = root / "mlops.yaml"
-    spec.write_text(_spec_text(name, task, labels, serving))
-    return spec
+    return write_spec(root / "mlops.yaml", tiny_spec(name, task, labels, serving or {"port": 8080}))
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.serving.serve_helpers import FEATURES, Server, make_project, metric_value
+from tests.specs import REMOVE, edit_spec, location
 
 ROW = dict(zip(FEATURES, (1.0, 2.0, 0.0, 1.0), strict=True))
 
@@ -59,18 +60,18 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0(tmp_path: Path) -> 
 
 
 def test_a_model_that_breaks_the_contract_is_refused_at_start(tmp_path: Path) -> None:
-    spec = make_project(tmp_path)
-    spec.write_text(spec.read_text().replace("    delta: {dtype: float}\n", ""))
+    spec = edit_spec(make_project(tmp_path), {"data.schema.delta": REMOVE})
     with pytest.raises(AssertionError, match="exited 1") as failure:
         Server(spec)
-    assert (f"{spec}:8:5: data.schema: models/model.onnx takes one input 'X' (float [?, 4]): 4 "
-            "features, but data.schema declares 3 (every column but the target, in input order)"
+    where = location(spec.read_text(), "data.schema")
+    assert (f"{spec}:{where}: data.schema: models/model.onnx takes one input 'X' (float [?, 4]): "
+            "4 features, but data.schema declares 3 (every column but the target, in input order)"
             in str(failure.value))
     assert "Traceback" not in str(failure.value)
 
 
 def test_two_workers_report_merged_metrics(tmp_path: Path) -> None:
-    server = Server(make_project(tmp_path, serving="  workers: 2"), "--no-access-log")
+    server = Server(make_project(tmp_path, serving={"workers": 2}), "--no-access-log")
     try:
         for _ in range(20):
             assert server.request("POST", "/predict", {"instances": [ROW]}).status == 200
@@ -92,7 +93,7 @@ def test_two_workers_report_merged_metrics(tmp_path: Path) -> None:
 
 def test_request_log_jsonl_rows_join_on_request_id(tmp_path: Path) -> None:
     logs = tmp_path / "requests"
-    spec = make_project(tmp_path, serving=f"  request_log: {{path: {logs}, sample_rate: 1.0}}")
+    spec = make_project(tmp_path, serving={"request_log": {"path": str(logs), "sample_rate": 1.0}})
     server = Server(spec, "--no-access-log")
     reply = server.request("POST", "/predict", {"instances": [ROW, {**ROW, "alpha": -3.0}]},
                            {"X-Request-ID": "req-1"})
@@ -110,8 +111,8 @@ def test_request_log_jsonl_rows_join_on_request_id(tmp_path: Path) -> None:
 
 def test_request_log_parquet_rotates(tmp_path: Path) -> None:
     logs = tmp_path / "requests"
-    spec = make_project(tmp_path, serving="  max_body_bytes: 4000000\n  request_log: "
-                        f"{{path: {logs}, sample_rate: 1.0, format: parquet, rotate_mb: 1}}")
+    spec = make_project(tmp_path, serving={"max_body_bytes": 4000000, "request_log": {
+        "path": str(logs), "sample_rate": 1.0, "format": "parquet", "rotate_mb": 1}})
     server = Server(spec, "--no-access-log")
     values = np.random.default_rng(0).normal(size=(10_000, 4))  # random: compresses badly
     batch = {"instances": [dict(zip(FEATURES, row, strict=True)) for row in values.tolist()]}

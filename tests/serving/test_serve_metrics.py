@@ -46,7 +46,7 @@ def _burst(port: int, bodies: list[bytes]) -> list[dict[str, Any]]:
 
 
 def test_concurrent_requests_are_batched_and_answered_separately(tmp_path: Path) -> None:
-    spec = make_project(tmp_path, serving="  max_batch_size: 64\n  max_batch_delay_ms: 20")
+    spec = make_project(tmp_path, serving={"max_batch_size": 64, "max_batch_delay_ms": 20})
     server = Server(spec, "--no-access-log")
     try:
         rows = np.random.default_rng(1).normal(size=(48, 4)).round(3)

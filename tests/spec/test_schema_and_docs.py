@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 
 from mlops.spec.reference import BEGIN, END, reference_markdown
 from mlops.spec.schema import json_schema
+from tests.specs import breast_cancer, changed
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [ROOT / "mlops.yaml", *sorted((ROOT / "examples").glob("*/mlops.yaml")),
@@ -31,8 +32,7 @@ def test_schema_accepts_examples(path: Path) -> None:
 
 
 def test_schema_rejects_unknown_key() -> None:
-    data = YAML(typ="safe").load((ROOT / "mlops.yaml").read_text())
-    data["serving"]["prot"] = 8080
+    data = changed(breast_cancer(), {"serving.prot": 8080})
     with pytest.raises(jsonschema.ValidationError, match="'prot' does not match any of the regexes"):
         jsonschema.validate(data, json_schema())
 

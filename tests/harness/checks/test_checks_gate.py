@@ -17,7 +17,7 @@ from mlops.harness.checks.gate import ChecksGate
 from mlops.harness.gate import GateOptions
 from mlops.harness.result import GateResult
 from mlops.spec.loader import load_spec
-from tests.harness.data_helpers import ROOT, example_project
+from tests.projects import ROOT, breast_cancer_project
 from tests.specs import REMOVE, location
 
 TEAM_CHECKS = '''\
@@ -42,7 +42,7 @@ def test_not_yet():
 
 def project(folder: Path, files: dict[str, str]) -> Path:
     """The example (spec, data, model) plus `files` ({spec-relative path: content})."""
-    spec = example_project(folder)
+    spec = breast_cancer_project(folder)
     shutil.copytree(ROOT / "models", folder / "models", dirs_exist_ok=True)
     for relative, content in files.items():
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -87,14 +87,14 @@ def test_a_failing_team_check_fails_the_gate_in_every_report(tmp_path: Path) -> 
 
 
 def test_no_checks_section_skips(tmp_path: Path) -> None:
-    spec = example_project(tmp_path, {"checks": REMOVE})
+    spec = breast_cancer_project(tmp_path, {"checks": REMOVE})
     assert outcomes(run(spec)) == [(
         "checks", "skip", f"no checks section in {spec}; add `checks: {{path: checks}}` to run the "
                           "team's own pytest checks")]
 
 
 def test_a_missing_folder_is_located_in_the_spec(tmp_path: Path) -> None:
-    spec = example_project(tmp_path)
+    spec = breast_cancer_project(tmp_path)
     where = location(spec.read_text(), "checks.path")
     assert outcomes(run(spec)) == [
         ("checks.path", "error", f"{spec}:{where}: checks.path: folder not found: checks")]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.data_helpers import ROOT, example_project
+from tests.projects import ROOT, breast_cancer_project
 from tests.specs import edit_spec
 
 
@@ -39,7 +39,7 @@ def pytest_in(folder: Path, *args: str, env: dict[str, str] | None = None) -> tu
 
 
 def example_with_model(folder: Path) -> Path:
-    spec = example_project(folder)
+    spec = breast_cancer_project(folder)
     shutil.copytree(ROOT / "models", folder / "models")
     return spec
 
@@ -154,7 +154,7 @@ def test_model(model):
 
 
 def test_what_is_missing_skips_or_errors_with_the_reason(tmp_path: Path) -> None:
-    example_project(tmp_path)
+    breast_cancer_project(tmp_path)
     (tmp_path / "data/current.csv").unlink()
     write(tmp_path, {"checks/test_missing.py": MISSING_CHECKS})
     code, summary = pytest_in(tmp_path, "checks")
@@ -196,7 +196,7 @@ def test_a_project_without_a_spec_is_unaffected_until_it_asks(tmp_path: Path) ->
 
 
 def test_the_spec_comes_from_the_option_or_the_environment(tmp_path: Path) -> None:
-    example_project(tmp_path / "model")
+    breast_cancer_project(tmp_path / "model")
     write(tmp_path, {"test_name.py": "def test_name(spec):\n    assert spec.spec.name == "
                                      "'breast-cancer'\n",
                      "bad.yaml": "version: 2\n"})

@@ -16,7 +16,8 @@ from mlops.harness.data.gate import GATE
 from mlops.harness.gate import GateOptions
 from mlops.harness.result import CheckResult, GateResult, display_number
 from mlops.spec.loader import load_spec
-from tests.harness.data_helpers import Rows, edit_csv, example_project, read_rows
+from tests.harness.data_helpers import Rows, edit_csv, read_rows
+from tests.projects import breast_cancer_project
 from tests.specs import REMOVE, edit_spec
 
 
@@ -34,7 +35,7 @@ def check(result: GateResult, name: str) -> CheckResult:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return example_project(tmp_path / "project")
+    return breast_cancer_project(tmp_path / "project")
 
 
 def test_clean_example_passes(project: Path) -> None:
