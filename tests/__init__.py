@@ -3,7 +3,8 @@
 
 - `tests.specs`: specs as data (the suite's own breast-cancer spec, changes by key path, YAML out,
   where a value is in the text);
-- `tests.projects`: `{path: content}` projects, in a git repository of their own when needed;
+- `tests.projects`: the breast-cancer project most tests start from, `{path: content}` files, and
+  a project in a git repository of its own;
 - `tests.tooling`: `require_tool`, real external tools (fail under CI=true, skip otherwise);
 - `tests.workflow_replay`: a generated GitHub Actions job replayed in a fresh virtualenv;
 - one folder per package (`core/`, `spec/`, `compiler/`, `harness/`, `serving/`, `monitor/`) with
