@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import pytest
 
+from mlops.core.plugins import install_hint
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
 
 SPEC_ENV = "MLOPS_SPEC"
 SPEC_FILE = "mlops.yaml"
-INSTALL_HINT = "install the gate extra: pip install 'mlops-yaml[gate]'"
+INSTALL_HINT = install_hint("gate")
+"""What a fixture whose package is missing asks for: the gate extra, as a gate's own error does."""
 T = TypeVar("T")
 
 
