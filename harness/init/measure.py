@@ -1,0 +1,96 @@
+"""A first run of the model the gates will run, on a draft of the spec: its test-set metrics,
+its label flips under the robustness perturbation, and its inference latency.
+
+Everything goes through the gates' own code (the test split as the model gate reads it, the model
+through the contract, `harness.model.metrics`, `robustness.noise_flips`, the bench gate's
+`time_interleaved`), so a threshold proposed from these numbers is one the gate measures alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlops.core.columns import take
+from mlops.core.errors import MlopsError
+from mlops.core.runtime import FeedError, ModelError, OnnxModel
+from mlops.spec.loader import LoadedSpec
+from mlops.spec.models import Robustness
+
+from ..bench.gate import input_rows, time_interleaved
+from ..model import metrics
+from ..model.gate import evaluate
+from ..model.loading import load_model
+from ..model.robustness import InputSpace, Perturbation, input_space, noise_flips, perturbations
+from ..model.testset import DataProblem, load_test_set
+
+BATCH_SIZES = (1, 64)
+"""The batch sizes timed: one request's row, and a full batch of the server's coalescing."""
+DECISIVE_SWAP = 0.05
+"""A categorical feature whose swap alone flips more than this share of the labels is decisive:
+another value is another case, not a small change, so the robustness check keeps it."""
+
+
+@dataclass(frozen=True)
+class Measurements:
+    test_rows: int
+    metrics: dict[str, float]
+    """Every metric of the task, as the model gate computes them on the test split."""
+    flipped: int
+    perturbed: int
+    """Label flips of a classifier under the robustness perturbation with the decisive features
+    kept (0 of 0: regression)."""
+    decisive: dict[str, float]
+    """Categorical features kept, with the share of labels their swap alone flips."""
+    p50_ms: dict[int, float]
+    """Median latency per batch size, from `benchmark.iterations` timed runs."""
+
+
+def measure(loaded: LoadedSpec) -> Measurements:
+    """The measurements of the spec's model on its test split; MlopsError when it cannot run."""
+    spec = loaded.spec
+    try:
+        data = load_test_set(loaded)
+        model = load_model(loaded, threads=spec.benchmark.threads)
+        outputs = evaluate(model, data.features)
+        if model.classifier and outputs.proba is not None and (
+                int(data.target.max()) >= outputs.proba.shape[1]):
+            raise MlopsError(f"{spec.data.test}: the target's classes go up to "
+                             f"{int(data.target.max())}, but {spec.model.artifact} outputs "
+                             f"{outputs.proba.shape[1]} classes")
+        observed = metrics.compute_all(spec.model.task, data.target, outputs)
+        flipped, perturbed = 0, 0
+        decisive: dict[str, float] = {}
+        if model.classifier:
+            flipped, perturbed, decisive = _robustness(model, input_space(
+                spec.data.feature_rules(), data.features), spec.metrics.robustness)
+        rows = input_rows(loaded, max(BATCH_SIZES))
+        timings = {size: time_interleaved([model], take(rows, slice(0, size)), spec.benchmark.warmup,
+                                          spec.benchmark.iterations)[0] for size in BATCH_SIZES}
+    except DataProblem as problem:
+        raise MlopsError(str(problem)) from None
+    except (ModelError, FeedError) as error:
+        raise MlopsError(f"{spec.model.artifact}: {error}") from None
+    return Measurements(data.rows, observed, flipped, perturbed, decisive,
+                        {size: float(np.median(timing.seconds)) * 1000
+                         for size, timing in timings.items()})
+
+
+def _robustness(model: OnnxModel, space: InputSpace,
+                rules: Robustness) -> tuple[int, int, dict[str, float]]:
+    """Flips with every decisive categorical feature kept: each swappable one is first swapped
+    alone (the others kept), on the gate's own seeded rows."""
+    ways = perturbations(space, rules.perturb)
+    decisive: dict[str, float] = {}
+    for name, how in ways.items():
+        if how != "swap":
+            continue
+        alone: dict[str, Perturbation] = {other: "keep" for other in ways if other != name}
+        flipped, total = noise_flips(model, space, alone, rules.noise, rules.examples, rules.seed)
+        if total and flipped / total > DECISIVE_SWAP:
+            decisive[name] = flipped / total
+    kept: dict[str, Perturbation] = {name: "keep" for name in decisive}
+    flipped, total = noise_flips(model, space, {**rules.perturb, **kept}, rules.noise,
+                                 rules.examples, rules.seed)
+    return flipped, total, decisive
