@@ -72,6 +72,11 @@ def infer_spec(request: InitRequest) -> InitResult:
     """The spec text for the request's files; nothing is written."""
     name = request.name or default_name(request.spec_path)
     deployment = _deployment(request, name)
+    for flag, path in _files(request).items():
+        if not path.is_file():
+            raise MlopsError(f"{flag} {path}: " + ("file not found" if not path.exists() else
+                                                   "not a file; expected one CSV or Parquet file"
+                                                   if flag != "--model" else "not a file"))
     file_format = _format(request)
     relative = {flag: _relative(flag, path, request.spec_path)
                 for flag, path in _files(request).items()}
@@ -165,8 +170,6 @@ def _deployment(request: InitRequest, name: str) -> Deployment:
 
 
 def _signature(model: Path) -> GraphSignature:
-    if not model.is_file():
-        raise MlopsError(f"{model}: file not found" if not model.exists() else f"{model}: not a file")
     try:
         return read_signature(model)
     except GraphError as error:

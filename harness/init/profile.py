@@ -105,6 +105,13 @@ class ColumnProfile:
             self.counts = None
         self.not_integer.merge(later.not_integer, offset)
         self.not_number.merge(later.not_number, offset)
+        if self.kind not in ("int", "float", "null"):
+            self._no_bounds()
+
+    def _no_bounds(self) -> None:
+        """A column that is not numeric has no range (whatever some of its rows held)."""
+        self.low = self.high = None
+        self.infinite_low = self.infinite_high = False
 
     def _bounds(self, low: Number | None, high: Number | None) -> None:
         if low is not None:
@@ -120,6 +127,8 @@ class ColumnProfile:
             return
         if self.kind != "str":
             self._classify(text, start)
+            if self.kind == "str":
+                self._no_bounds()
         if self.counts is not None:
             self._count(text)
 
@@ -255,14 +264,13 @@ def _first_not_integer(text: pa.Array, floats: npt.NDArray[np.float64]) -> int:
 
 
 def _integers(text: pa.Array) -> pa.Array | None:
-    """The batch as int64 (spaces and a leading '+' allowed, as the data gate allows them), or
-    None for a value beyond int64."""
+    """The batch as int64 (spaces around a value allowed, as the data gate allows them), or None
+    for a value the data gate cannot read as an integer (beyond int64, or signed with '+')."""
     try:
         return pc.cast(text, pa.int64())
     except pa.ArrowInvalid:
         pass
-    bare = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
     try:
-        return pc.cast(bare, pa.int64())
+        return pc.cast(pc.utf8_trim_whitespace(text), pa.int64())
     except pa.ArrowInvalid:
         return None

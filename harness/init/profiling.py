@@ -9,6 +9,7 @@ the file, and the result is the same whatever the number of cores.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -63,8 +64,10 @@ def profile_file(path: Path, display: str, file_format: FileFormat) -> FileProfi
     dataset.collect(parts)
     if dataset.malformed.count:
         bad = dataset.malformed
-        raise MlopsError(f"{display}: {bad.count} row(s) with {bad.first_fields} fields where the "
-                         f"header has {bad.expected_fields}, the first: {bad.first_text!r}")
+        line = _first_malformed_line(path, bad.expected_fields)
+        raise MlopsError(f"{display}{f':{line}' if line else ''}: {bad.count} row(s) with "
+                         f"{bad.first_fields} fields where the header has {bad.expected_fields}, "
+                         f"the first: {bad.first_text!r}")
     merged = profiles[0]
     for later in profiles[1:]:
         merged.merge(later)
@@ -129,6 +132,17 @@ def _profile_part(part: Part, header: list[str], kinds: Mapping[str, Kind], file
                 column.observe_typed(values, kinds[name], profile.rows)
         profile.rows += batch.num_rows
     return profile
+
+
+def _first_malformed_line(path: Path, fields: int) -> int:
+    """The line of the first CSV row whose field count is not the header's (0 if not found):
+    read again only on this error path, with Python's csv module, which counts the lines."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        for row in reader:
+            if row and len(row) != fields:
+                return reader.line_num
+    return 0
 
 
 def _cores() -> int:
