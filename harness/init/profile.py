@@ -108,6 +108,10 @@ class ColumnProfile:
         if self.kind not in ("int", "float", "null"):
             self._no_bounds()
 
+    def _to_text(self) -> None:
+        self.kind = "str"
+        self._no_bounds()
+
     def _no_bounds(self) -> None:
         """A column that is not numeric has no range (whatever some of its rows held)."""
         self.low = self.high = None
@@ -127,8 +131,6 @@ class ColumnProfile:
             return
         if self.kind != "str":
             self._classify(text, start)
-            if self.kind == "str":
-                self._no_bounds()
         if self.counts is not None:
             self._count(text)
 
@@ -140,15 +142,15 @@ class ColumnProfile:
             if self._all_or_note(valid, text, start):
                 self.kind = "bool"
             else:
-                self.kind = "str"
+                self._to_text()
             return
         if self.kind == "bool":  # a value that is not true/false after some that were
             self.not_number.note(start + 1, first)
-            self.kind = "str"
+            self._to_text()
             return
         numbers = self._numbers(text, start)
         if numbers is None:
-            self.kind = "str"
+            self._to_text()
             return
         floats = arrow_numpy.floats(numbers)
         if self.kind != "float" and _integral(text, floats):
