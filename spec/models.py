@@ -486,6 +486,15 @@ class Monitors(Strict):
 # --- ci and compile --------------------------------------------------------------------------
 
 
+class GitHubApp(Strict):
+    """The GitHub App whose token opens pull requests, so GitHub runs the PR workflow on them."""
+
+    id_secret: str = Field("MLOPS_APP_ID", description="Repository secret holding the App's ID.")
+    key_secret: str = Field("MLOPS_APP_PRIVATE_KEY",
+                            description="Repository secret holding the App's private key (the "
+                                        ".pem file's text).")
+
+
 class CI(Strict):
     """The generated CI pipelines."""
 
@@ -493,6 +502,12 @@ class CI(Strict):
     python: str = Field("3.11", pattern=r"^3\.\d+$", description="Python version in CI.")
     runs_on: str = Field("ubuntu-24.04", description="GitHub runner label.")
     pr_comment: bool = Field(True, description="Post one sticky PR comment with the report.")
+    app: GitHubApp | None = Field(
+        None, description="A GitHub App (contents and pull requests: write) whose token opens the "
+                          "retrain and promotion pull requests, so the PR workflow runs on them as "
+                          "on a person's; without one, the workflow that opens a pull request "
+                          "dispatches the PR workflow on it, which reports the gates as a commit "
+                          "status (see the README's CI section).")
     source: Annotated[str | None, BeforeValidator(_moved_to("install.source"))] = Field(
         None, deprecated=True, description="Moved to `install.source`.")
 

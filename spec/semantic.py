@@ -5,6 +5,7 @@ Each rule yields (key path, message); the loader turns them into located diagnos
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
@@ -286,6 +287,29 @@ def _monitor_input_rules(spec: Spec) -> Iterator[Finding]:
                                          "a request log there is nothing to monitor")
 
 
+SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _ci_app_rules(spec: Spec) -> Iterator[Finding]:
+    """The App's secrets are read as `secrets.<name>` in the workflows: names GitHub accepts
+    (and that cannot inject an expression), without its reserved prefix, and two of them."""
+    app = spec.ci.app
+    if app is None:
+        return
+    for key in ("id_secret", "key_secret"):
+        name = getattr(app, key)
+        if not SECRET_NAME.fullmatch(name):
+            yield ("ci", "app", key), (f"expected a secret name (letters, digits and '_', not "
+                                       f"starting with a digit), got {name!r}")
+        elif name.upper().startswith("GITHUB_"):
+            yield ("ci", "app", key), (f"secret names cannot start with GITHUB_ (GitHub reserves "
+                                       f"the prefix), got {name!r}")
+    if app.id_secret.upper() == app.key_secret.upper():
+        yield ("ci", "app", "key_secret"), (f"names the same secret as id_secret "
+                                            f"({app.id_secret!r}; GitHub ignores case): the "
+                                            "App's ID and private key are two secrets")
+
+
 def _unknown_column(name: str, spec: Spec) -> str:
     return f"column '{name}' is not in data.schema" + suggest(name, spec.data.columns)
 
@@ -301,6 +325,7 @@ RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
     lambda spec, _root: _install_rules(spec),
     lambda spec, _root: _request_log_rules(spec),
     lambda spec, _root: _monitor_input_rules(spec),
+    lambda spec, _root: _ci_app_rules(spec),
     lambda spec, _root: kubernetes_rules.findings(spec),
 )
 FILE_RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (

@@ -107,7 +107,7 @@ def replay(workflow: Path, project: Path, wheels: Path, job: str | None = None, 
             title = step.get("name") or step.get("uses") or f"step {index + 1}"
             if not _should_run(step.get("if"), failed, outputs):
                 result.steps.append(StepResult(title, step.get("run", ""), None,
-                                               note=f"skipped (if: {step['if']})"))
+                                               note=f"skipped (if: {step.get('if', 'success()')})"))
                 continue
             if "uses" in step:
                 result.steps.append(_action(title, step, result.venv))

@@ -7,6 +7,12 @@ comes from the spec's one `install` section (`compiler/install.py`).
 
 The monitor workflow is generated only where a runner can read what the monitor reads (or when
 `monitors.workflow` says so): a workflow that can only ever fail is worse than none.
+
+GitHub starts no workflow for what a workflow's own token does, except dispatches. So the pull
+requests the retrain and release workflows open get the PR workflow's gates either through a
+GitHub App's token (`ci.app`), whose events do start workflows, or, without one, by dispatching
+the PR workflow on the pull request's branch; that run reports the gates as a commit status named
+as its gates job (`required_check`), the check a branch rule requires.
 """
 
 from __future__ import annotations
@@ -39,7 +45,10 @@ class Action:
         return f"{self.repository}@{self.sha}  # {self.version}"
 
 
-# Commit SHAs of these releases, as GitHub lists them. Update all four together with the tags.
+# Commit SHAs of these releases, as GitHub lists them. Update them together with the tags.
+# create-github-app-token v2.1.1: a8d61614... is the commit whose package.json reads "2.1.1" (the
+# release commit in actions/create-github-app-token's history) and public workflows pin it as
+# `actions/create-github-app-token@a8d616148505b5069dccd32f177bb87d7f39123b # v2.1.1`.
 ACTIONS = {
     "checkout": Action("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
     "setup_python": Action("actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065",
@@ -50,6 +59,8 @@ ACTIONS = {
                                 "d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
     "github_script": Action("actions/github-script", "60a0d83039c74a4aee543508d2ffcb1c3799cdea",
                             "v7.0.1"),
+    "create_github_app_token": Action("actions/create-github-app-token",
+                                      "a8d616148505b5069dccd32f177bb87d7f39123b", "v2.1.1"),
 }
 
 
@@ -133,6 +144,34 @@ def monitor_workflow(spec: Spec) -> bool:
     return log is not None and not PurePosixPath(log.path).is_absolute()
 
 
+def required_check(spec: Spec) -> str:
+    """The PR workflow's gates job name: the check a branch rule requires. A run dispatched on a
+    pull request opened with the workflow token reports a commit status of the same name."""
+    return f"mlops {spec.name}: gates"
+
+
+def dispatches_gates(spec: Spec) -> bool:
+    """Whether a workflow opens pull requests with the workflow token, which starts no PR
+    workflow run: it then dispatches the PR workflow on each one (GitHub lets that token
+    dispatch), and the PR workflow takes `workflow_dispatch` and reports the commit status."""
+    return spec.ci.app is None and (
+        spec.model.train is not None or spec.deploy.promotion == "pull_request")
+
+
+def data_files(spec: Spec) -> list[str]:
+    """The data the spec names, each file once: what retraining reads and fingerprints."""
+    data = spec.data
+    return list(dict.fromkeys(f for f in (data.train, data.test, data.reference_path, data.current)
+                              if f))
+
+
+def data_environment(spec: Spec) -> dict[str, str]:
+    """What the retrain workflow tells `model.train`: the data the spec names (spec-relative)."""
+    data = spec.data
+    return {"MLOPS_DATA_FORMAT": data.format, "MLOPS_DATA_TRAIN": data.train,
+            "MLOPS_DATA_TEST": data.test, "MLOPS_DATA_TARGET": data.target}
+
+
 def workflow_view(ctx: RenderContext) -> dict[str, object]:
     """The values every workflow template uses, computed once."""
     spec = ctx.loaded.spec
@@ -158,6 +197,12 @@ def workflow_view(ctx: RenderContext) -> dict[str, object]:
         "marker": f"<!-- mlops-report:{spec.name} -->",
         "model_files": " ".join(shlex.quote(f) for f in model_files),
         "retrain_workflow": f"mlops-{spec.name}-retrain.yml",
+        "pr_workflow": f"mlops-{spec.name}-pr.yml",
+        "app": spec.ci.app,
+        "required_check": required_check(spec),
+        "dispatch_gates": dispatches_gates(spec),
+        "data_files": " ".join(shlex.quote(f) for f in data_files(spec)),
+        "data_environment": data_environment(spec),
         "open_issue": "open_issue" in spec.monitors.on_alert,
         "retrain": "retrain" in spec.monitors.on_alert and spec.model.train is not None,
     }

@@ -112,8 +112,11 @@ def test_security_rules_hold_in_every_job(compiled: Callable[[str], Path],
 
 
 def test_every_action_is_pinned_with_its_version_comment(
-        compiled: Callable[[str], Path]) -> None:
-    text = "\n".join(p.read_text() for p in workflow_files(compiled("breast-cancer")))
+        compiled: Callable[[str], Path], tmp_path: Path) -> None:
+    spec = copy_case("canary-argocd", tmp_path)  # with a GitHub App: create-github-app-token
+    write(prepare([edit_spec(spec, {"ci.app": {}})]))
+    text = "\n".join(p.read_text() for p in workflow_files(compiled("breast-cancer")) +
+                     workflow_files(tmp_path))
     used = re.findall(r"uses: (\S+)@([0-9a-f]{40})  # (v\d+\.\d+\.\d+)$", text, re.MULTILINE)
     assert {(repo, sha, version) for repo, sha, version in used} == {
         (a.repository, a.sha, a.version) for a in ACTIONS.values()}
@@ -137,7 +140,7 @@ def test_pr_workflow_keeps_one_sticky_comment(compiled: Callable[[str], Path]) -
 
 def test_no_comment_job_without_pr_comment(compiled: Callable[[str], Path]) -> None:
     workflow = load(compiled("regression") / ".github/workflows/mlops-house-prices-pr.yml")
-    assert set(workflow["jobs"]) == {"gates"}  # type: ignore[arg-type]
+    assert set(workflow["jobs"]) == {"gates", "status"}  # type: ignore[arg-type]
 
 
 def test_release_promotes_environments_in_order(compiled: Callable[[str], Path]) -> None:
@@ -299,7 +302,8 @@ def test_promotion_through_pull_requests_waits_for_each_merge(
     jobs = workflow["jobs"]
     for name in ("promote-dev", "promote-staging", "promote-prod"):
         job = jobs[name]  # type: ignore[index]
-        assert job["permissions"] == {"contents": "write", "pull-requests": "write"}, name
+        assert job["permissions"] == {"contents": "write", "pull-requests": "write",
+                                      "actions": "write"}, name  # actions: dispatch the PR checks
         steps = {step["name"]: step for step in job["steps"]}
         opened = steps["Open a pull request with the promotion"]
         assert opened["env"]["BRANCH"] == f"mlops/promote-churn-{name.removeprefix('promote-')}"
