@@ -1,4 +1,5 @@
-"""The commented starter spec written by `mlops init`, one per task."""
+"""The commented starter spec `mlops init` writes without a team's files, one per task (with
+`--data`, `--model` and `--target` it infers the spec instead: `harness.init`)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def starter_spec(task: str, name: str) -> str:
 # yaml-language-server: $schema=generated/mlops.schema.json
 # mlops.yaml: one file for data, model, gates, serving, deployment and monitoring.
 # Check it with `mlops validate`; derive pipelines and manifests with `mlops compile`.
+# A generic starter: `mlops init --data TRAIN --model MODEL.onnx --target LABEL` writes one
+# inferred from your own data and model instead.
 version: 1
 name: {name}
 

@@ -181,8 +181,8 @@ def _require_target(target: str, train: FileProfile, test: FileProfile | None) -
         if profile is not None and target not in profile.header:
             close = difflib.get_close_matches(target, profile.header, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            role = "--target" if profile is train else "the model gate evaluates on this file, so"
-            raise MlopsError(f"{profile.where(0)}: no column '{target}' ({role} names it){hint}; "
+            role = "" if profile is train else ", which the model gate needs in the test split"
+            raise MlopsError(f"{profile.where(0)}: no column '{target}' (the --target){role}{hint}; "
                              f"its columns: {', '.join(profile.header)}")
 
 
