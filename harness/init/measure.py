@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlops.core.columns import take
+from mlops.core.columns import Columns, take
 from mlops.core.errors import MlopsError
 from mlops.core.runtime import FeedError, ModelError, OnnxModel
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.models import Robustness
 
-from ..bench.gate import input_rows, time_interleaved
+from ..bench.gate import time_interleaved
 from ..model import metrics
 from ..model.gate import evaluate
 from ..model.loading import load_model
@@ -27,6 +27,8 @@ from ..model.testset import DataProblem, load_test_set
 
 BATCH_SIZES = (1, 64)
 """The batch sizes timed: one request's row, and a full batch of the server's coalescing."""
+TIMING_BUDGET_S = 1.0
+MIN_ITERATIONS = 20
 DECISIVE_SWAP = 0.05
 """A categorical feature whose swap alone flips more than this share of the labels is decisive:
 another value is another case, not a small change, so the robustness check keeps it."""
@@ -44,7 +46,7 @@ class Measurements:
     decisive: dict[str, float]
     """Categorical features kept, with the share of labels their swap alone flips."""
     p50_ms: dict[int, float]
-    """Median latency per batch size, from `benchmark.iterations` timed runs."""
+    """Median latency per batch size (see `_median_ms`)."""
 
 
 def measure(loaded: LoadedSpec) -> Measurements:
@@ -65,16 +67,25 @@ def measure(loaded: LoadedSpec) -> Measurements:
         if model.classifier:
             flipped, perturbed, decisive = _robustness(model, input_space(
                 spec.data.feature_rules(), data.features), spec.metrics.robustness)
-        rows = input_rows(loaded, max(BATCH_SIZES))
-        timings = {size: time_interleaved([model], take(rows, slice(0, size)), spec.benchmark.warmup,
-                                          spec.benchmark.iterations)[0] for size in BATCH_SIZES}
+        # the bench gate's rows: the test split's first rows, repeated as needed
+        rows = take(data.features, np.resize(np.arange(data.rows), max(BATCH_SIZES)))
+        p50_ms = {size: _median_ms(model, take(rows, slice(0, size)), spec.benchmark.warmup,
+                                   spec.benchmark.iterations) for size in BATCH_SIZES}
     except DataProblem as problem:
         raise MlopsError(str(problem)) from None
     except (ModelError, FeedError) as error:
         raise MlopsError(f"{spec.model.artifact}: {error}") from None
-    return Measurements(data.rows, observed, flipped, perturbed, decisive,
-                        {size: float(np.median(timing.seconds)) * 1000
-                         for size, timing in timings.items()})
+    return Measurements(data.rows, observed, flipped, perturbed, decisive, p50_ms)
+
+
+def _median_ms(model: OnnxModel, rows: Columns, warmup: int, iterations: int) -> float:
+    """The median of the bench gate's timed runs: `iterations` of them, or as many as fill about
+    TIMING_BUDGET_S (at least MIN_ITERATIONS), so a slow model does not hold init for long."""
+    probe = time_interleaved([model], rows, min(warmup, 3), MIN_ITERATIONS)[0]
+    fitting = int(TIMING_BUDGET_S / max(float(np.median(probe.seconds)), 1e-9))
+    count = max(MIN_ITERATIONS, min(iterations, fitting))
+    timing = time_interleaved([model], rows, max(0, warmup - 3), count)[0]
+    return float(np.median(timing.seconds)) * 1000
 
 
 def _robustness(model: OnnxModel, space: InputSpace,

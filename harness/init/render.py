@@ -342,7 +342,8 @@ def _benchmark(draft: Draft) -> str:
     lines = ["benchmark:"]
     slos = draft.measured.slos if draft.measured is not None else None
     if slos is not None:
-        lines += _block(2, "onnxruntime on 1 thread, 200 timed runs per batch size. The SLOs come "
+        lines += _block(2, "onnxruntime on 1 thread, up to 200 timed runs per batch size (about a "
+                           "second of them). The SLOs come "
                            "from the median latency measured when this file was written (`mlops "
                            f"init` prints it): p95 at batch 1 under {text(LATENCY_FACTOR)}x it, on "
                            f"the 1-2-5 grid, at least {text(LATENCY_FLOOR_MS)} ms; throughput at "
