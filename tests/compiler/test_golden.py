@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from compiler_helpers import CASES, GOLDEN, copy_case, tree
 
 from mlops.spec.loader import load_spec
+from tests.compiler.compiler_helpers import CASES, GOLDEN, copy_case, tree
 
 
 def outputs(root: Path, inputs: dict[str, bytes]) -> dict[str, bytes]:
