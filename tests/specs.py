@@ -166,8 +166,8 @@ def location(text: str, path: str) -> str:
     node: Any = _yaml().load(text)
     for key in parents:
         node = node[int(key)] if isinstance(node, MutableSequence) else node[key]
-    line, column = (node.lc.item(int(last)) if isinstance(node, MutableSequence)
-                    else node.lc.value(last))
+    in_list = isinstance(node, MutableSequence)  # node stays Any: ruamel's .lc is untyped
+    line, column = node.lc.item(int(last)) if in_list else node.lc.value(last)
     return f"{line + 1}:{column + 1}"
 
 
