@@ -109,6 +109,8 @@ class Statistic:
     name: str
     label: str
     unit: str
+    higher_is_better: bool = False
+    """Throughput: a threshold is a floor, a regression is a drop (latencies and error rates rise)."""
 
 
 LATENCY_PERCENTILES: tuple[Statistic, ...] = (
@@ -121,7 +123,7 @@ LATENCY_PERCENTILES: tuple[Statistic, ...] = (
 BENCH_STATISTICS: tuple[Statistic, ...] = (
     *LATENCY_PERCENTILES,
     Statistic("mean_ms", "mean latency", "ms"),
-    Statistic("rows_per_s", "throughput", "rows/s"),
+    Statistic("rows_per_s", "throughput", "rows/s", higher_is_better=True),
 )
 """What the benchmark gate measures per batch size; `benchmark.thresholds` keys are 'STAT@BATCH'."""
 BENCH_STAT_NAMES: tuple[str, ...] = tuple(s.name for s in BENCH_STATISTICS)
@@ -129,7 +131,7 @@ BENCH_STAT_NAMES: tuple[str, ...] = tuple(s.name for s in BENCH_STATISTICS)
 LOAD_STATISTICS: tuple[Statistic, ...] = (
     *LATENCY_PERCENTILES,
     Statistic("error_rate", "error rate", ""),
-    Statistic("rps", "throughput", "requests/s"),
+    Statistic("rps", "throughput", "requests/s", higher_is_better=True),
 )
 """What the load test measures; each is a field of `load.thresholds`, checked by the generated
 locustfile and by the load gate."""

@@ -41,14 +41,16 @@ def read_baseline(root: Path, ref: str, artifact: str, metrics: str | None = Non
     try:
         repo = git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise BaselineUnavailable(f"no git repository at {root}, so no baseline at {ref}") from None
+        raise BaselineUnavailable(f"the spec's folder is in no git repository, so no baseline at "
+                                  f"{ref}") from None
     with repo:
         if repo.working_tree_dir is None:
-            raise BaselineUnavailable(f"{root} is in a bare git repository; no baseline at {ref}")
+            raise BaselineUnavailable(f"the spec's folder is in a bare git repository; no baseline "
+                                      f"at {ref}")
         try:
             commit = repo.commit(ref)
         except (git.BadName, git.BadObject, ValueError):
-            raise BaselineUnavailable(f"git ref '{ref}' does not exist in {repo.working_tree_dir}") from None
+            raise BaselineUnavailable(f"git ref '{ref}' does not exist in this repository") from None
         missing: list[str] = []
         model = _blob(repo, commit, root, artifact, ref, missing)
         raw_metrics = _blob(repo, commit, root, metrics, ref, missing) if metrics else None

@@ -20,6 +20,7 @@ from mlops.spec.loader import LoadedSpec
 
 from .gate import GateOptions
 from .registry import GATE_NAMES
+from .reports.paths import spec_display
 from .result import CheckFactory, CheckResult, GateResult, Report
 from .runner import Progress, run_gates
 
@@ -34,7 +35,7 @@ def run_release(loaded: LoadedSpec, options: GateOptions, progress: Progress) ->
     def steps() -> GateResult:
         started = time.perf_counter()
         spec = loaded.spec
-        checks = [CHECK("validate", "pass", f"{loaded.path}: valid ({spec.name}: "
+        checks = [CHECK("validate", "pass", f"{spec_display(loaded.path)}: valid ({spec.name}: "
                                             f"{spec.model.task}, {len(spec.data.features)} features)")]
         with progress.step("compile --check"):
             checks.append(compile_check(loaded.path))
@@ -64,7 +65,8 @@ def compile_check(spec_path: Path) -> CheckResult:
         listed = ", ".join(f"{CHECK_LABELS[d.status]}: {d.path}" for d in stale[:SHOWN_STALE])
         more = f" and {len(stale) - SHOWN_STALE} more" if len(stale) > SHOWN_STALE else ""
         return CHECK("compile", "fail", f"{len(stale)} generated file(s) out of date ({listed}{more}); "
-                                        f"run `mlops compile {spec_path}`", observed=len(stale))
+                                        f"run `mlops compile {spec_display(spec_path)}`",
+                     observed=len(stale))
     files = sum(len(unit.files) for unit in units)
     return CHECK("compile", "pass", f"{files} generated files up to date", observed=0)
 

@@ -57,6 +57,14 @@ class GateResult(BaseModel):
     checks: list[CheckResult] = Field(default_factory=list)
     duration_s: float = 0.0
     charts: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    summary: str | None = None
+    """One line a reviewer reads first (the load gate: p95 and throughput against the baseline);
+    the PR comment and the HTML report open the gate's section with it."""
+    summary_chart: str | None = None
+    """The key of the chart shown right under `summary`, outside the collapsed details."""
+    attachments: dict[str, str] = Field(default_factory=dict)
+    """Files the gate kept beside the report (label -> path relative to the report's folder,
+    e.g. Locust's HTML reports); the HTML report links them."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -169,7 +177,7 @@ class CheckFactory:
 
 # --- charts ----------------------------------------------------------------------------------
 
-ChartKind = Literal["percentiles", "series", "histogram", "bars", "heatmap"]
+ChartKind = Literal["percentiles", "series", "histogram", "bars", "heatmap", "comparison"]
 
 
 class PercentilesChart(TypedDict):
@@ -226,6 +234,23 @@ class HeatmapChart(TypedDict):
     y_label: str
 
 
+class ComparisonChart(TypedDict):
+    """Two runs side by side (the load gate: candidate and baseline, measured in the same job):
+    their latency distributions as percentiles, and their throughput each second."""
+
+    kind: Literal["comparison"]
+    title: str
+    names: list[str]
+    """[candidate, baseline], as the legend names them."""
+    percentiles: list[str]
+    latency_ms: list[list[float]]
+    """Per name, the latency at each of `percentiles`."""
+    slo: dict[str, float]
+    """Latency limits by percentile label, drawn as marks."""
+    throughput: list[list[float]]
+    """Per name, requests/s in each second of its measurement (its rounds one after another)."""
+
+
 def percentiles_chart(title: str, values: Mapping[str, float], *, unit: str = "ms",
                       slo: Mapping[str, float] | None = None) -> dict[str, Any]:
     chart: PercentilesChart = {
@@ -267,4 +292,20 @@ def heatmap_chart(title: str, labels: Sequence[str], matrix: Sequence[Sequence[f
     chart: HeatmapChart = {"kind": "heatmap", "title": title, "labels": list(labels),
                            "matrix": [[float(v) for v in row] for row in matrix],
                            "x_label": x_label, "y_label": y_label}
+    return dict(chart)
+
+
+def comparison_chart(title: str, names: Sequence[str], percentiles: Sequence[str],
+                     latency_ms: Sequence[Sequence[float]], throughput: Sequence[Sequence[float]],
+                     *, slo: Mapping[str, float] | None = None) -> dict[str, Any]:
+    if not len(names) == len(latency_ms) == len(throughput):
+        raise ValueError(f"a comparison needs one latency and one throughput series per name, got "
+                         f"{len(names)} names, {len(latency_ms)} and {len(throughput)}")
+    chart: ComparisonChart = {
+        "kind": "comparison", "title": title, "names": list(names),
+        "percentiles": list(percentiles),
+        "latency_ms": [[float(v) for v in values] for values in latency_ms],
+        "slo": {k: float(v) for k, v in (slo or {}).items()},
+        "throughput": [[float(v) for v in values] for values in throughput],
+    }
     return dict(chart)

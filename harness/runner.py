@@ -21,6 +21,7 @@ from mlops.spec.loader import LoadedSpec
 
 from .gate import GateOptions
 from .registry import get_gate
+from .reports.paths import spec_display
 from .result import CheckFactory, GateResult, Report, Status
 
 ICONS: dict[Status, str] = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
@@ -86,7 +87,7 @@ def run_gates(loaded: LoadedSpec, names: Sequence[str], options: GateOptions, *,
     """Run `before` steps (release: validate, compile check, train), then the gates, in order."""
     progress = progress or Progress()
     started = time.perf_counter()
-    report = Report(spec_name=loaded.spec.name, spec_path=str(loaded.path),
+    report = Report(spec_name=loaded.spec.name, spec_path=spec_display(loaded.path),
                     commit=current_commit(loaded))
     for step in before:
         result = step()

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the external tools the test suite drives for real: podman (image builds), promtool and
-# prometheus, wrk/hey (load), mmdebstrap (local base image), and checkov in its own venv.
+# prometheus, wrk/hey (load), mmdebstrap (local base image), chromium (the HTML report as a browser
+# renders it), and checkov in its own venv.
 # Run as root (CI, or `sudo make tools`). Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(podman buildah runc crun fuse-overlayfs slirp4netns uidmap containernetworking-plugins
-          catatonit mmdebstrap prometheus prometheus-pushgateway wrk hey)
+          catatonit mmdebstrap prometheus prometheus-pushgateway wrk hey chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -26,7 +27,7 @@ if [ ! -x .venv-checkov/bin/checkov ]; then
   .venv-checkov/bin/pip install -q 'checkov>=3.2' 2> >(grep -v "^WARNING: Location '" >&2)
 fi
 
-for tool in podman promtool prometheus prometheus-pushgateway wrk kubectl mmdebstrap; do
+for tool in podman promtool prometheus prometheus-pushgateway wrk kubectl mmdebstrap chromium; do
   command -v "$tool" >/dev/null || { echo "required tool missing after install: $tool" >&2; exit 1; }
 done
 .venv-checkov/bin/checkov --version >/dev/null

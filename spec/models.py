@@ -9,20 +9,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
 
 from mlops.core.catalogue import (
     BENCH_STAT_NAMES,
     LOAD_STAT_NAMES,
+    LOAD_STATISTICS,
     METRIC_NAMES,
     DriftMethod,
     MetricName,
+    Statistic,
 )
 from mlops.core.contract import ColumnRule
 from mlops.core.contract import ColumnType as ColumnType
 from mlops.core.contract import Task as Task
 
-from .threshold import Severity
+from .threshold import THRESHOLD_JSON_SCHEMA, Operator, Severity, Threshold
 from .types import (
     CpuQuantity,
     Cron,
@@ -297,6 +307,49 @@ class LoadThresholds(_LoadThresholds):
         return {name: value for name in LOAD_STAT_NAMES if (value := getattr(self, name)) is not None}
 
 
+DEFAULT_MAX_REGRESSION: dict[str, float] = {"p95_ms": 1.5, "rps": 0.67}
+"""Calibrated on 2-core runners: ten runs of an unchanged model stay well inside (bench/README.md)."""
+_RATIO_JSON_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "number", "exclusiveMinimum": 0}, *THRESHOLD_JSON_SCHEMA["anyOf"]]}
+
+
+def _ratio_field(statistic: Statistic) -> tuple[Any, Any]:
+    """A limit on candidate / baseline for one statistic: a threshold, or a bare number meaning
+    'no worse than this' ('<= n' for latencies and the error rate, '>= n' for throughput)."""
+    op: Operator = ">=" if statistic.higher_is_better else "<="
+
+    def number_as_threshold(value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {"expr": f"{op} {float(value)!r}"}
+        return value
+
+    default = DEFAULT_MAX_REGRESSION.get(statistic.name)
+    kind = Annotated[Threshold | None, BeforeValidator(number_as_threshold),
+                     WithJsonSchema(_RATIO_JSON_SCHEMA)]
+    return kind, Field(
+        None if default is None else Threshold.of(op, default),
+        description=f"The candidate's {statistic.label} over the baseline's; a number n means "
+                    f"'{op} n'.")
+
+
+if TYPE_CHECKING:  # the fields are read by name (`LoadRegression.limits`)
+    _LoadRegression = Strict
+else:
+    _LoadRegression = create_model(
+        "_LoadRegression", __base__=Strict, __module__=__name__,
+        **{statistic.name: _ratio_field(statistic) for statistic in LOAD_STATISTICS})
+
+
+class LoadRegression(_LoadRegression):
+    """How much worse than the baseline model (`model.baseline.ref`) the candidate may do.
+
+    Both are served and loaded in the same run; `null` drops a limit."""
+
+    def limits(self) -> dict[str, ThresholdField]:
+        """The limits that are set, in the catalogue's order."""
+        return {name: value for name in LOAD_STAT_NAMES if (value := getattr(self, name)) is not None}
+
+
 class Load(Strict):
     """Locust load test against the real inference server on 127.0.0.1."""
 
@@ -306,6 +359,13 @@ class Load(Strict):
     rows_per_request: int = Field(1, ge=1, le=10_000, description="Rows in each request.")
     workers: int = Field(0, ge=0, le=16, description="0: one local process; N: master + N workers.")
     thresholds: LoadThresholds = Field(default_factory=LoadThresholds, description="SLOs.")
+    max_regression: LoadRegression = Field(
+        default_factory=LoadRegression,
+        description="Limits against the baseline model, loaded in the same run.")
+    rounds: int = Field(
+        4, ge=1, le=20,
+        description="With a baseline: alternating rounds per model (at least 2 s each), so each "
+                    "model runs about `duration` in all and the gate takes about twice as long.")
 
 
 # --- serving ---------------------------------------------------------------------------------

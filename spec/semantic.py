@@ -13,6 +13,7 @@ from mlops.core.catalogue import (
     BENCH_STAT_NAMES,
     BINARY_ONLY_METRICS,
     CLASSIFICATION_METRICS,
+    LOAD_STATISTICS,
     REGRESSION_METRICS,
 )
 from mlops.core.contract import ContractError, resolve
@@ -188,6 +189,27 @@ def _benchmark_and_load_rules(spec: Spec) -> Iterator[Finding]:
                                        f"users ({spec.load.users})")
 
 
+def _load_regression_rules(spec: Spec) -> Iterator[Finding]:
+    """A limit on candidate / baseline must point the way that is worse, and be a ratio."""
+    load = spec.load
+    limits = load.max_regression.limits()
+    if "max_regression" in load.model_fields_set and limits and spec.model.baseline is None:
+        yield ("load", "max_regression"), "needs model.baseline to compare against"
+    for statistic in LOAD_STATISTICS:
+        threshold = limits.get(statistic.name)
+        if threshold is None:
+            continue
+        comparison = threshold.comparison
+        where = ("load", "max_regression", statistic.name)
+        allowed = (">", ">=") if statistic.higher_is_better else ("<", "<=")
+        if comparison.op not in allowed:
+            worse = "drop" if statistic.higher_is_better else "rise"
+            yield where, (f"limits how far the {statistic.label} may {worse} against the baseline: "
+                          f"use {' or '.join(allowed)}, got {str(comparison)!r}")
+        elif comparison.value <= 0:
+            yield where, f"a ratio to the baseline is above 0, got {format_number(comparison.value)}"
+
+
 def _deploy_rules(spec: Spec) -> Iterator[Finding]:
     seen: dict[str, int] = {}
     for index, env in enumerate(spec.deploy.environments):
@@ -320,6 +342,7 @@ RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
     _contract_rules,
     lambda spec, _root: _metric_rules(spec),
     lambda spec, _root: _benchmark_and_load_rules(spec),
+    lambda spec, _root: _load_regression_rules(spec),
     lambda spec, _root: _deploy_rules(spec),
     lambda spec, _root: _monitor_rules(spec),
     lambda spec, _root: _install_rules(spec),

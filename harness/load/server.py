@@ -1,8 +1,14 @@
 """The server under load: `mlops serve` as a subprocess, or the built image as a container,
-bound to 127.0.0.1 on a free port, and considered up only once its readiness probe answers."""
+bound to 127.0.0.1 on a free port, and considered up only once its readiness probe answers.
+
+Either can serve another ONNX file than the spec's (the load gate's baseline): the process is
+given MLOPS_MODEL (`mlops serve --model`'s variable, so a wrapper that runs `mlops serve` passes it
+on), the container gets the file mounted read-only and MLOPS_MODEL pointing at it.
+"""
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -19,6 +25,7 @@ from mlops.spec.loader import LoadedSpec
 from .processes import ProcessGroup, free_port, tail
 
 READY_TIMEOUT_S = 90.0
+CONTAINER_MODEL = "/mlops-load/model.onnx"
 DEFAULT_COMMAND = (
     "{python} -m mlops serve {spec} --host {host} --port {port} --no-access-log "
     "--request-log-dir {run_dir}/request-log"
@@ -29,18 +36,21 @@ class ServerFailed(Exception):
     """The server did not start or never became ready; the message says why."""
 
 
-def start_process(loaded: LoadedSpec, group: ProcessGroup, run_dir: Path, template: str | None = None) -> str:
+def start_process(loaded: LoadedSpec, group: ProcessGroup, run_dir: Path, template: str | None = None,
+                  *, model: Path | None = None) -> str:
     """Start the server with `template` (default: `mlops serve`) and return its base URL.
 
     The template's {python}, {spec}, {host}, {port} and {run_dir} are filled in, so a team can
-    gate its own server command (or a test can put a fault-injecting wrapper in front).
+    gate its own server command (or a test can put a fault-injecting wrapper in front). `model`
+    replaces the spec's artifact (MLOPS_MODEL).
     """
     port = free_port()
     values = {"python": sys.executable, "spec": str(loaded.path.resolve()), "host": "127.0.0.1",
               "port": str(port), "run_dir": str(run_dir)}  # fmt: skip
     command = [word.format(**values) for word in shlex.split(template or DEFAULT_COMMAND)]
     log = run_dir / "server.log"
-    process = group.start(command, log=log, cwd=loaded.root.resolve())
+    env = {**os.environ, "MLOPS_MODEL": str(model.resolve())} if model is not None else None
+    process = group.start(command, log=log, cwd=loaded.root.resolve(), env=env)
     url = f"http://127.0.0.1:{port}"
 
     def exited() -> str | None:
@@ -52,9 +62,10 @@ def start_process(loaded: LoadedSpec, group: ProcessGroup, run_dir: Path, templa
 
 
 @contextmanager
-def container(image: str, run_dir: Path) -> Iterator[str]:
+def container(image: str, run_dir: Path, *, model: Path | None = None) -> Iterator[str]:
     """Run `image` on the host network, told by MLOPS_HOST/MLOPS_PORT to bind 127.0.0.1 on a
-    free port (works with Docker and with podman, which has no bridge here); always removed."""
+    free port (works with Docker and with podman, which has no bridge here); always removed.
+    `model` is mounted read-only and served instead of the image's own."""
     try:
         import docker
     except ModuleNotFoundError:
@@ -64,11 +75,16 @@ def container(image: str, run_dir: Path) -> Iterator[str]:
     except docker.errors.DockerException as error:
         raise ServerFailed(f"no container engine reachable (set DOCKER_HOST): {error}") from None
     port = free_port()
+    environment = {"MLOPS_HOST": "127.0.0.1", "MLOPS_PORT": str(port)}
+    volumes = {}
+    if model is not None:
+        environment["MLOPS_MODEL"] = CONTAINER_MODEL
+        volumes[str(model.resolve())] = {"bind": CONTAINER_MODEL, "mode": "ro"}
     try:
         running: Any = client.containers.run(
             image, detach=True, network_mode="host", read_only=True,
             tmpfs={"/tmp": "rw,mode=1777", "/var/log/mlops": "rw,mode=1777"},
-            environment={"MLOPS_HOST": "127.0.0.1", "MLOPS_PORT": str(port)},
+            environment=environment, volumes=volumes,
         )  # fmt: skip
     except docker.errors.DockerException as error:
         client.close()

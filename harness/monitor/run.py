@@ -20,6 +20,7 @@ from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
 
 from ..data.drift import is_numeric
+from ..reports.paths import spec_display
 from ..result import CheckResult, GateResult, Report
 from .config import CHECK, MonitorConfig
 from .drift import drift_checks, prediction_checks
@@ -98,7 +99,7 @@ def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float) -> Monito
     text = samples.text()
     _export(config, text, gate)
     gate.duration_s = time.perf_counter() - started
-    report = Report(kind="monitor", spec_name=spec.name, spec_path=str(loaded.path), gates=[gate],
+    report = Report(kind="monitor", spec_name=spec.name, spec_path=spec_display(loaded.path), gates=[gate],
                     duration_s=gate.duration_s)
     return MonitorRun(report, text, exit_code(report))
 

@@ -1,16 +1,22 @@
-"""One self-contained HTML page: summary, every check, and inline SVG plots per gate.
+"""One self-contained HTML page: an overview of every gate, then each gate's checks and inline
+SVG plots.
 
-No scripts, fonts, stylesheets or images are fetched: the file can be archived as a CI artifact
-and opened offline. Every value from the report is escaped.
+The overview is one row per gate: its status, its checks, its key figures against their thresholds
+and the baseline, and its summary line; a reader sees the verdict and why at a glance, before the
+per-check tables. A gate's section opens with its summary and chart; files the gate kept beside
+the report (Locust's HTML reports) are linked by relative paths. No scripts, fonts, stylesheets or
+images are fetched: the page (with its folder) can be archived as a CI artifact and opened
+offline. Every value from the report is escaped.
 """
 
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from ..result import GateResult, Report, Status
 from . import svg
-from .format import observed_text, title
+from .format import figure_text, key_checks, observed_text, title
 
 LABELS: dict[Status, str] = {"pass": "pass", "warn": "warn", "fail": "FAIL", "error": "ERROR",
                              "skip": "skip"}
@@ -23,6 +29,9 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:.8rem;color:#fff}
 .pass{background:#2e7d32}.warn{background:#d08c00}.fail,.error{background:#c9372c}
 .skip{background:#888}.charts svg{display:block;margin:1rem 0;max-width:100%}
+table.overview{margin:1rem 0 2rem}table.overview td{padding:.45rem .5rem}
+table.overview ul{margin:0;padding-left:1.1rem}table.overview p{margin:0 0 .2rem}
+p.summary{font-size:1.05rem;font-weight:600}
 """
 
 
@@ -42,11 +51,32 @@ def to_html(report: Report) -> str:
         f"<h1>{_badge(report.status)} mlops {title(report)}: {escape(report.spec_name)}</h1>",
         f"<p>{escape(report.spec_path)}{commit} · {summary or 'no checks'} · "
         f"{report.duration_s:.1f} s · report schema {report.schema_version}</p>",
+        _overview(report),
     ]
     for gate in report.gates:
         parts.append(_gate(gate))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _overview(report: Report) -> str:
+    """One row per gate: status, checks, key figures (threshold, baseline), summary, time."""
+    rows = []
+    for gate in report.gates:
+        counts: dict[str, int] = {}
+        for check in gate.checks:
+            counts[check.status] = counts.get(check.status, 0) + 1
+        tally = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no checks"
+        figures = "".join(f"<li>{escape(figure_text(check))}</li>" for check in key_checks(gate))
+        summary = f"<p>{escape(gate.summary)}</p>" if gate.summary else ""
+        rows.append(
+            f"<tr><td>{_badge(gate.status)}</td>"
+            f'<td><a href="#gate-{escape(gate.gate)}">{escape(gate.gate)}</a></td>'
+            f"<td>{escape(tally)}</td><td>{summary}<ul>{figures}</ul></td>"
+            f'<td class="num">{gate.duration_s:.1f} s</td></tr>')
+    return ('<table class="overview" id="overview"><thead><tr><th>status</th><th>gate</th>'
+            "<th>checks</th><th>key figures (threshold; baseline)</th><th>time</th></tr></thead>"
+            "<tbody>" + "".join(rows) + "</tbody></table>")
 
 
 def _gate(gate: GateResult) -> str:
@@ -59,11 +89,19 @@ def _gate(gate: GateResult) -> str:
             f"<td>{escape(check.threshold or '')}</td>"
             f'<td class="num">{"" if delta is None else f"{delta:+.4g}"}</td>'
             f"<td>{escape(check.message)}</td></tr>")
-    charts = "".join(svg.render(chart) for chart in gate.charts.values())
+    featured = gate.charts.get(gate.summary_chart or "") if gate.summary else None
+    opening = f'<p class="summary">{escape(gate.summary)}</p>' if gate.summary else ""
+    if featured is not None:
+        opening += f'<div class="charts">{svg.render(featured)}</div>'
+    charts = "".join(svg.render(chart) for chart in gate.charts.values() if chart is not featured)
+    links = "".join(f'<li><a href="{escape(quote(path))}">{escape(label)}</a></li>'
+                    for label, path in gate.attachments.items())
     return (f'<section id="gate-{escape(gate.gate)}"><h2>{_badge(gate.status)} '
             f"{escape(gate.gate)} <small>({len(gate.checks)} checks, {gate.duration_s:.1f} s)"
-            "</small></h2>"
-            "<table><thead><tr><th>status</th><th>check</th><th>observed</th><th>threshold</th>"
-            "<th>Δ baseline</th><th>message</th></tr></thead><tbody>"
+            "</small></h2>" + opening +
+            '<table class="checks"><thead><tr><th>status</th><th>check</th><th>observed</th>'
+            "<th>threshold</th><th>Δ baseline</th><th>message</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>"
-            + (f'<div class="charts">{charts}</div>' if charts else "") + "</section>")
+            + (f'<div class="charts">{charts}</div>' if charts else "")
+            + (f'<p>Files kept beside this report:</p><ul class="files">{links}</ul>' if links else "")
+            + "</section>")

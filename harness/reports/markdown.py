@@ -2,7 +2,9 @@
 
 The first line is a hidden marker, `<!-- mlops-report:NAME -->`, that the PR workflow searches
 for to update its one comment instead of adding a new one on every push. Gates with many checks
-show only their non-passing rows in the table; every check is listed in the gate's details.
+show only their non-passing rows in the table; every check is listed in the gate's details. A gate
+with a summary (the load gate: "p95 2.1 ms vs 2.0 ms on main (1.05x), ...") gets a section that
+opens with that line and its chart, above its collapsed details.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from mlops.spec.threshold import format_number
 
-from ..result import HEADLINE, CheckResult, GateResult, Report, Status
+from ..result import HEADLINE, CheckResult, GateResult, Report, Status, display_number
 from .format import observed_text, title, verdict
 
 ICONS: dict[Status, str] = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
@@ -44,8 +46,20 @@ def to_markdown(report: Report) -> str:
         lines.extend(_rows(gate))
     lines.append("")
     for gate in report.gates:
+        lines.extend(_section(gate))
         lines.extend(_details(gate))
     return "\n".join(lines) + "\n"
+
+
+def _section(gate: GateResult) -> list[str]:
+    """The gate's one line and its chart, shown before its details; nothing without a summary."""
+    if gate.summary is None:
+        return []
+    lines = [f"### {ICONS[gate.status]} {_html(gate.gate)}", "", f"**{_html(gate.summary)}**", ""]
+    chart = gate.charts.get(gate.summary_chart or "")
+    if chart is not None:
+        lines += [*_chart(chart), ""]
+    return lines
 
 
 def _rows(gate: GateResult) -> list[str]:
@@ -65,7 +79,7 @@ def _rows(gate: GateResult) -> list[str]:
 
 def _row(check: CheckResult) -> str:
     delta = check.delta
-    delta_text = "" if delta is None else f"{'+' if delta >= 0 else ''}{format_number(round(delta, 4))}"
+    delta_text = "" if delta is None else f"{'+' if delta >= 0 else ''}{display_number(delta)}"
     return (f"| {_cell(check.gate)} | {_cell(check.name)} | {_cell(observed_text(check))} | "
             f"{_cell(check.threshold or '')} | {delta_text} | {ICONS[check.status]} |")
 
@@ -74,8 +88,9 @@ def _details(gate: GateResult) -> list[str]:
     lines = [f"<details><summary>{ICONS[gate.status]} <b>{_html(gate.gate)}</b>: {gate.status}, "
              f"{len(gate.checks)} checks, {gate.duration_s:.1f} s</summary>", ""]
     lines += [f"- {ICONS[c.status]} `{_cell(c.name)}`: {_html(c.message)}" for c in gate.checks]
-    for chart in gate.charts.values():
-        lines += ["", *_chart(chart)]
+    for key, chart in gate.charts.items():
+        if key != gate.summary_chart or gate.summary is None:
+            lines += ["", *_chart(chart)]
     return [*lines, "", "</details>", ""]
 
 
@@ -120,6 +135,8 @@ def _chart(chart: dict[str, Any]) -> list[str]:
             body.append(f"    line [{_numbers([chart['threshold']] * len(labels))}]")
             title += f" (line: threshold {format_number(chart['threshold'])})"
         return _mermaid(["xychart-beta horizontal", f'    title "{title}"', *body])
+    if kind == "comparison":
+        return _comparison(chart)
     if kind == "heatmap":
         labels = [_cell(str(label)) for label in chart["labels"]]
         rows = [f"**{_html(str(chart.get('title', '')))}** ({_html(chart.get('y_label', ''))} "
@@ -129,6 +146,24 @@ def _chart(chart: dict[str, Any]) -> list[str]:
                  for label, row in zip(labels, chart["matrix"], strict=False)]
         return rows
     return []
+
+
+def _comparison(chart: dict[str, Any]) -> list[str]:
+    """Two xycharts, the candidate as bars and the baseline as a line on each: latency by
+    percentile, then requests/s each second (Mermaid has no legend, so the titles say which)."""
+    names: list[str] = chart["names"]
+    legend = f"(bars: {_quote(names[0])}, line: {_quote(names[1])})"
+    new, old = chart["latency_ms"]
+    latency = ["xychart-beta", f'    title "Latency by percentile, ms {legend}"',
+               f"    x-axis [{', '.join(_label(label) for label in chart['percentiles'])}]",
+               '    y-axis "ms"', f"    bar [{_numbers(new)}]", f"    line [{_numbers(old)}]"]
+    length = min(len(series) for series in chart["throughput"])
+    step = max(1, math.ceil(length / MERMAID_POINTS))
+    new, old = (series[:length:step] for series in chart["throughput"])
+    throughput = ["xychart-beta", f'    title "Requests/s each second {legend}"',
+                  f'    x-axis "second" 0 --> {max(0, length - 1)}', '    y-axis "requests/s"',
+                  f"    bar [{_numbers(new)}]", f"    line [{_numbers(old)}]"]
+    return [*_mermaid(latency), "", *_mermaid(throughput)]
 
 
 def _mermaid(lines: list[str]) -> list[str]:

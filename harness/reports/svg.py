@@ -20,7 +20,7 @@ BLUE, RED, GREY, AMBER = "#3b6fb6", "#c9372c", "#888", "#d08c00"
 def render(chart: dict[str, Any]) -> str:
     """The SVG for a chart of any known kind ('' for an unknown kind)."""
     drawers = {"bars": bars, "percentiles": percentiles, "series": series,
-               "histogram": histogram, "heatmap": heatmap}
+               "histogram": histogram, "heatmap": heatmap, "comparison": comparison}
     drawer = drawers.get(str(chart.get("kind")))
     return drawer(chart) if drawer else ""
 
@@ -191,3 +191,71 @@ def heatmap(chart: dict[str, Any]) -> str:
                         f'fill="{ink}">{_num(value)}</text>')
     height = top + size * len(matrix) + 10
     return _svg(height, str(chart.get("title", "")), body)
+
+
+def comparison(chart: dict[str, Any]) -> str:
+    """Two panels under one legend: latency by percentile (with the SLOs as ticks) and
+    requests/s each second, the candidate in blue, the baseline in grey."""
+    names: list[str] = chart["names"]
+    colours = [BLUE, GREY]
+    height, top, bottom, left = 250, 46, 34, 44
+    panel_w = (WIDTH - 2 * left - 16) / 2  # two panels, each with room for its y labels
+    gap = left
+    plot_h = height - top - bottom
+    body = []
+    for index, name in enumerate(names):
+        x = 8 + index * WIDTH / 2
+        body.append(f'<rect x="{x:.0f}" y="24" width="14" height="4" fill="{colours[index % 2]}"/>'
+                    f'<text x="{x + 18:.0f}" y="30" font-size="11">{escape(name)}</text>')
+    labels: list[str] = chart["percentiles"]
+    latency: list[list[float]] = chart["latency_ms"]
+    # An SLO far above the measured latencies would flatten both lines: name it instead.
+    peak = max(_finite([v for values in latency for v in values]) or [1.0])
+    slo = {label: value for label, value in chart.get("slo", {}).items() if label in labels}
+    marks = {label: value for label, value in slo.items() if value <= 2 * peak}
+    beyond = ", ".join(f"{label} {_num(value)}" for label, value in slo.items() if label not in marks)
+    caption = "latency by percentile (ms)" + (f"; SLO {beyond} off the scale" if beyond else "")
+    body += _panel(left, top, panel_w, plot_h, caption, labels, latency, marks, colours)
+    throughput: list[list[float]] = chart["throughput"]
+    seconds = max((len(values) for values in throughput), default=0)
+    ticks = [str(second) for second in range(seconds)]
+    body += _panel(left + panel_w + gap, top, panel_w, plot_h, "requests/s each second", ticks,
+                   throughput, {}, colours)
+    return _svg(height, str(chart.get("title", "")), body)
+
+
+def _panel(left: float, top: float, width: float, height: float, label: str, ticks: list[str],
+           lines: list[list[float]], marks: dict[str, float], colours: list[str]) -> list[str]:
+    """One plot: lines over categorical ticks (first and last labelled, every one when few),
+    a y range from 0 to the highest value or mark, and marks as short amber dashes."""
+    peak = max(_finite([v for values in lines for v in values] + list(marks.values())) or [1.0])
+    peak = peak or 1.0
+    step = width / max(1, len(ticks) - 1)
+
+    def at(index: int, value: float) -> tuple[float, float]:
+        return left + index * step, top + height * (1 - value / peak)
+
+    body = [f'<rect x="{left}" y="{top}" width="{width:.1f}" height="{height}" fill="none" '
+            f'stroke="{GREY}"/>',
+            f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end">{_num(peak)}</text>',
+            f'<text x="{left - 4}" y="{top + height}" font-size="10" text-anchor="end">0</text>',
+            f'<text x="{left + width / 2:.0f}" y="{top + height + 28}" font-size="11" '
+            f'text-anchor="middle">{escape(label)}</text>']
+    shown = range(len(ticks)) if len(ticks) <= 10 else (0, len(ticks) - 1)
+    for index in shown:
+        body.append(f'<text x="{left + index * step:.1f}" y="{top + height + 13}" font-size="10" '
+                    f'text-anchor="middle">{escape(ticks[index])}</text>')
+    for index, values in enumerate(lines):
+        colour = colours[index % len(colours)]
+        points = [(i, at(i, v), v) for i, v in enumerate(values) if math.isfinite(v)]
+        line = " ".join(f"{x:.1f},{y:.1f}" for _, (x, y), _ in points)
+        body.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        if len(values) <= 10:
+            body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"><title>'
+                     f"{escape(ticks[i])}: {_num(v)}</title></circle>" for i, (x, y), v in points]
+    for tick, value in marks.items():
+        x, y = at(ticks.index(tick), value)
+        body.append(f'<line x1="{x - 8:.1f}" y1="{y:.1f}" x2="{x + 8:.1f}" y2="{y:.1f}" '
+                    f'stroke="{AMBER}" stroke-width="2"/><text x="{x + 10:.1f}" y="{y + 4:.1f}" '
+                    f'font-size="9" fill="{AMBER}">SLO {_num(value)}</text>')
+    return body

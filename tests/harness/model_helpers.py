@@ -120,3 +120,17 @@ def linear_softmax(folder: Path, weights: np.ndarray, bias: np.ndarray) -> None:
         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
     ], [tensor("W", weights), tensor("B", bias)], output_width=weights.shape[1],
        input_width=weights.shape[0])  # fmt: skip
+
+
+def slow_model(folder: Path, layers: int = 100, width: int = 1024) -> None:
+    """models/model.onnx as a bigger model: the same inputs and outputs, `layers` dense layers
+    more work per row (about 7 ms a row here, batched or not), as a pull request swapping in a
+    much heavier model would."""
+    first = np.zeros((30, width), dtype=np.float32)
+    first[np.arange(30), np.arange(30)] = 1e-3  # features up to 10^4 stay small
+    nodes = [helper.make_node("MatMul", ["input", "first"], ["h0"])]
+    nodes += [helper.make_node("MatMul", [f"h{i}", "square"], [f"h{i + 1}"]) for i in range(layers)]
+    nodes += [helper.make_node("MatMul", [f"h{layers}", "last"], ["logits"]),
+              helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
+    onnx_graph(folder, nodes, [tensor("first", first), tensor("square", np.eye(width)),
+                               tensor("last", np.full((width, 2), 1e-3))])  # fmt: skip

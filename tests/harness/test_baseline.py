@@ -58,18 +58,16 @@ def test_missing_ref_is_a_skip_saying_so(repo: Path) -> None:
     edit_spec(repo, {"model.baseline": {"ref": "origin/main"}})
     check = checks(run(GATE, repo))["no_regression.f1"]
     assert check.status == "skip"
-    assert check.message == (
-        f"no baseline F1: git ref 'origin/main' does not exist in {repo.parent.resolve()}"
-    )
+    assert check.message == "no baseline F1: git ref 'origin/main' does not exist in this repository"
 
 
 def test_no_repository_is_a_skip(tmp_path: Path) -> None:
     spec = project(tmp_path / "plain")
     check = checks(run(GATE, spec))["no_regression.f1"]
     assert check.status == "skip"
-    assert check.message == (f"no baseline F1: no git repository at {spec.parent}, so no "
+    assert check.message == ("no baseline F1: the spec's folder is in no git repository, so no "
                              "baseline at origin/main")  # fmt: skip
-    with pytest.raises(BaselineUnavailable, match="no git repository"):
+    with pytest.raises(BaselineUnavailable, match="in no git repository"):
         read_baseline(spec.parent, "main", "models/model.onnx")
 
 

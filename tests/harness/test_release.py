@@ -49,7 +49,7 @@ def test_compile_check_names_stale_files_until_compiled(tmp_path: Path) -> None:
     count = int(stale.observed)
     assert count > 5  # five are named, the rest counted
     assert stale.message.startswith(f"{count} generated file(s) out of date (missing: ")
-    assert stale.message.endswith(f" and {count - 5} more); run `mlops compile {spec}`")
+    assert stale.message.endswith(f" and {count - 5} more); run `mlops compile mlops.yaml`")
     compiled = subprocess.run([sys.executable, "-m", "mlops", "compile", str(spec)],
                               capture_output=True, text=True, check=False)
     assert compiled.returncode == 0, compiled.stderr

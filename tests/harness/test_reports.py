@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from mlops.harness.reports import from_json, to_html, to_json, to_junit, to_markdown
+from mlops.harness.reports.format import key_checks
 from mlops.harness.result import (
     CheckResult,
     GateResult,
@@ -19,6 +20,7 @@ from mlops.harness.result import (
     percentiles_chart,
     series_chart,
 )
+from tests.harness.report_samples import SUMMARY, release_report
 
 EVIL = "<script>alert('x')</script> | pipe & \x07bell"
 
@@ -155,3 +157,63 @@ def test_bad_json_reports(text: str, message: str) -> None:
     with pytest.raises(MlopsError) as error:
         from_json(text, "report.json")
     assert str(error.value) == message
+
+
+def test_the_comment_opens_the_load_section_with_its_line_and_chart() -> None:
+    text = to_markdown(release_report())
+    section = text[text.index("### ✅ load"):]
+    lines = section.splitlines()
+    assert lines[2] == f"**{SUMMARY}**"
+    assert lines[4] == "```mermaid"
+    mermaid = re.findall(r"```mermaid\n(.*?)```", section, flags=re.S)
+    latency, throughput = mermaid[:2]
+    assert ('title "Latency by percentile, ms (bars: this change, line: baseline main (abc1234))"'
+            in latency)
+    assert "bar [1.2, 2.1, 3]" in latency and "line [1.1, 2, 2.9]" in latency
+    assert "bar [8600, 8800, 8700]" in throughput and "line [8900, 8950, 8850]" in throughput
+    # the chart is shown once, above the details, which keep the other charts
+    details = section[section.index("<details>"):]
+    assert "Latency by percentile" not in details and "Load-test latency distribution" in details
+    assert text.index("| Gate | Check |") < text.index("### ✅ load")
+
+
+def test_gates_without_a_summary_keep_only_their_details() -> None:
+    text = to_markdown(sample_report())
+    assert "###" not in text
+
+
+def test_the_html_overview_comes_first_with_each_gates_key_figures() -> None:
+    page = to_html(release_report())
+    overview = page[page.index('<table class="overview"'):page.index("</table>") + 8]
+    assert page.index('<table class="overview"') < page.index('<table class="checks"')
+    rows = re.findall(r"<tr>(.*?)</tr>", overview, flags=re.S)[1:]
+    assert [re.search(r'href="#gate-(\w+)"', row).group(1) for row in rows] == [  # type: ignore[union-attr]
+        "data", "model", "load"]
+    assert ">FAIL</span>" in rows[0] and "<li>drift 0.4 (&lt;= 0.3)</li>" in rows[0]
+    assert "<li>train.rows 455 (&gt;= 100)</li>" in rows[0]
+    assert "<li>f1 0.95 (&gt;= 0.93; baseline 0.96)</li>" in rows[1]
+    assert f"<p>{SUMMARY}</p>" in rows[2]
+    assert "<li>p95_ms 2.1 ms (&lt; 50; baseline 2 ms)</li>" in rows[2]
+    assert "<li>rps 8700 requests/s (&gt; 100; baseline 8900 requests/s)</li>" in rows[2]
+
+
+def test_the_html_load_section_opens_with_its_line_chart_and_links_locusts_reports() -> None:
+    page = to_html(release_report())
+    section = page[page.index('<section id="gate-load">'):]
+    assert section.index(f'<p class="summary">{SUMMARY}</p>') < section.index("<svg")
+    assert section.index("This change against the baseline") < section.index('<table class="checks"')
+    assert ">this change</text>" in section and ">baseline main (abc1234)</text>" in section
+    assert ">SLO 50</text>" not in section  # 50 ms is far above 3 ms: named, not drawn
+    assert "SLO p95 50 off the scale" in section
+    assert ('<a href="load/candidate/run-1/report.html">Locust report, this change, run 1</a>'
+            in section)
+
+
+def test_key_figures_put_what_failed_first() -> None:
+    checks = [CheckResult(gate="g", name=f"c{i}", status="pass", observed=i, threshold="> 0",
+                          message="ok") for i in range(6)]
+    checks[4] = CheckResult(gate="g", name="c4", status="fail", observed=4, threshold="> 5",
+                            message="bad")
+    checks[5] = CheckResult(gate="g", name="c5", status="pass", message="no value")
+    shown = key_checks(GateResult(gate="g", checks=checks))
+    assert [check.name for check in shown] == ["c4", "c0", "c1", "c2"]

@@ -159,8 +159,8 @@ def test_what_is_missing_skips_or_errors_with_the_reason(tmp_path: Path) -> None
     write(tmp_path, {"checks/test_missing.py": MISSING_CHECKS})
     code, summary = pytest_in(tmp_path, "checks")
     assert summary == [
-        f"SKIPPED [1] checks/test_missing.py:1: no baseline model: no git repository at "
-        f"{tmp_path}, so no baseline at origin/main",
+        "SKIPPED [1] checks/test_missing.py:1: no baseline model: the spec's folder is in no git "
+        "repository, so no baseline at origin/main",
         "SKIPPED [1] checks/test_missing.py:5: no current data: data/current.csv (data.current) "
         "does not exist",
         "ERROR checks/test_missing.py::test_model - Failed: model: models/model.onnx "

@@ -5,17 +5,30 @@ gate started outlives it."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mlops.harness.load.gate import GATE
-from tests.harness.model_helpers import checks, project, run
+from mlops.harness.reports import write_reports
+from mlops.harness.result import Report
+from tests.harness.model_helpers import (
+    checks,
+    commit_all,
+    linear_softmax,
+    project,
+    run,
+    slow_model,
+)
+from tests.harness.report_paths import absolute_paths
 from tests.specs import edit_spec
 
 FAULT_SERVER = Path(__file__).with_name("fault_server.py")
@@ -73,13 +86,23 @@ def test_clean_example_passes(example: Path, monkeypatch: pytest.MonkeyPatch) ->
     result = run(GATE, Path("mlops.yaml"))
     found = checks(result)
     assert not [c.message for c in result.checks if c.failed], result.checks
-    assert set(found) == {"requests", "p95_ms", "p99_ms", "error_rate", "rps"}
+    assert set(found) == {"requests", "p95_ms", "p99_ms", "error_rate", "rps", "baseline"}
     assert " requests, 0 failed, 4 users for 4 s (one local runner)" in found["requests"].message
     assert found["error_rate"].observed == 0
+    # not in git: the load test runs alone, once, and says why it was not compared
+    assert (found["baseline"].status, found["baseline"].message) == ("skip", (
+        "not compared with a baseline: the spec's folder is in no git repository, so no baseline "
+        "at origin/main"))
+    assert result.summary is not None and result.summary.startswith("p95 ")
+    assert result.summary.endswith(" req/s; not compared with a baseline: the spec's folder is in "
+                                   "no git repository, so no baseline at origin/main")
     assert result.charts["latency_percentiles"]["slo"] == {"p95": 500.0, "p99": 2000.0}
     assert sum(result.charts["throughput_over_time"]["series"]["requests/s"]) > 5
     assert sum(result.charts["latency_histogram"]["counts"]) > 0
-    assert (example.parent / "reports" / "load" / "report.html").is_file()
+    assert result.attachments == {
+        "Locust report, this change, run 1": "load/candidate/run-1/report.html",
+        "server log, this change": "load/candidate/server.log"}
+    assert (example.parent / "reports" / "load" / "candidate" / "run-1" / "report.html").is_file()
     assert leftovers(example.parent) == []
 
 
@@ -113,7 +136,12 @@ def test_distributed_master_and_worker(tmp_path: Path) -> None:
     found = checks(result)
     assert not [c.message for c in result.checks if c.failed], result.checks
     assert "(master + 1 worker(s))" in found["requests"].message
-    assert (spec.parent / "reports" / "load" / "locust-worker-0.log").is_file()
+    run_dir = spec.parent / "reports" / "load" / "candidate" / "run-1"
+    assert (run_dir / "locust-worker-0.log").is_file()
+    # the worker's response times reach the master: one per request Locust counted
+    timings = json.loads((run_dir / "timings.json").read_text())["response_times_ms"]
+    counted = sum(entry["num_requests"] for entry in json.loads((run_dir / "stats.json").read_text()))
+    assert sum(timings.values()) == counted > 0
     assert leftovers(spec.parent) == []
 
 
@@ -127,10 +155,16 @@ def test_locust_files_go_to_the_report_dir(tmp_path: Path) -> None:
                           env={**os.environ, "CI": "true"})  # fmt: skip
     assert done.returncode == 0, done.stderr
     out = tmp_path / "out"
-    assert {"report.html", "stats.json", "server.log"} <= {p.name for p in (out / "load").iterdir()}
+    candidate = out / "load" / "candidate"
+    assert {"report.html", "stats.json"} <= {p.name for p in (candidate / "run-1").iterdir()}
+    assert (candidate / "server.log").is_file()
     markdown = [path for path in out.iterdir() if path.suffix == ".md"]
     assert len(markdown) == 1  # the gate's report, beside Locust's folder
-    assert f"Locust report in {out / 'load'}" in markdown[0].read_text()
+    # no repository here: the reports name the folder beside them, not this machine's path
+    assert "Locust reports in load/ beside this report" in markdown[0].read_text()
+    assert str(tmp_path) not in markdown[0].read_text()
+    html = (out / "report-load.html").read_text()
+    assert '<a href="load/candidate/run-1/report.html">' in html
     assert not (spec.parent / "reports").exists()
     assert leftovers(spec.parent) == []
 
@@ -166,7 +200,7 @@ GATE.run(load_spec(sys.argv[1]), GateOptions())
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_gate_stops_every_process_it_started(tmp_path: Path, number: int) -> None:
     spec = compiled(tmp_path / "interrupted", duration="60s", workers=1)
-    history = spec.parent / "reports" / "load" / "locust_stats_history.csv"
+    history = spec.parent / "reports" / "load" / "candidate" / "run-1" / "locust_stats_history.csv"
     driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(spec)])
     try:
         deadline = time.monotonic() + 90
@@ -181,4 +215,85 @@ def test_an_interrupted_gate_stops_every_process_it_started(tmp_path: Path, numb
         driver.wait(timeout=60)
     finally:
         driver.kill()
+    assert leftovers(spec.parent) == []
+
+
+# Limits for the short runs below (2 rounds of 2 s per model, 4 users): wide enough that noise
+# never fails an unchanged model on a busy 2-core machine (bench/README.md: measured spread), far
+# below what the slow model does (p95 several times the baseline's, throughput a fraction).
+CI_LIMITS = {"p95_ms": 2.5, "rps": 0.4}
+
+
+def compared(folder: Path) -> tuple[Path, str]:
+    """The compiled example in a git repository whose main holds the same model: (spec, sha)."""
+    spec = compiled(folder, max_regression=CI_LIMITS)
+    edit_spec(spec, {"model.baseline.ref": "main"})
+    return spec, commit_all(folder)
+
+
+@pytest.mark.slow
+def test_an_unchanged_model_is_compared_with_its_baseline_in_the_same_run(tmp_path: Path) -> None:
+    spec, sha = compared(tmp_path / "repo")
+    result = run(GATE, spec)
+    found = checks(result)
+    assert not [c.message for c in result.checks if c.failed], result.checks
+    base = found["baseline"]
+    assert base.status == "pass"
+    assert base.message.startswith(f"this change vs the baseline at main ({sha[:7]}), 2 alternating "
+                                   "rounds of 2 s per model: p50 ")
+    assert base.message.endswith("; the baseline's model is byte for byte this one, so the ratios "
+                                 "show this run's noise")
+    assert set(base.details["ratios"]) == {"p50_ms", "p95_ms", "p99_ms", "error_rate", "rps"}
+    assert [found[name].status for name in ("regression.p95_ms", "regression.rps")] == ["pass"] * 2
+    assert found["p95_ms"].baseline == base.details["baseline"]["p95_ms"]  # the Δ baseline column
+    assert re.fullmatch(r"p95 [\d.,]+ ms vs [\d.,]+ ms on main \(\d\.\d\dx\), [\d,]+ vs [\d,]+ "
+                        r"req/s \(\d\.\d\dx\)", result.summary or "")
+    assert result.summary_chart == "comparison"
+    assert result.charts["comparison"]["names"] == ["this change", f"baseline main ({sha[:7]})"]
+    assert sorted(result.attachments.values()) == [
+        "load/baseline/run-1/report.html", "load/baseline/run-2/report.html",
+        "load/baseline/server.log", "load/candidate/run-1/report.html",
+        "load/candidate/run-2/report.html", "load/candidate/server.log"]
+    reports = spec.parent / "reports"
+    assert all((reports / path).is_file() for path in result.attachments.values())
+    write_reports(Report(spec_name="breast-cancer", spec_path="mlops.yaml", gates=[result]), reports)
+    assert absolute_paths(reports, tmp_path) == []
+    assert leftovers(spec.parent) == []
+
+
+@pytest.mark.slow
+def test_a_bigger_model_fails_its_regression_limit_while_meeting_the_slo(tmp_path: Path) -> None:
+    spec, _ = compared(tmp_path / "repo")
+    slow_model(spec.parent)  # the pull request's model; main keeps the example's
+    result = run(GATE, spec)
+    found = checks(result)
+    assert found["p95_ms"].status == "pass"  # under the absolute SLO ...
+    regression = found["regression.p95_ms"]
+    assert regression.status == "fail"  # ... yet far slower than main
+    assert regression.message.endswith(", configured to fail when above 2.5 x")
+    assert found["baseline"].status == "pass" and "byte for byte" not in found["baseline"].message
+    assert result.status == "fail"
+    assert leftovers(spec.parent) == []
+
+
+@pytest.mark.slow
+def test_a_baseline_that_cannot_be_served_is_reported_and_the_candidate_still_measured(
+        tmp_path: Path) -> None:  # fmt: skip
+    folder = tmp_path / "repo"
+    spec = compiled(folder)
+    edit_spec(spec, {"model.baseline.ref": "main"})
+    clean = (folder / "models" / "model.onnx").read_bytes()
+    linear_softmax(folder, np.ones((10, 2)), np.zeros(2))  # main's model takes 10 features
+    sha = commit_all(folder)
+    (folder / "models" / "model.onnx").write_bytes(clean)
+    result = run(GATE, spec)
+    found = checks(result)
+    assert found["p95_ms"].status == "pass" and found["p95_ms"].baseline is None
+    skipped = found["baseline"]
+    assert skipped.status == "skip"
+    assert skipped.message.startswith(f"not compared with a baseline: the baseline model at main "
+                                      f"({sha[:7]}) could not be served: the server stopped before "
+                                      "it was ready")
+    assert str(tmp_path) not in skipped.message and "/tmp/" not in skipped.message
+    assert "regression.p95_ms" not in found
     assert leftovers(spec.parent) == []
