@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import jinja2
 
 from mlops.core.errors import MlopsError, UsageError
+from mlops.core.repository import repository_root
 from mlops.core.version import release_version
 from mlops.spec.errors import SpecError
 from mlops.spec.loader import DEFAULT_SPEC, LoadedSpec, load_spec
@@ -74,15 +75,6 @@ def find_specs(arguments: Sequence[Path]) -> list[Path]:
 def _skipped(path: Path, top: Path) -> bool:
     parts = path.relative_to(top).parts[:-1]
     return any(part.startswith(".") or part in SKIPPED_FOLDERS for part in parts)
-
-
-def repository_root(folder: Path) -> Path:
-    """The nearest folder holding `.git` (a folder, or a file in worktrees), else `folder`."""
-    folder = folder.resolve()
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return folder
 
 
 @cache

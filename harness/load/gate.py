@@ -20,9 +20,10 @@ import math
 from pathlib import Path
 
 from mlops.core.catalogue import LOAD_STATISTICS
+from mlops.core.repository import repository_root
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
 from mlops.harness.gate import GateOptions
-from mlops.harness.reports.paths import report_relative, repository_path, repository_root, scrub
+from mlops.harness.reports.paths import report_relative, repository_path, scrub
 from mlops.harness.result import (
     HEADLINE,
     CheckFactory,

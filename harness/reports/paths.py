@@ -11,14 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-def repository_root(folder: Path) -> Path:
-    """The top of the git work tree holding `folder` (a `.git` folder or file), else `folder`."""
-    folder = folder.resolve()
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return folder
+from mlops.core.repository import repository_root
 
 
 def repository_path(path: Path, root: Path) -> str | None:
