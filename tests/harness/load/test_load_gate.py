@@ -219,7 +219,7 @@ def test_an_interrupted_gate_stops_every_process_it_started(tmp_path: Path, numb
 
 
 # Limits for the short runs below (2 rounds of 2 s per model, 4 users): wide enough that noise
-# never fails an unchanged model on a busy 2-core machine (bench/README.md: measured spread), far
+# never fails an unchanged model on a busy 2-core machine (`python -m bench load_compare`: the spread), far
 # below what the slow model does (p95 several times the baseline's, throughput a fraction).
 CI_LIMITS = {"p95_ms": 2.5, "rps": 0.4}
 
