@@ -42,6 +42,10 @@ MODEL_READY = MetricName("mlops_model_ready", "gauge",
 SCHEMA_VIOLATIONS = MetricName("mlops_schema_violations_total", "counter",
                                "Request values outside data.schema, by feature and rule (dtype, "
                                "nullable, allowed, min, max).", ("model", "feature", "rule"))
+MODEL_INFO = MetricName("mlops_model_info", "gauge",
+                        "1 for the model being served: its version, the SHA-256 of its ONNX file "
+                        "and the git commit it was built from.",
+                        ("model", "version", "digest", "commit"))
 
 # --- exported by the monitor job (`mlops monitor run`) ------------------------------------------
 DRIFT_SCORE = MetricName("mlops_drift_score", "gauge",
@@ -55,7 +59,7 @@ MONITOR_LAST_RUN = MetricName("mlops_monitor_last_run_timestamp_seconds", "gauge
                               "Unix time of the last completed monitor run.", ("model",))
 
 SERVER_METRICS = (REQUESTS, REQUEST_DURATION, ERRORS, BATCH_SIZE, PREDICTIONS, PREDICTION_VALUE,
-                  FEATURE_VALUE, SCHEMA_VIOLATIONS, MODEL_READY)
+                  FEATURE_VALUE, SCHEMA_VIOLATIONS, MODEL_READY, MODEL_INFO)
 MONITOR_METRICS = (DRIFT_SCORE, DRIFTED_FRACTION, PERFORMANCE, MONITOR_LAST_RUN)
 
 # --- HTTP endpoints the manifests probe and the load test calls ---------------------------------

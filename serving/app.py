@@ -90,11 +90,16 @@ class InferenceApp:
         self.name = config.name
         self.access_log = access_log
         contract = model.model.contract
+        lineage = model.lineage
+        self.version = lineage.version
+        self.lineage_headers = lineage.headers
         numeric = [rule.name for rule in config.columns if not rule.text]
-        self.metrics = ServerMetrics(config.name, numeric, config.value_buckets)
+        self.metrics = ServerMetrics(config.name, numeric, config.value_buckets, (
+            ("version", lineage.version), ("digest", lineage.digest), ("commit", lineage.commit)))
         self.metrics.ready = 1.0
         self.shared = SharedMetrics(metrics_dir, self.metrics) if metrics_dir else None
-        self.request_log = (RequestLogger(config.request_log, config.name, config.features)
+        self.request_log = (RequestLogger(config.request_log, config.name, config.features,
+                                          lineage.digest)
                             if config.request_log and config.request_log.sample_rate > 0 else None)
         self.rules = SchemaRules(config.columns, config.allow_non_finite)
         self.inputs = tuple(
@@ -116,7 +121,7 @@ class InferenceApp:
             "/v2": ("GET", self.server_metadata),
         }
         self.metadata = dumps({
-            "name": self.name, "versions": ["1"], "platform": "onnxruntime_onnx",
+            "name": self.name, "versions": [lineage.version], "platform": "onnxruntime_onnx",
             "inputs": [info.metadata() for info in model.inputs],
             "outputs": [o.metadata() for o in model.outputs],
             "parameters": {"features": list(config.features), "task": config.task,
@@ -217,7 +222,8 @@ class InferenceApp:
         await send({"type": "http.response.start", "status": response.status, "headers": [
             (b"content-type", response.content_type),
             (b"content-length", str(len(response.body)).encode()),
-            (b"x-request-id", request.request_id.encode()), *response.headers]})
+            (b"x-request-id", request.request_id.encode()), *self.lineage_headers,
+            *response.headers]})
         await send({"type": "http.response.body", "body": response.body})
         seconds = time.perf_counter() - start
         self.metrics.request(endpoint, response.status, seconds)
@@ -239,7 +245,7 @@ class InferenceApp:
                                   f"{telemetry.PREDICT_PATH}")
         name, rest = parts[2], parts[3:]
         if len(rest) >= 2 and rest[0] == "versions":
-            rest = rest[2:]  # one version ("1") is served whatever the client names
+            rest = rest[2:]  # one version is served whatever the client names
         action = rest[0] if len(rest) == 1 else "" if not rest else "?"
         routes: dict[str, tuple[str, str, Handler]] = {
             "": ("GET", "/v2/models/{name}", self.model_metadata),
@@ -289,7 +295,7 @@ class InferenceApp:
         if self.request_log is not None and self.request_log.sampled():
             self._log_sample(request.request_id, parsed.columns,
                              self.model.scores(outputs, parsed.rows))
-        body, header_length = infer_response(self.name, "1", parsed, outputs)
+        body, header_length = infer_response(self.name, self.version, parsed, outputs)
         if header_length is None:
             return Response(200, body, rows=parsed.rows)
         return Response(200, body, b"application/octet-stream",

@@ -7,12 +7,15 @@ processes through one environment variable instead of re-reading the spec in eac
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from mlops.core.contract import ColumnRule, Task
 from mlops.spec.loader import LoadedSpec
+
+from .lineage import COMMIT_ENV, VERSION_ENV, git_commit
 
 CONFIG_ENV = "MLOPS_SERVE_CONFIG"
 SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
@@ -60,6 +63,9 @@ class ServerConfig:
     on_schema_violation: Literal["reject", "log"] = "reject"
     request_log: RequestLogConfig | None = None
     value_buckets: tuple[float, ...] = SCORE_BUCKETS
+    model_version: str = ""
+    """What `x-model-version` says ("": the digest's short form; see `lineage`)."""
+    commit: str = ""
 
     @classmethod
     def from_spec(cls, loaded: LoadedSpec) -> ServerConfig:
@@ -85,6 +91,8 @@ class ServerConfig:
                                          log.format, log.rotate_mb)
             if log else None,
             value_buckets=value_buckets(loaded),
+            model_version=os.environ.get(VERSION_ENV, "").strip(),
+            commit=os.environ.get(COMMIT_ENV, "").strip() or git_commit(loaded.root),
         )
 
     def with_overrides(self, *, host: str | None = None, port: int | None = None,

@@ -25,6 +25,7 @@ Sample = tuple[str, Labels, float]
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                     5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
+GAUGES = frozenset(m.name for m in t.SERVER_METRICS if m.kind == "gauge")
 
 
 class Histogram:
@@ -62,9 +63,12 @@ class Histogram:
 class ServerMetrics:
     """Every metric of `mlops.core.telemetry.SERVER_METRICS`, for one model."""
 
-    def __init__(self, model: str, features: Sequence[str], value_buckets: Sequence[float]) -> None:
-        """`features`: the numeric input columns, whose values are summed."""
+    def __init__(self, model: str, features: Sequence[str], value_buckets: Sequence[float],
+                 info: Labels = ()) -> None:
+        """`features`: the numeric input columns, whose values are summed; `info`: the
+        version, digest and commit labels of `mlops_model_info`."""
         self.model = (("model", model),)
+        self.info = (*self.model, *info)
         self.features = tuple(features)
         self.value_buckets = tuple(value_buckets)
         self.requests: dict[tuple[str, str], float] = {}
@@ -127,18 +131,19 @@ class ServerMetrics:
         for (feature, rule), value in self.violations.items():
             out.append((t.SCHEMA_VIOLATIONS.name, (*m, ("feature", feature), ("rule", rule)), value))
         out.append((t.MODEL_READY.name, m, self.ready))
+        out.append((t.MODEL_INFO.name, self.info, 1.0))
         return out
 
 
 def merge(snapshots: Iterable[Iterable[Sample]]) -> list[Sample]:
-    """Sum samples of several worker processes; gauges (readiness) take the minimum."""
+    """Sum samples of several worker processes; gauges (readiness, info) take the minimum."""
     merged: dict[tuple[str, Labels], float] = {}
     for snapshot in snapshots:
         for name, labels, value in snapshot:
             key = (name, labels)
             if key not in merged:
                 merged[key] = value
-            elif name == t.MODEL_READY.name:
+            elif name in GAUGES:
                 merged[key] = min(merged[key], value)
             else:
                 merged[key] += value

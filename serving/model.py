@@ -19,6 +19,7 @@ from mlops.core.columns import Columns, valid_rows
 from mlops.core.runtime import ModelError, OnnxModel, Outputs
 
 from .config import ServerConfig
+from .lineage import VERSION_ENV, Lineage, file_digest, version_problem
 
 ORT_TO_V2 = {
     "float": "FP32", "double": "FP64", "float16": "FP16", "int64": "INT64", "int32": "INT32",
@@ -48,6 +49,11 @@ class ServedModel:
         self.config = config
         if not os.path.isfile(config.model_path):
             raise ModelError(f"model artifact not found: {config.model_path}")
+        problem = version_problem(config.model_version, VERSION_ENV)
+        if problem:
+            raise ModelError(problem)
+        digest = file_digest(Path(config.model_path))
+        self.lineage = Lineage.of(config.name, digest, config.model_version, config.commit)
         self.model = OnnxModel(Path(config.model_path), config.columns, config.task,
                                labels=config.labels, output=config.output,
                                threads=config.threads, artifact=config.model_path)

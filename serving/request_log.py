@@ -1,11 +1,11 @@
 """Sampled request/prediction records for the monitor job: one flat row per input row.
 
 Row schema (JSONL object or Parquet column): `timestamp` (Unix seconds), `request_id`, `model`,
-`row` (index in the request), one column per feature (spec order; text as strings, a missing
-value as null), then `prediction` (label for
-classifiers, value for regression) and `score` (positive-class probability for binary classifiers,
-the highest probability for multiclass, the value for regression). The monitor joins feedback
-labels on `request_id` + `row`.
+`model_digest` (`sha256:<hex>` of the ONNX file that answered), `row` (index in the request),
+one column per feature (spec order; text as strings, a missing value as null), then `prediction`
+(label for classifiers, value for regression) and `score` (positive-class probability for
+binary classifiers, the highest probability for multiclass, the value for regression). The monitor
+joins feedback labels on `request_id` + `row`.
 
 Records are buffered on the event loop and written by a background thread once a second, so a
 slow disk never blocks a request; files rotate at `rotate_mb` and carry the pid, so several
@@ -104,9 +104,11 @@ class ParquetSink:
 class RequestLogger:
     """Samples requests and hands their rows to a writer thread."""
 
-    def __init__(self, config: RequestLogConfig, model: str, features: Sequence[str]) -> None:
+    def __init__(self, config: RequestLogConfig, model: str, features: Sequence[str],
+                 digest: str) -> None:
         self.rate = config.sample_rate
         self.model = model
+        self.digest = digest
         self.features = tuple(features)
         folder = Path(config.path)
         try:
@@ -141,7 +143,7 @@ class RequestLogger:
         for index, (inputs, prediction, score) in enumerate(
                 zip(values, predictions, scores, strict=True)):
             record: Row = {"timestamp": now, "request_id": request_id, "model": self.model,
-                           "row": index}
+                           "model_digest": self.digest, "row": index}
             record.update(inputs)
             record["prediction"] = prediction
             record["score"] = score

@@ -5,7 +5,9 @@ modified before the window starts is skipped unread). A line or row that cannot 
 and counted with its `file:line`, never fatal: one torn write must not hide an hour of traffic.
 A Parquet file the server is still writing has no footer yet; it is listed as unreadable.
 Numeric features go into a bounded uniform sample (the data gate's `Reservoir`), so memory stays
-flat however busy the window was.
+flat however busy the window was. Rows are tallied by `model_digest` (the SHA-256 of the ONNX file
+that answered; logs written before the server recorded it count under `UNRECORDED`), so a verdict
+names the models it judged.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .feedback import Key
 
 CHUNK_ROWS = 8192
 SHOWN_PROBLEMS = 5
+UNRECORDED = "unrecorded"
 """How many skipped lines (or files) the report names; the rest are counted."""
 
 
@@ -67,11 +70,19 @@ class LogWindow:
     categories: dict[str, dict[str, int]] = field(init=False)
     predictions: dict[str, int] = field(default_factory=dict)
     served: dict[Key, Served] = field(default_factory=dict)
+    digests: dict[str, int] = field(default_factory=dict)
+    """Judged rows per model digest (`sha256:<hex>`, or `UNRECORDED`)."""
 
     def __post_init__(self) -> None:
         self.sample = Reservoir(max(1, len(self.numeric)))
         self.scores = Reservoir(1)
         self.categories = {name: {} for name in self.categorical}
+
+    def served_by(self) -> str:
+        """The digests the judged rows came from, most rows first: `sha256:ab12... (90 rows)`."""
+        ranked = sorted(self.digests.items(), key=lambda item: (-item[1], item[0]))
+        return ", ".join(f"{digest} ({rows} row{'s' if rows != 1 else ''})"
+                         for digest, rows in ranked)
 
     def skip(self, where: str, reason: str) -> None:
         self.corrupt += 1
@@ -176,6 +187,9 @@ class _RowReader:
             window.skip(where, "missing 'prediction' or a numeric 'score'")
             return
         window.rows += 1
+        digest = record.get("model_digest")
+        digest = digest if isinstance(digest, str) and digest else UNRECORDED
+        window.digests[digest] = window.digests.get(digest, 0) + 1
         self.pending.append([math.nan if v is None else v for v in values[: len(window.numeric)]])
         self.pending_scores.append(float(score))
         for name, value in zip(window.categorical, values[len(window.numeric):], strict=True):

@@ -105,8 +105,8 @@ def test_request_log_jsonl_rows_join_on_request_id(tmp_path: Path) -> None:
     predictions = reply.json()["predictions"]
     assert [r["prediction"] for r in rows] == [p["label"] for p in predictions]
     assert rows[0]["score"] == pytest.approx(predictions[0]["probabilities"]["yes"], abs=1e-6)
-    assert set(rows[0]) == {"timestamp", "request_id", "model", "row", *FEATURES, "prediction",
-                            "score"}
+    assert set(rows[0]) == {"timestamp", "request_id", "model", "model_digest", "row", *FEATURES,
+                            "prediction", "score"}
 
 
 def test_request_log_parquet_rotates(tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ def test_request_log_parquet_rotates(tmp_path: Path) -> None:
     assert len(files) >= 2, files
     table = pq.read_table(files)  # every file is complete and readable after shutdown
     assert table.num_rows == 40_000
-    assert table.column_names[:4] == ["timestamp", "request_id", "model", "row"]
+    assert table.column_names[:5] == ["timestamp", "request_id", "model", "model_digest", "row"]
 
 
 def _parquet_bytes(folder: Path) -> int:
