@@ -7,6 +7,11 @@ image always names the commit it was built from.
 The context is packed here, filtered by the ignore file beside the Dockerfile
 (`Dockerfile.dockerignore`, which BuildKit and podman read for `-f`): the SDK would only read a
 `.dockerignore` at the context root and send everything else, a team's `.venv` included.
+
+The build arguments the Dockerfile turns into labels (`BUILD_ARGS` of the docker target) are
+computed here from the files being built: the commit, the model's version and digest, the spec's
+digest and each data file's; the labels are read back from the built image, so what is printed is
+what the image carries.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from typing import IO, Any
 
 from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
+from mlops.spec.models import Spec
+
+from .lineage import SHORT_DIGEST, file_digest, version_problem
 
 
 class BuildError(MlopsError):
@@ -32,6 +40,7 @@ class BuiltImage:
     id: str
     size_bytes: int
     context: BuildContext
+    labels: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -78,17 +87,51 @@ def pack_context(folder: Path, dockerfile: Path) -> BuildContext:
     return BuildContext(archive, files, size, ignore)
 
 
-def git_tag(folder: Path) -> str:
-    """Short commit of the repository holding `folder`, `-dirty` if it has uncommitted changes."""
+def git_tag(folder: Path, short: bool = True) -> str:
+    """Short (or full) commit of the repository holding `folder`, `-dirty` if it has uncommitted
+    changes."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True,
                               check=True).stdout.strip()
 
     try:
-        sha = git("rev-parse", "--short=12", "HEAD")
+        sha = git("rev-parse", *(["--short=12"] if short else []), "HEAD")
     except (OSError, subprocess.CalledProcessError):
         raise BuildError(f"{folder}: not in a git repository with a commit; pass --tag") from None
     return f"{sha}-dirty" if git("status", "--porcelain", "--untracked-files=no") else sha
+
+
+def git_revision(folder: Path) -> str:
+    """Full commit of the repository holding `folder` (`-dirty` with uncommitted changes), or ""
+    outside a repository: the image's `org.opencontainers.image.revision`."""
+    try:
+        return git_tag(folder, short=False)
+    except BuildError:
+        return ""
+
+
+def data_files(spec: Spec) -> list[str]:
+    """The data files whose digests label the image: train, test and reference, once each (the
+    release workflow's build step names the same three)."""
+    return list(dict.fromkeys((spec.data.train, spec.data.test, spec.data.reference_path)))
+
+
+def build_args(loaded: LoadedSpec, version: str | None) -> dict[str, str]:
+    """The Dockerfile's `ARG`s: commit, model version and the digests of the files built in."""
+    problem = version_problem(version or "", "--model-version")
+    if problem:
+        raise BuildError(problem)
+    model = loaded.resolve(loaded.spec.model.artifact)
+    if not model.is_file():
+        raise BuildError(f"{loaded.spec.model.artifact}: the model file is missing; train or "
+                         "fetch it before building the image")
+    digest = file_digest(model)
+    data = " ".join(f"{name}={file_digest(loaded.resolve(name))}"
+                    for name in data_files(loaded.spec) if loaded.resolve(name).is_file())
+    return {"REVISION": git_revision(loaded.root),
+            "MODEL_VERSION": version or digest.removeprefix("sha256:")[:SHORT_DIGEST],
+            "MODEL_DIGEST": digest, "SPEC_DIGEST": file_digest(loaded.path),
+            "DATA_DIGESTS": data}
 
 
 def _client() -> Any:
@@ -118,15 +161,17 @@ def _stream(lines: Iterator[dict[str, Any]], echo: Callable[[str], None]) -> str
 
 
 def build_image(loaded: LoadedSpec, dockerfile: Path, tag: str, network: str | None,
-                echo: Callable[[str], None]) -> BuiltImage:
-    """Build `dockerfile` with the spec's folder as context; returns the image's id and size."""
+                echo: Callable[[str], None], version: str | None = None) -> BuiltImage:
+    """Build `dockerfile` with the spec's folder as context; returns the image's id, size and
+    labels. `version`: the model version (default: its digest's short form)."""
+    arguments = build_args(loaded, version)
     client = _client()
     context = pack_context(loaded.root, dockerfile)
     echo(f"build context: {len(context.files)} files, {context.size_bytes} bytes "
          f"(filtered by {context.ignore_file.relative_to(loaded.root)})")
     options: dict[str, Any] = {
         "fileobj": context.archive, "custom_context": True, "tag": tag, "rm": True,
-        "forcerm": True, "decode": True,
+        "forcerm": True, "decode": True, "buildargs": arguments,
         "dockerfile": dockerfile.resolve().relative_to(loaded.root.resolve()).as_posix()}
     if network:
         options["network_mode"] = network
@@ -137,4 +182,6 @@ def build_image(loaded: LoadedSpec, dockerfile: Path, tag: str, network: str | N
     if error:
         raise BuildError(f"docker build of {dockerfile} failed: {error}")
     image = client.images.get(tag)
-    return BuiltImage(tag, str(image.id), int(image.attrs.get("Size") or 0), context)
+    labels = image.attrs.get("Config", {}).get("Labels") or {}
+    return BuiltImage(tag, str(image.id), int(image.attrs.get("Size") or 0), context,
+                      {str(key): str(value) for key, value in sorted(labels.items())})

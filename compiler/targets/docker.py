@@ -10,6 +10,10 @@ runs `mlops serve` as UID 10001.
 The ignore file sits beside the Dockerfile as `Dockerfile.dockerignore`: the name BuildKit and
 podman/buildah read for `-f <output>/docker/Dockerfile` (a `.dockerignore` in a subfolder is read
 by nothing). `mlops build` applies the same file when it packs the context itself.
+
+The image is labelled (OCI `org.opencontainers.image.*` and `mlops.*`): what the spec fixes is
+written here, so the file stays the same from commit to commit (`mlops compile --check`); the
+commit and the digests of the spec, model and data come in as `BUILD_ARGS`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,17 @@ WHEELHOUSE = "wheelhouse"
 """Folder of wheels next to the spec that, when present, makes the build offline."""
 IGNORE_NAME = "Dockerfile.dockerignore"
 _BASE_PYTHON = re.compile(r"(?:^|/)python[\w.-]*:(\d+\.\d+)")
+BUILD_ARGS = ("REVISION", "MODEL_VERSION", "MODEL_DIGEST", "SPEC_DIGEST", "DATA_DIGESTS")
+"""Build arguments `mlops build` and the release workflow pass: the git commit, the model's
+version (default: its digest's first 12 hex digits), `sha256:<hex>` of the model and the spec,
+and `<path>=sha256:<hex>` of each data file (train, test, reference), space-separated."""
+ARG_LABELS = (
+    ("org.opencontainers.image.revision", "REVISION"),
+    ("org.opencontainers.image.version", "MODEL_VERSION"),
+    ("mlops.model.digest", "MODEL_DIGEST"),
+    ("mlops.spec.digest", "SPEC_DIGEST"),
+    ("mlops.data.digests", "DATA_DIGESTS"),
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,23 @@ def shipped_files(spec: Spec) -> list[str]:
     return files
 
 
+def labels(spec: Spec, tool_version: str) -> list[tuple[str, str]]:
+    """(key, value as the Dockerfile writes it): fixed values quoted, the rest from `ARG`s."""
+    fixed = [("org.opencontainers.image.title", spec.name),
+             ("org.opencontainers.image.source", spec.deploy.repository or ""),
+             ("org.opencontainers.image.base.name", spec.serving.base_image),
+             ("mlops.model.name", spec.name),
+             ("mlops.tool.version", tool_version)]
+    return ([(key, _quoted(value)) for key, value in fixed if value]
+            + [(key, f'"${{{arg}}}"') for key, arg in ARG_LABELS])
+
+
+def _quoted(value: str) -> str:
+    """A Dockerfile double-quoted word: no expansion of `$`, escaped quotes, one line."""
+    text = " ".join(value.split())
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
 def base_python(spec: Spec) -> str:
     """The base image's Python version (from its tag), for the offline download hint."""
     match = _BASE_PYTHON.search(spec.serving.base_image)
@@ -101,6 +133,8 @@ class DockerTarget:
             "request_log": None if log is None else in_container(log.path),
             "dockerfile": ctx.output("docker", "Dockerfile").relative_to(ctx.spec_dir),
             "ignore_file": ctx.output("docker", IGNORE_NAME).relative_to(ctx.spec_dir),
+            "build_args": BUILD_ARGS,
+            "labels": labels(spec, ctx.tool_version),
         }
         return [
             GeneratedFile(ctx.output("docker", "Dockerfile"),

@@ -6,6 +6,7 @@ system, UID 10001, writable volumes only where the server and the monitor write.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -185,6 +186,29 @@ def test_container_serves_real_predictions_as_non_root(container: tuple[Any, int
     assert (code, uid.decode().split()) == (0, ["10001", "10001"])
     code, out = running.exec_run(["/opt/venv/bin/python", "-c", "open('/app/x', 'w')"])
     assert code != 0 and b"Read-only file system" in out  # the root file system is read-only
+
+
+def test_the_image_is_labelled_and_its_server_names_the_model(container: tuple[Any, int],
+                                                               built: Built) -> None:
+    def sha256(relative: str) -> str:
+        return "sha256:" + hashlib.sha256((built.project / relative).read_bytes()).hexdigest()
+
+    printed = dict(re.findall(r"^  ([a-z.]+)=(.*)$", built.output, re.MULTILINE))
+    model = sha256("models/model.onnx")
+    assert {key: printed[key] for key in (
+        "org.opencontainers.image.title", "org.opencontainers.image.revision",
+        "org.opencontainers.image.version", "mlops.model.digest", "mlops.spec.digest",
+        "mlops.data.digests")} == {
+        "org.opencontainers.image.title": "breast-cancer",
+        "org.opencontainers.image.revision": "",  # the project is not a git repository
+        "org.opencontainers.image.version": model[7:19], "mlops.model.digest": model,
+        "mlops.spec.digest": sha256("mlops.yaml"),
+        "mlops.data.digests": f"data/train.csv={sha256('data/train.csv')} "
+                              f"data/test.csv={sha256('data/test.csv')}"}
+    _, port = container
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/live", timeout=10) as reply:
+        assert (reply.headers["x-model-version"], reply.headers["x-model-digest"]) == (
+            model[7:19], model)
 
 
 def test_runtime_has_no_training_or_load_stack(container: tuple[Any, int]) -> None:
