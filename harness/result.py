@@ -72,8 +72,41 @@ class GateResult(BaseModel):
         return worst(check.status for check in self.checks) if self.checks else "skip"
 
 
+class FileFingerprint(BaseModel):
+    """A file a run read, as it was: path relative to the repository, `sha256:<hex>`, size, and
+    rows when its format says so without a scan (Parquet's footer)."""
+
+    path: str
+    sha256: str
+    bytes: int
+    rows: int | None = None
+
+
+class BaselinePin(BaseModel):
+    """The baseline model the gates compared against: where git had it, and its digest."""
+
+    ref: str
+    commit: str
+    sha256: str
+
+
+class Pins(BaseModel):
+    """What a verdict depends on besides the commit, so a report can be traced and re-run."""
+
+    tool_version: str
+    spec_sha256: str
+    model: FileFingerprint | None = None
+    """None when the model file did not exist after the run (a failed training)."""
+    baseline_model: BaselinePin | None = None
+    """Set when a gate that compares with the baseline ran and git had one."""
+    data: list[FileFingerprint] = Field(default_factory=list)
+
+
 class Report(BaseModel):
-    """A release-gate run: the JSON report's root and the source of every other format."""
+    """A release-gate run: the JSON report's root and the source of every other format.
+
+    `pins` is additive and optional (None in reports written before it), so the schema version
+    stays 1: older readers ignore it, and this one re-renders their reports."""
 
     schema_version: int = SCHEMA_VERSION
     kind: Literal["release", "monitor"] = "release"
@@ -83,6 +116,7 @@ class Report(BaseModel):
     commit: str | None = None
     duration_s: float = 0.0
     gates: list[GateResult] = Field(default_factory=list)
+    pins: Pins | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

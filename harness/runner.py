@@ -22,6 +22,7 @@ from mlops.spec.loader import LoadedSpec
 from .gate import GateOptions
 from .registry import get_gate
 from .reports.paths import spec_display
+from .reports.pins import pin
 from .result import CheckFactory, GateResult, Report, Status
 
 ICONS: dict[Status, str] = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
@@ -84,7 +85,8 @@ def run_gate(name: str, loaded: LoadedSpec, options: GateOptions) -> GateResult:
 def run_gates(loaded: LoadedSpec, names: Sequence[str], options: GateOptions, *,
               progress: Progress | None = None,
               before: Sequence[Callable[[], GateResult]] = ()) -> Report:
-    """Run `before` steps (release: validate, compile check, train), then the gates, in order."""
+    """Run `before` steps (release: validate, compile check, train), then the gates, in order;
+    then pin what they read (see `reports.pins`)."""
     progress = progress or Progress()
     started = time.perf_counter()
     report = Report(spec_name=loaded.spec.name, spec_path=spec_display(loaded.path),
@@ -98,6 +100,10 @@ def run_gates(loaded: LoadedSpec, names: Sequence[str], options: GateOptions, *,
             result = run_gate(name, loaded, options)
         report.gates.append(result)
         progress.done(result)
+    try:
+        report.pins = pin(loaded, names)
+    except OSError as error:  # a file vanished or is unreadable: the gates' verdict still stands
+        progress.stream.write(f"cannot pin the report's files: {error}\n")
     report.duration_s = time.perf_counter() - started
     return report
 

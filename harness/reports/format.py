@@ -6,7 +6,7 @@ import math
 
 from mlops.spec.threshold import format_number
 
-from ..result import HEADLINE, CheckResult, GateResult, Report, display_number
+from ..result import HEADLINE, CheckResult, GateResult, Pins, Report, display_number
 
 TITLES = {"release": "release gates", "monitor": "monitor"}
 """What a report is called, by `Report.kind`."""
@@ -65,3 +65,53 @@ def figure_text(check: CheckResult) -> str:
     if check.baseline is not None:
         context.append(f"baseline {display_number(check.baseline)} {check.unit}".rstrip())
     return f"{check.name} {value}" + (f" ({'; '.join(context)})" if context else "")
+
+
+def short_digest(digest: str) -> str:
+    """'sha256:1a2b3c4d5e6f': the first 12 hex digits, as image tags and the server show them."""
+    return digest[:19]
+
+
+def pinned_summary(pins: Pins) -> str:
+    """One line: 'mlops 0.2.0 · spec sha256:1a2b3c4d5e6f · model sha256:... · baseline
+    sha256:... (origin/main 3f2a1bc) · 3 data files'."""
+    parts = [f"mlops {pins.tool_version}", f"spec {short_digest(pins.spec_sha256)}"]
+    parts.append(f"model {short_digest(pins.model.sha256)}" if pins.model else "no model file")
+    if pins.baseline_model:
+        base = pins.baseline_model
+        parts.append(f"baseline {short_digest(base.sha256)} ({base.ref} {base.commit[:7]})")
+    count = len(pins.data)
+    parts.append(f"{count} data file{'s' if count != 1 else ''}")
+    return " · ".join(parts)
+
+
+def pinned_files(pins: Pins) -> list[tuple[str, str, str, str, str]]:
+    """(what, path, sha256, bytes, rows) per pinned file: the model, the baseline, the data."""
+    rows = []
+    if pins.model:
+        rows.append(("model", pins.model.path, pins.model.sha256, str(pins.model.bytes), ""))
+    if pins.baseline_model:
+        base = pins.baseline_model
+        rows.append(("baseline model", f"{base.ref} ({base.commit[:12]})", base.sha256, "", ""))
+    for data in pins.data:
+        rows.append(("data", data.path, data.sha256, str(data.bytes),
+                     "" if data.rows is None else str(data.rows)))
+    return rows
+
+
+def pinned_properties(report: Report) -> list[tuple[str, str]]:
+    """(name, value) pairs for JUnit <properties>: every pin, flat."""
+    pins = report.pins
+    if pins is None:
+        return [("mlops.commit", report.commit)] if report.commit else []
+    found = [("mlops.version", pins.tool_version)]
+    if report.commit:
+        found.append(("mlops.commit", report.commit))
+    found.append(("mlops.spec.sha256", pins.spec_sha256))
+    if pins.model:
+        found.append(("mlops.model.sha256", pins.model.sha256))
+    if pins.baseline_model:
+        found += [("mlops.baseline.sha256", pins.baseline_model.sha256),
+                  ("mlops.baseline.commit", pins.baseline_model.commit)]
+    found += [(f"mlops.data.{data.path}.sha256", data.sha256) for data in pins.data]
+    return found

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from ..result import GateResult, Report, Status
 from . import svg
-from .format import figure_text, key_checks, observed_text, title
+from .format import figure_text, key_checks, observed_text, pinned_files, pinned_summary, title
 
 LABELS: dict[Status, str] = {"pass": "pass", "warn": "warn", "fail": "FAIL", "error": "ERROR",
                              "skip": "skip"}
@@ -51,12 +51,26 @@ def to_html(report: Report) -> str:
         f"<h1>{_badge(report.status)} mlops {title(report)}: {escape(report.spec_name)}</h1>",
         f"<p>{escape(report.spec_path)}{commit} · {summary or 'no checks'} · "
         f"{report.duration_s:.1f} s · report schema {report.schema_version}</p>",
+        _pins(report),
         _overview(report),
     ]
     for gate in report.gates:
         parts.append(_gate(gate))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _pins(report: Report) -> str:
+    """The pinned tool, spec, model, baseline and data: one line, the files' table folded."""
+    if report.pins is None:
+        return ""
+    rows = "".join(f"<tr><td>{escape(what)}</td><td>{escape(path)}</td><td><code>{escape(digest)}"
+                   f'</code></td><td class="num">{size}</td><td class="num">{rows}</td></tr>'
+                   for what, path, digest, size, rows in pinned_files(report.pins))
+    return (f'<details id="pins"><summary>Pinned: {escape(pinned_summary(report.pins))}</summary>'
+            "<table><thead><tr><th>file</th><th>path</th><th>SHA-256</th><th>bytes</th>"
+            f"<th>rows</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<p>spec SHA-256 <code>{escape(report.pins.spec_sha256)}</code></p></details>")
 
 
 def _overview(report: Report) -> str:

@@ -2,7 +2,9 @@
 
 `fail` -> <failure>, `error` -> <error>, `skip` -> <skipped>; a warning passes and its message
 goes to <system-out>. Elements and attributes are those of Jenkins' junit-10.xsd (which GitHub,
-GitLab and most test reporters accept); characters XML 1.0 cannot carry are dropped.
+GitLab and most test reporters accept); characters XML 1.0 cannot carry are dropped. Each suite
+opens with <properties> pinning the run (tool version, commit, spec, model, baseline and data
+digests): the schema has properties on suites only.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ..result import Report
-from .format import title
+from .format import pinned_properties, title
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -22,6 +24,7 @@ def _text(value: str) -> str:
 
 def to_junit(report: Report) -> str:
     counts = report.counts()
+    pinned = pinned_properties(report)
     root = ET.Element("testsuites", {
         "name": _text(f"mlops {title(report)}: {report.spec_name}"),
         "tests": str(sum(counts.values())), "failures": str(counts["fail"]),
@@ -34,6 +37,10 @@ def to_junit(report: Report) -> str:
             "failures": str(statuses.count("fail")), "errors": str(statuses.count("error")),
             "skipped": str(statuses.count("skip")), "time": f"{gate.duration_s:.3f}",
         })
+        if pinned:
+            properties = ET.SubElement(suite, "properties")
+            for name, value in pinned:
+                ET.SubElement(properties, "property", {"name": _text(name), "value": _text(value)})
         for check in gate.checks:
             case = ET.SubElement(suite, "testcase", {
                 "classname": _text(f"mlops.{report.spec_name}.{gate.gate}"),

@@ -16,7 +16,7 @@ from typing import Any
 from mlops.spec.threshold import format_number
 
 from ..result import HEADLINE, CheckResult, GateResult, Report, Status, display_number
-from .format import observed_text, title, verdict
+from .format import observed_text, pinned_files, pinned_summary, title, verdict
 
 ICONS: dict[Status, str] = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
 TABLE_ROWS_PER_GATE = 12
@@ -39,6 +39,7 @@ def to_markdown(report: Report) -> str:
         f"`{_cell(report.spec_path)}`{commit} · {sum(counts.values())} checks: {summary} · "
         f"{report.duration_s:.1f} s",
         "",
+        *_pins(report),
         "| Gate | Check | Observed | Threshold | Δ baseline | Status |",
         "|---|---|---:|---|---:|:-:|",
     ]
@@ -49,6 +50,17 @@ def to_markdown(report: Report) -> str:
         lines.extend(_section(gate))
         lines.extend(_details(gate))
     return "\n".join(lines) + "\n"
+
+
+def _pins(report: Report) -> list[str]:
+    """One collapsed line naming the tool, spec, model, baseline and data; the table inside."""
+    if report.pins is None:
+        return []
+    lines = [f"<details><summary>Pinned: {_html(pinned_summary(report.pins))}</summary>", "",
+             "| File | Path | SHA-256 | Bytes | Rows |", "|---|---|---|---:|---:|"]
+    lines += [f"| {what} | `{_cell(path)}` | `{digest}` | {size} | {rows} |"
+              for what, path, digest, size, rows in pinned_files(report.pins)]
+    return [*lines, "", "</details>", ""]
 
 
 def _section(gate: GateResult) -> list[str]:
