@@ -14,6 +14,7 @@ import pytest
 import tritonclient.http as triton
 
 from mlops.harness.monitor.requestlog import UNRECORDED, read_window
+from tests.projects import git
 from tests.serving.serve_helpers import FEATURES, MLOPS, Server, make_project, metric_value
 
 ROW = dict(zip(FEATURES, (1.0, 2.0, 0.0, 1.0), strict=True))
@@ -102,11 +103,9 @@ def test_a_version_and_commit_from_the_environment_across_two_workers(tmp_path: 
 
 def test_the_commit_defaults_to_the_head_of_the_spec_repository(tmp_path: Path) -> None:
     spec = make_project(tmp_path)
-    for command in (["init", "-q"], ["add", "."],
-                    ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "m"]):
-        subprocess.run(["git", *command], cwd=tmp_path, check=True)
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "the model"]):
+        git(tmp_path, *command)
+    head = git(tmp_path, "rev-parse", "HEAD").strip()
     server = Server(spec, "--no-access-log", env={"MLOPS_GIT_COMMIT": ""})
     try:
         assert metric_value(server.metrics(), "mlops_model_info", commit=head) == 1
