@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from mlops.core.digest import file_digest
 from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.models import Spec
 
-from .lineage import SHORT_DIGEST, file_digest, version_problem
+from .lineage import SHORT_DIGEST, version_problem
 
 
 class BuildError(MlopsError):
@@ -125,12 +126,12 @@ def build_args(loaded: LoadedSpec, version: str | None) -> dict[str, str]:
     if not model.is_file():
         raise BuildError(f"{loaded.spec.model.artifact}: the model file is missing; train or "
                          "fetch it before building the image")
-    digest = file_digest(model)
-    data = " ".join(f"{name}={file_digest(loaded.resolve(name))}"
+    digest, _ = file_digest(model)
+    data = " ".join(f"{name}={file_digest(loaded.resolve(name))[0]}"
                     for name in data_files(loaded.spec) if loaded.resolve(name).is_file())
     return {"REVISION": git_revision(loaded.root),
             "MODEL_VERSION": version or digest.removeprefix("sha256:")[:SHORT_DIGEST],
-            "MODEL_DIGEST": digest, "SPEC_DIGEST": file_digest(loaded.path),
+            "MODEL_DIGEST": digest, "SPEC_DIGEST": file_digest(loaded.path)[0],
             "DATA_DIGESTS": data}
 
 

@@ -12,7 +12,6 @@ spec, else empty.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 from dataclasses import dataclass
@@ -32,15 +31,6 @@ def version_problem(version: str, where: str) -> str | None:
     if not version or VERSION.fullmatch(version):
         return None
     return f"{where} {version!r} must be 1 to 128 visible ASCII characters without spaces"
-
-
-def file_digest(path: Path) -> str:
-    """`sha256:<hex>` of a file, read in 1 MiB chunks (models can be large)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
 
 
 def git_commit(folder: Path) -> str:

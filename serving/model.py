@@ -16,10 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 from mlops.core.columns import Columns, valid_rows
+from mlops.core.digest import file_digest
 from mlops.core.runtime import ModelError, OnnxModel, Outputs
 
 from .config import ServerConfig
-from .lineage import VERSION_ENV, Lineage, file_digest, version_problem
+from .lineage import VERSION_ENV, Lineage, version_problem
 
 ORT_TO_V2 = {
     "float": "FP32", "double": "FP64", "float16": "FP16", "int64": "INT64", "int32": "INT32",
@@ -52,7 +53,7 @@ class ServedModel:
         problem = version_problem(config.model_version, VERSION_ENV)
         if problem:
             raise ModelError(problem)
-        digest = file_digest(Path(config.model_path))
+        digest, _ = file_digest(Path(config.model_path))
         self.lineage = Lineage.of(config.name, digest, config.model_version, config.commit)
         self.model = OnnxModel(Path(config.model_path), config.columns, config.task,
                                labels=config.labels, output=config.output,

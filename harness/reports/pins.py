@@ -9,10 +9,10 @@ is recorded only where it costs no scan (Parquet's footer).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection
 from pathlib import Path
 
+from mlops.core.digest import digest_of, file_digest
 from mlops.core.repository import repository_root
 from mlops.core.version import installed_version
 from mlops.spec.loader import LoadedSpec
@@ -25,20 +25,11 @@ BASELINE_GATES = frozenset({"model", "bench", "load"})
 """The gates that read the baseline model (and so pin it)."""
 
 
-def sha256(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
-
-
 def fingerprint(path: Path, root: Path) -> FileFingerprint:
-    """`path` hashed in 1 MiB chunks; `root` is the repository its path is shown relative to."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
+    """`path`'s digest and size; `root` is the repository its path is shown relative to."""
+    digest, size = file_digest(path)
     shown = repository_path(path, root) or path.name
-    return FileFingerprint(path=shown, sha256=f"sha256:{digest.hexdigest()}", bytes=size,
+    return FileFingerprint(path=shown, sha256=digest, bytes=size,
                            rows=_parquet_rows(path) if path.suffix == ".parquet" else None)
 
 
@@ -59,7 +50,7 @@ def pin(loaded: LoadedSpec, gates: Collection[str]) -> Pins:
     declared = (spec.data.train, spec.data.test, spec.data.reference_path, spec.data.current)
     data = [fingerprint(loaded.resolve(name), root)
             for name in dict.fromkeys(n for n in declared if n) if loaded.resolve(name).is_file()]
-    return Pins(tool_version=installed_version(), spec_sha256=sha256(loaded.path.read_bytes()),
+    return Pins(tool_version=installed_version(), spec_sha256=digest_of(loaded.path.read_bytes()),
                 model=fingerprint(model, root) if model.is_file() else None,
                 baseline_model=_baseline(loaded) if BASELINE_GATES & set(gates) else None,
                 data=data)
@@ -75,4 +66,4 @@ def _baseline(loaded: LoadedSpec) -> BaselinePin | None:
         return None
     if found.model is None:
         return None
-    return BaselinePin(ref=found.ref, commit=found.commit, sha256=sha256(found.model))
+    return BaselinePin(ref=found.ref, commit=found.commit, sha256=digest_of(found.model))
