@@ -28,6 +28,9 @@ COMMANDS: dict[str, str] = {
     "report": "mlops.cli.commands.report:report",
     "monitor": "mlops.cli.commands.monitor:monitor",
     "plugins": "mlops.cli.commands.plugins:plugins",
+    "history": "mlops.cli.commands.deploy:history",
+    "audit": "mlops.cli.commands.deploy:audit",
+    "rollback": "mlops.cli.commands.deploy:rollback",
 }
 
 

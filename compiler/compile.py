@@ -23,7 +23,7 @@ from mlops.spec.errors import SpecError
 from mlops.spec.loader import DEFAULT_SPEC, LoadedSpec, load_spec
 
 from .headers import with_header
-from .lock import LOCK_NAME, Lock, read_lock, sha256
+from .lock import LOCK_NAME, Lock, Release, read_lock, sha256
 from .plan import GeneratedFile, RenderContext
 from .render import template_environment
 from .targets import builtin_targets
@@ -143,11 +143,33 @@ def _promoted(loaded: LoadedSpec, previous: Lock | None,
     return {**kept, **promote}
 
 
+def _released(previous: Lock | None, promote: Mapping[str, str],
+              release: Release | None) -> dict[str, Release]:
+    """Earlier releases, plus the promoted image when the release workflow vouches for it."""
+    released = dict(previous.released) if previous else {}
+    if release is not None:
+        if not promote:
+            raise UsageError("--model-digest and --revision record a released image: they need "
+                             "--promote ENV=DIGEST")
+        released.update({digest: release for digest in promote.values()})
+    return released
+
+
+def lock_location(loaded: LoadedSpec) -> tuple[Path, PurePosixPath]:
+    """The repository root holding a spec and its lock's repository-relative path."""
+    spec_folder = loaded.path.resolve().parent
+    root = repository_root(spec_folder)
+    spec_dir = PurePosixPath(spec_folder.relative_to(root).as_posix())
+    return root, spec_dir / loaded.spec.compile.output / LOCK_NAME
+
+
 def prepare(arguments: Sequence[Path], *, templates: Path | None = None,
-            promote: Mapping[str, str] | None = None, keep_orphans: bool = False) -> list[Unit]:
+            promote: Mapping[str, str] | None = None, release: Release | None = None,
+            keep_orphans: bool = False) -> list[Unit]:
     """Load and render every spec, then decide what happens to each file. Writes nothing.
 
-    With `keep_orphans` (some target plugin failed to load) no earlier output is removed.
+    `release` records the promoted image as one that passed the release gates. With
+    `keep_orphans` (some target plugin failed to load) no earlier output is removed.
     """
     paths = find_specs(arguments)
     if promote and len(paths) != 1:
@@ -160,20 +182,19 @@ def prepare(arguments: Sequence[Path], *, templates: Path | None = None,
             problems.extend(error.diagnostics)
     if problems:
         raise SpecError(problems)
-    units = [_prepare_one(loaded, templates, promote or {}, keep_orphans)
+    units = [_prepare_one(loaded, templates, promote or {}, release, keep_orphans)
              for loaded in loaded_specs]
     _reject_shared_outputs(units)
     return units
 
 
 def _prepare_one(loaded: LoadedSpec, templates: Path | None,
-                 promote: Mapping[str, str], keep_orphans: bool) -> Unit:
-    spec_folder = loaded.path.resolve().parent
-    root = repository_root(spec_folder)
-    spec_dir = PurePosixPath(spec_folder.relative_to(root).as_posix())
-    output_dir = spec_dir / loaded.spec.compile.output
+                 promote: Mapping[str, str], release: Release | None,
+                 keep_orphans: bool) -> Unit:
+    root, lock_path = lock_location(loaded)
+    output_dir = lock_path.parent
+    spec_dir = PurePosixPath(loaded.path.resolve().parent.relative_to(root).as_posix())
     spec_file = spec_dir / loaded.path.name
-    lock_path = output_dir / LOCK_NAME
     previous = read_lock(root / lock_path, str(lock_path))
     version = release_version()
     ctx = RenderContext(
@@ -189,7 +210,8 @@ def _prepare_one(loaded: LoadedSpec, templates: Path | None,
         # A target failed to load: its earlier outputs look orphaned but must not be pruned.
         locked = {path: digest for path, digest in locked.items() if path in hashes}
         hashes = {**previous.files, **hashes} if previous else hashes
-    lock = Lock(spec_file, sha256(loaded.text.encode("utf-8")), version, hashes, ctx.promoted)
+    lock = Lock(spec_file, sha256(loaded.text.encode("utf-8")), version, hashes, ctx.promoted,
+                _released(previous, promote, release))
     wanted = [Wanted(f.path, f.content, f.executable) for f in files]
     decisions = plan_changes(root, wanted, locked, Wanted(lock_path, lock.to_text()))
     return Unit(loaded, root, spec_file, decisions)

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import click
 
-from mlops.compiler.compile import Unit, prepare, write
+from mlops.compiler.compile import DIGEST, Unit, prepare, write
+from mlops.compiler.lock import Release
 from mlops.compiler.targets import broken_targets
 from mlops.compiler.writer import CHECK_LABELS, Status, unified_diff
 from mlops.core.errors import MlopsError, UsageError
+from mlops.serving.lineage import SHORT_DIGEST, version_problem
 
 
 class OutOfDate(MlopsError):
@@ -28,6 +30,24 @@ def _parse_promotions(values: Sequence[str]) -> dict[str, str]:
             raise UsageError(f"--promote {value}: expected ENV=sha256:DIGEST")
         promotions[env] = digest
     return promotions
+
+
+def _release(model_digest: str | None, model_version: str | None,
+             revision: str | None) -> Release | None:
+    """The release the workflow vouches for (`--model-digest` and `--revision`), if any."""
+    if model_digest is None and revision is None and model_version is None:
+        return None
+    if model_digest is None or revision is None:
+        raise UsageError("--model-digest and --revision go together: the model the image serves "
+                         "and the commit it was built from")
+    if not DIGEST.match(model_digest):
+        raise UsageError(f"--model-digest {model_digest}: expected 'sha256:' followed by 64 hex "
+                         "digits")
+    problem = version_problem(model_version or "", "--model-version")
+    if problem:
+        raise UsageError(problem)
+    version = model_version or model_digest.removeprefix("sha256:")[:SHORT_DIGEST]
+    return Release(model_digest, version, revision)
 
 
 def _report_check(units: Sequence[Unit], show_diff: bool) -> None:
@@ -79,8 +99,17 @@ def _report_plan(units: Sequence[Unit], show_diff: bool, written: bool) -> None:
               help="Show unified diffs with --check and --dry-run.")
 @click.option("--promote", "promotions", multiple=True, metavar="ENV=DIGEST",
               help="Pin ENV's overlay to an image digest (the release workflow's GitOps step).")
+@click.option("--model-digest", metavar="sha256:DIGEST", default=None,
+              help="With --promote: the image passed the release gates and serves this model; "
+                   "recorded in the lock as a release a rollback may return to.")
+@click.option("--model-version", default=None,
+              help="With --model-digest: the model's version (default: the digest's first 12 "
+                   "hex digits, as the image reports it).")
+@click.option("--revision", default=None, metavar="COMMIT",
+              help="With --model-digest: the commit the image was built from.")
 def compile_command(specs: tuple[Path, ...], check: bool, dry_run: bool, templates: Path | None,
-                    show_diff: bool, promotions: tuple[str, ...]) -> None:
+                    show_diff: bool, promotions: tuple[str, ...], model_digest: str | None,
+                    model_version: str | None, revision: str | None) -> None:
     """Compile SPEC_OR_DIR (default: mlops.yaml; a folder: every mlops.yaml below it)."""
     if check and dry_run:
         raise UsageError("--check and --dry-run cannot be combined")
@@ -90,6 +119,7 @@ def compile_command(specs: tuple[Path, ...], check: bool, dry_run: bool, templat
     for problem in broken:
         click.echo(f"{problem}; compiling without it (its earlier files are kept)", err=True)
     units = prepare(list(specs), templates=templates, promote=_parse_promotions(promotions),
+                    release=_release(model_digest, model_version, revision),
                     keep_orphans=bool(broken))
     if check:
         _report_check(units, show_diff)

@@ -1,0 +1,115 @@
+"""An environment's deployment history, read from the git history of the compiler's lock.
+
+Every promotion (the release workflow's, a rollback's) is a commit that changes the image digest
+the lock records for an environment; Argo CD or Flux applies that commit. So the main line's
+history of the lock is the answer to "what ran where, since when, promoted by whom": no
+deployment database. The first-parent history is read, so a promotion merged through a pull
+request counts from its merge (when the GitOps tool saw it), credited to whoever merged it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from mlops.core.errors import MlopsError
+
+from .lock import LOCK_PROBLEMS, Lock, Release, parse_lock
+
+FIELD = "\x1f"
+GIT_TIMEOUT_S = 60
+
+
+class HistoryError(MlopsError):
+    """The deployment history cannot be read (no git repository, git missing or failing)."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """One change of an environment's image, as a commit of the lock recorded it."""
+
+    image: str
+    at: datetime
+    commit: str
+    author: str
+    subject: str
+    release: Release | None
+    """What the release workflow recorded for the image; None: it never passed the gates."""
+
+    def to_json(self) -> dict[str, object]:
+        return {"image": self.image, "at": self.at.isoformat(), "commit": self.commit,
+                "author": self.author, "subject": self.subject,
+                "release": self.release.to_json() if self.release else None}
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in `root`; its stdout, or HistoryError with git's own message."""
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=False, timeout=GIT_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise HistoryError(f"git {args[0]}: {error}") from None
+    if done.returncode != 0:
+        message = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
+        raise HistoryError(f"git {args[0]} in {root}: {message}")
+    return done.stdout
+
+
+def deploy_ref(root: Path, branch: str) -> str:
+    """The branch the GitOps controller syncs: the local one, else origin's (a fresh clone)."""
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        try:
+            git(root, "rev-parse", "--verify", "--quiet", ref)
+        except HistoryError:
+            continue
+        return ref
+    raise HistoryError(f"no branch {branch!r} (deploy.branch) here or on origin: its history is "
+                       "the deployment history")
+
+
+def _locks(root: Path, ref: str, lock_path: PurePosixPath) -> list[tuple[list[str], Lock]]:
+    """(commit fields, lock) for each main-line commit of `ref` that changed the lock, oldest
+    first."""
+    log = git(root, "log", "--first-parent", "--reverse",
+              f"--format=%H{FIELD}%an <%ae>{FIELD}%cI{FIELD}%s", ref, "--", str(lock_path))
+    locks = []
+    for line in log.splitlines():
+        fields = line.split(FIELD, 3)
+        try:
+            text = git(root, "show", f"{fields[0]}:{lock_path}")
+        except HistoryError:
+            continue  # the commit deleted the lock
+        try:
+            locks.append((fields, parse_lock(text)))
+        except LOCK_PROBLEMS:
+            continue  # a broken lock promoted nothing
+    return locks
+
+
+def history(root: Path, ref: str, lock_path: PurePosixPath, environment: str,
+            released: dict[str, Release]) -> list[Promotion]:
+    """Every change of `environment`'s image on `ref`, oldest first.
+
+    `released` (the current lock's, which keeps every release ever recorded) names what each
+    image serves; a lock of the time may have recorded it too.
+    """
+    promotions: list[Promotion] = []
+    for (commit, author, at, subject), lock in _locks(root, ref, lock_path):
+        image = lock.promoted.get(environment)
+        if image is None or (promotions and promotions[-1].image == image):
+            continue
+        release = released.get(image) or lock.released.get(image)
+        promotions.append(Promotion(image, datetime.fromisoformat(at), commit, author, subject,
+                                    release))
+    return promotions
+
+
+def live_at(promotions: list[Promotion], moment: datetime) -> Promotion | None:
+    """The promotion in force at `moment` (the last one at or before it), if any."""
+    current = None
+    for promotion in promotions:
+        if promotion.at <= moment:
+            current = promotion
+    return current
