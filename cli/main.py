@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "report": "mlops.cli.commands.report:report",
     "monitor": "mlops.cli.commands.monitor:monitor",
     "plugins": "mlops.cli.commands.plugins:plugins",
+    "sign": "mlops.cli.commands.signing:sign",
+    "verify": "mlops.cli.commands.signing:verify",
     "history": "mlops.cli.commands.deploy:history",
     "audit": "mlops.cli.commands.deploy:audit",
     "rollback": "mlops.cli.commands.deploy:rollback",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from mlops.core.contract import ColumnRule, Task
+from mlops.core.signing import Trust
 from mlops.spec.loader import LoadedSpec
 
 from .lineage import COMMIT_ENV, VERSION_ENV, git_commit
@@ -34,6 +35,18 @@ def value_buckets(loaded: LoadedSpec) -> tuple[float, ...]:
         return tuple(round(target.min + step * i, 12) for i in range(1, 11))
     powers = [10.0 ** e for e in range(-2, 7)]
     return (*(-p for p in reversed(powers)), 0.0, *powers)
+
+
+def trust(loaded: LoadedSpec) -> Trust | None:
+    """serving.verify with the spec's paths resolved, or None when it is unset."""
+    spec = loaded.spec
+    verify = spec.serving.verify
+    if verify is None:
+        return None
+    return Trust(signature=str(loaded.resolve(verify.signature_path(spec.model.artifact))),
+                 root=str(loaded.root),
+                 public_key=str(loaded.resolve(verify.public_key)) if verify.public_key else None,
+                 identity=verify.identity, issuer=verify.issuer if verify.identity else None)
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,8 @@ class ServerConfig:
     model_version: str = ""
     """What `x-model-version` says ("": the digest's short form; see `lineage`)."""
     commit: str = ""
+    verify: Trust | None = None
+    """Who must have signed the model (serving.verify); None: served unverified, with a warning."""
 
     @classmethod
     def from_spec(cls, loaded: LoadedSpec) -> ServerConfig:
@@ -93,15 +108,21 @@ class ServerConfig:
             value_buckets=value_buckets(loaded),
             model_version=os.environ.get(VERSION_ENV, "").strip(),
             commit=os.environ.get(COMMIT_ENV, "").strip() or git_commit(loaded.root),
+            verify=trust(loaded),
         )
 
     def with_overrides(self, *, host: str | None = None, port: int | None = None,
                        workers: int | None = None, model: Path | None = None,
-                       request_log_dir: str | None = None) -> ServerConfig:
-        """Flags and environment variables win over the spec (the container sets some of them)."""
+                       request_log_dir: str | None = None, verify: bool = True) -> ServerConfig:
+        """Flags and environment variables win over the spec (the container sets some of them).
+        Another model than the artifact is checked against its own `<model>.sig` when the spec
+        names no signature file; `verify=False` skips the check (the load gate's runs)."""
         log = self.request_log
         if log is not None and request_log_dir:
             log = replace(log, path=request_log_dir)
+        trusted = self.verify if verify else None
+        if trusted is not None and model is not None and trusted.signature == f"{self.model_path}.sig":
+            trusted = replace(trusted, signature=f"{model}.sig")
         return replace(
             self,
             host=host if host is not None else self.host,
@@ -109,6 +130,7 @@ class ServerConfig:
             workers=workers if workers is not None else self.workers,
             model_path=str(model) if model is not None else self.model_path,
             request_log=log,
+            verify=trusted,
         )
 
     @property
@@ -128,4 +150,6 @@ class ServerConfig:
             for column in raw["columns"])
         raw["labels"] = tuple(raw["labels"]) if raw["labels"] is not None else None
         raw["value_buckets"] = tuple(raw["value_buckets"])
-        return cls(**raw, request_log=RequestLogConfig(**log) if log else None)
+        verify = raw.pop("verify")
+        return cls(**raw, request_log=RequestLogConfig(**log) if log else None,
+                   verify=Trust(**verify) if verify else None)

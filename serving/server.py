@@ -7,6 +7,7 @@ request log; the process exits 0.
 
 from __future__ import annotations
 
+import logging.config
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import uvicorn
 from . import logs
 from .app import METRICS_DIR_ENV, build_app
 from .config import CONFIG_ENV, ServerConfig
+from .verify import verify_before_serving
 
 DRAIN_SECONDS = 25
 
@@ -32,7 +34,10 @@ def _uvicorn_options(config: ServerConfig) -> dict[str, object]:
 
 
 def run(config: ServerConfig, access_log: bool = True) -> None:
-    """Serve until SIGTERM/SIGINT. The model is loaded and warmed up before the port opens."""
+    """Serve until SIGTERM/SIGINT. The model's signature is checked (serving.verify), then it is
+    loaded and warmed up, all before the port opens."""
+    logging.config.dictConfig(logs.log_config())
+    verify_before_serving(config)  # once, here: workers load the file this checked
     # uvicorn re-raises the signal it caught once it has drained; a no-op handler turns that
     # into a normal return, so a SIGTERM'd server exits 0 (Kubernetes reads it as a clean stop).
     signal.signal(signal.SIGTERM, lambda number, frame: None)

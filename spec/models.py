@@ -391,6 +391,36 @@ class RequestLog(Strict):
     )
 
 
+GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+"""The issuer of the identity GitHub Actions workflows sign with (keyless, Sigstore)."""
+
+
+class Verify(Strict):
+    """Who must have signed the model (OpenSSF model-signing); the server refuses to start on a
+    model that is unsigned, signed by someone else, or changed since it was signed."""
+
+    public_key: RelPath | None = Field(
+        None, description="PEM public key (elliptic curve) of the key the model was signed with, "
+                          "e.g. with `mlops sign --key`: key mode, verified offline.",
+    )
+    identity: str | None = Field(
+        None, description="Sigstore signer identity (keyless), e.g. the release workflow's "
+                          "'https://github.com/OWNER/REPO/.github/workflows/mlops-NAME-release.yml"
+                          "@refs/heads/main'; the release workflow then signs the model and "
+                          "attests the image. Verifying fetches Sigstore's trust root.",
+    )
+    issuer: str = Field(GITHUB_OIDC_ISSUER, min_length=1,
+                        description="OIDC issuer of the identity.")
+    signature: RelPath | None = Field(
+        None, description="Signature file (a Sigstore bundle; default: the artifact's path "
+                          "followed by '.sig').",
+    )
+
+    def signature_path(self, artifact: str) -> str:
+        """Where the signature of `artifact` is (spec-relative)."""
+        return self.signature or f"{artifact}.sig"
+
+
 class Serving(Strict):
     """The inference server (`mlops serve`), as the container runs it."""
 
@@ -412,6 +442,10 @@ class Serving(Strict):
     base_image: str = Field(
         "python:3.11.14-slim-bookworm",
         description="Base image of the generated Dockerfile; pin it by digest ('name@sha256:...').",
+    )
+    verify: Verify | None = Field(
+        None, description="Check the model's signature before serving (unset: served unverified, "
+                          "with a warning).",
     )
 
 

@@ -70,6 +70,31 @@ def _file_rules(spec: Spec, root: Path) -> Iterator[Finding]:
         yield ("model", "source", "path"), f"file not found: {model.source.path}"
 
 
+def _verify_file_rules(spec: Spec, root: Path) -> Iterator[Finding]:
+    """The public key the server verifies with is in the repository (the image copies it)."""
+    verify = spec.serving.verify
+    if verify is not None and verify.public_key and not (root / verify.public_key).is_file():
+        yield ("serving", "verify", "public_key"), f"file not found: {verify.public_key}"
+
+
+def _verify_rules(spec: Spec) -> Iterator[Finding]:
+    """One way to trust a signature: a public key (key mode) or a Sigstore identity (keyless)."""
+    verify = spec.serving.verify
+    if verify is None:
+        return
+    if verify.public_key is None and verify.identity is None:
+        yield ("serving", "verify"), ("expected public_key (key mode) or identity (keyless, "
+                                      "Sigstore): who must have signed the model")
+    elif verify.public_key is not None and verify.identity is not None:
+        yield ("serving", "verify", "identity"), ("give public_key or identity, not both: a "
+                                                  "signature is made one way")
+    if verify.public_key is not None and "issuer" in verify.model_fields_set:
+        yield ("serving", "verify", "issuer"), ("issuer goes with identity (keyless); a key "
+                                                "signature has no issuer")
+    if verify.signature_path(spec.model.artifact) == spec.model.artifact:
+        yield ("serving", "verify", "signature"), "the signature cannot be the model file itself"
+
+
 def _data_rules(spec: Spec) -> Iterator[Finding]:
     data = spec.data
     if data.target not in data.columns:
@@ -349,11 +374,13 @@ RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
     lambda spec, _root: _request_log_rules(spec),
     lambda spec, _root: _monitor_input_rules(spec),
     lambda spec, _root: _ci_app_rules(spec),
+    lambda spec, _root: _verify_rules(spec),
     lambda spec, _root: kubernetes_rules.findings(spec),
 )
 FILE_RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
     _file_rules,
     _install_file_rules,
+    _verify_file_rules,
 )
 
 

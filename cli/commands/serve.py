@@ -28,18 +28,24 @@ from .options import spec_argument
                    "Env: MLOPS_REQUEST_LOG_DIR.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="One JSON line per request on stdout.")
+@click.option("--no-verify", "skip_verify", is_flag=True,
+              help="Do not check the model's signature (serving.verify): for load tests of an "
+                   "unsigned candidate, never in production.")
 def serve(spec_path: Path, host: str, port: int | None, workers: int | None,
-          model_path: Path | None, request_log_dir: str | None, access_log: bool) -> None:
+          model_path: Path | None, request_log_dir: str | None, access_log: bool,
+          skip_verify: bool) -> None:
     """Serve the spec's ONNX model: Open Inference Protocol v2, /predict and /metrics."""
     # The data files are not needed to serve (and are not in the image): skip their checks.
     loaded = load_spec(spec_path, check_files=False)
     from mlops.serving.config import ServerConfig
     from mlops.serving.model import ModelError
     from mlops.serving.server import run
+    from mlops.serving.verify import SignatureError
 
     config = ServerConfig.from_spec(loaded).with_overrides(
-        host=host, port=port, workers=workers, model=model_path, request_log_dir=request_log_dir)
+        host=host, port=port, workers=workers, model=model_path, request_log_dir=request_log_dir,
+        verify=not skip_verify)
     try:
         run(config, access_log=access_log)
-    except (ModelError, OSError) as error:
+    except (ModelError, SignatureError, OSError) as error:
         raise MlopsError(f"{spec_path}: cannot serve: {error}") from None
