@@ -161,14 +161,18 @@ def test_no_comment_job_without_pr_comment(compiled: Callable[[str], Path]) -> N
 def test_release_promotes_environments_in_order(compiled: Callable[[str], Path]) -> None:
     workflow = load(compiled("canary-argocd") / ".github/workflows/mlops-churn-release.yml")
     jobs = workflow["jobs"]
-    assert list(jobs) == ["image", "promote-dev", "promote-staging", "promote-prod"]  # type: ignore[arg-type]
+    assert list(jobs) == ["gates", "image", "promote-dev", "promote-staging", "promote-prod"]  # type: ignore[arg-type]
+    assert jobs["image"]["needs"] == "gates"  # type: ignore[index]
+    assert "mlops gate all mlops.yaml --report-dir reports" in [  # the merged commit's gates
+        s.get("run") for s in jobs["gates"]["steps"]]  # type: ignore[index]
     assert jobs["promote-dev"]["needs"] == "image"  # type: ignore[index]
     assert jobs["promote-prod"]["needs"] == ["image", "promote-staging"]  # type: ignore[index]
     assert jobs["promote-prod"]["environment"] == "prod"  # type: ignore[index]
     assert jobs["image"]["permissions"] == {"contents": "read", "packages": "write"}  # type: ignore[index]
     assert workflow["on"]["push"]["branches"] == ["release"]  # type: ignore[index]
     runs = [s.get("run", "") for s in jobs["promote-dev"]["steps"]]  # type: ignore[index]
-    assert 'mlops compile --promote dev="$DIGEST" mlops.yaml' in runs
+    assert ('mlops compile --promote dev="$DIGEST" --model-digest "$MODEL_DIGEST" --revision '
+            '"$REVISION" mlops.yaml') in runs
 
 
 def test_a_registry_credential_is_read_in_its_own_environment(
@@ -278,7 +282,7 @@ def test_every_workflow_installs_from_the_one_declared_source(tmp_path: Path) ->
     assert _install_lines(tmp_path) == {
         "mlops-churn-monitor.yml": [f"python -m pip install {index} 'mlops-yaml[monitor] @ {url}'"],
         "mlops-churn-pr.yml": [gates],
-        "mlops-churn-release.yml": [core, core, core],
+        "mlops-churn-release.yml": [gates, core, core, core],
         "mlops-churn-retrain.yml": [gates],
     }
     triggers = load(tmp_path / ".github/workflows/mlops-churn-pr.yml")["on"]  # type: ignore[index]
