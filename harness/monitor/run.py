@@ -21,6 +21,7 @@ from mlops.spec.loader import LoadedSpec
 
 from ..data.drift import is_numeric
 from ..reports.paths import spec_display
+from ..reports.pins import pin
 from ..result import CheckResult, GateResult, Report
 from .config import CHECK, MonitorConfig
 from .drift import drift_checks, prediction_checks
@@ -99,8 +100,8 @@ def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float) -> Monito
     text = samples.text()
     _export(config, text, gate)
     gate.duration_s = time.perf_counter() - started
-    report = Report(kind="monitor", spec_name=spec.name, spec_path=spec_display(loaded.path), gates=[gate],
-                    duration_s=gate.duration_s)
+    report = Report(kind="monitor", spec_name=spec.name, spec_path=spec_display(loaded.path),
+                    gates=[gate], duration_s=gate.duration_s, pins=pin(loaded, ()))
     return MonitorRun(report, text, exit_code(report))
 
 
@@ -139,9 +140,10 @@ def _window(config: MonitorConfig, now: float, numeric: list[str], categorical: 
                          feedback.keys if feedback is not None else frozenset())
     span = f"between {_utc(start)} and {_utc(now)}"
     if window.rows:
+        served = f"; served by {window.served_by()}" if window.digests else ""
         checks.append(CHECK("window", "pass", f"{window.rows} rows logged {span} in {folder} "
-                            f"({window.files} file{'s' if window.files != 1 else ''} read)",
-                            observed=window.rows))
+                            f"({window.files} file{'s' if window.files != 1 else ''} read"
+                            f"{served})", observed=window.rows))
     else:
         aside = f" ({window.outside} logged rows fall outside it)" if window.outside else ""
         checks.append(CHECK("window", "warn", f"no requests logged {span} in {folder}{aside}: "

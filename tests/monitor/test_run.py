@@ -147,3 +147,22 @@ def _utc(seconds: float) -> str:
     import time
 
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def test_the_verdict_names_the_models_that_served_the_window_and_pins_the_run(
+        tmp_path: Path) -> None:
+    """A monitor verdict is traceable: which model digests produced the judged rows (a rollout
+    in the window shows both), and the report pins the spec, the model and the data read."""
+    old, new = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    rows = records(data_rows("train.csv")[:60], NOW - 60)
+    for index, record in enumerate(rows):
+        record["model_digest"] = old if index < 20 else new
+    write_jsonl(tmp_path / "logs" / "r.jsonl", rows)
+    result = run_monitor(root_spec(), config(tmp_path), NOW)
+    assert _checks(result)["window"].message == (
+        f"60 rows logged between {_utc(NOW - 3600)} and {_utc(NOW)} in {tmp_path / 'logs'} "
+        f"(1 file read; served by {new} (40 rows), {old} (20 rows))")
+    pins = result.report.pins
+    assert pins is not None and pins.model is not None
+    assert pins.model.path == "models/model.onnx"
+    assert "data/train.csv" in [data.path for data in pins.data]
