@@ -8,11 +8,7 @@ not stop the gates (each says what it could not do).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from collections import deque
 from pathlib import Path
 
 from mlops.core.errors import MlopsError
@@ -23,6 +19,7 @@ from .registry import GATE_NAMES
 from .reports.paths import spec_display
 from .result import CheckFactory, CheckResult, GateResult, Report
 from .runner import Progress, run_gates
+from .training import run_training
 
 CHECK = CheckFactory("release")
 SHOWN_STALE = 5
@@ -82,29 +79,14 @@ def train_step(loaded: LoadedSpec, retrain: bool, progress: Progress) -> CheckRe
     if not model.train:
         return CHECK("train", "fail", f"{model.artifact} is missing and model.train is not set")
     progress.stream.write(f"training: {model.train}\n")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
-                                 f"{os.environ.get('PATH', '')}"}
-    started = time.perf_counter()
-    tail: deque[str] = deque(maxlen=10)
     try:
-        with subprocess.Popen(model.train, shell=True, cwd=loaded.root, env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              errors="replace") as process:
-            assert process.stdout is not None
-            for line in process.stdout:
-                progress.stream.write(f"  | {line}")
-                tail.append(line.rstrip())
-            code = process.wait()
+        run = run_training(model.train, loaded.root, lambda line: progress.stream.write(f"  | {line}"))
     except OSError as error:
         return CHECK("train", "fail", f"cannot run model.train `{model.train}`: {error}")
-    elapsed = time.perf_counter() - started
-    if code != 0:
-        last = " / ".join(line for line in tail if line)
-        return CHECK("train", "fail", f"model.train `{model.train}` exited with {code} after "
-                                      f"{elapsed:.1f} s; last output: {last or '(none)'}",
-                     observed=code)
+    if not run.succeeded:
+        return CHECK("train", "fail", run.failure(), observed=run.code)
     if not artifact.is_file():
         return CHECK("train", "fail", f"model.train `{model.train}` succeeded but did not write "
                                       f"{model.artifact}")
-    return CHECK("train", "pass", f"trained with `{model.train}` in {elapsed:.1f} s",
-                 observed=round(elapsed, 1), unit="s")
+    return CHECK("train", "pass", f"trained with `{model.train}` in {run.elapsed_s:.1f} s",
+                 observed=round(run.elapsed_s, 1), unit="s")
