@@ -70,11 +70,13 @@ def install_plan(spec: Spec, version: str) -> InstallPlan:
 
 def image_extras(spec: Spec) -> tuple[str, ...]:
     """The image serves; it also runs the in-cluster monitor when that can read the request log
-    (a shared claim), and pyarrow writes Parquet request logs: both come with `monitor`."""
+    (a shared claim), and pyarrow writes Parquet request logs: both come with `monitor`. Its
+    server checks the model's signature with `signing` when serving.verify asks it to."""
     log = spec.serving.request_log
+    signing = ("signing",) if spec.serving.verify is not None else ()
     if log is not None and (log.claim is not None or log.format == "parquet"):
-        return ("serve", *MONITOR)
-    return ("serve",)
+        return ("serve", *MONITOR, *signing)
+    return ("serve", *signing)
 
 
 def monitor_in_cluster(spec: Spec) -> bool:

@@ -396,8 +396,10 @@ GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 
 
 class Verify(Strict):
-    """Who must have signed the model (OpenSSF model-signing); the server refuses to start on a
-    model that is unsigned, signed by someone else, or changed since it was signed."""
+    """Who must have signed the model: the server refuses a model unsigned, signed by another, or changed.
+
+    Signatures are OpenSSF model-signing's Sigstore bundles (`mlops sign`, `mlops verify`).
+    """
 
     public_key: RelPath | None = Field(
         None, description="PEM public key (elliptic curve) of the key the model was signed with, "

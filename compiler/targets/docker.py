@@ -77,12 +77,45 @@ def image_install(spec: Spec, version: str) -> ImageInstall:
 
 
 def shipped_files(spec: Spec) -> list[str]:
-    """Spec-relative files the image carries besides the spec: the model, and the reference data
-    when the in-cluster monitor computes drift."""
+    """Spec-relative files the image carries besides the spec: the model, its signature and the
+    public key the server checks it with (serving.verify), and the reference data when the
+    in-cluster monitor computes drift."""
     files = [PurePosixPath(spec.model.artifact).as_posix()]
+    verify = spec.serving.verify
+    if verify is not None:
+        files.append(PurePosixPath(verify.signature_path(spec.model.artifact)).as_posix())
+        if verify.public_key:
+            files.append(PurePosixPath(verify.public_key).as_posix())
     if monitor_in_cluster(spec) and spec.monitors.drift is not None:
         files.append(PurePosixPath(spec.data.reference_path).as_posix())
     return files
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One `COPY` of spec-relative files into the app folder."""
+
+    sources: str
+    destination: str
+
+
+def copies(spec: Spec) -> list[Copy]:
+    """The `COPY`s of `shipped_files`. A signature beside the model is copied with it as an
+    optional source (`model.onnx.sig*`): a checkout that is not signed yet (the release workflow
+    signs keyless before it builds) still builds, and its server refuses to start."""
+    files = shipped_files(spec)
+    model = files[0]
+    verify = spec.serving.verify
+    signature = verify.signature_path(spec.model.artifact) if verify is not None else None
+    parent = PurePosixPath(model).parent
+    if signature is not None and PurePosixPath(signature).parent == parent:
+        folder = APP_DIR / parent
+        first = Copy(f"{model} {signature}*", f"{folder.as_posix()}/")
+        files = [file for file in files[1:] if file != signature]
+    else:
+        first = Copy(model, (APP_DIR / model).as_posix())
+        files = files[1:]
+    return [first, *(Copy(file, (APP_DIR / file).as_posix()) for file in files)]
 
 
 def labels(spec: Spec, tool_version: str) -> list[tuple[str, str]]:
@@ -124,6 +157,7 @@ class DockerTarget:
             "python": base_python(spec),
             "spec_file": ctx.loaded.path.name,
             "files": shipped_files(spec),
+            "copies": copies(spec),
             "app_dir": APP_DIR,
             "venv": VENV_DIR,
             "user": RUN_AS,

@@ -61,6 +61,14 @@ ACTIONS = {
                             "v7.0.1"),
     "create_github_app_token": Action("actions/create-github-app-token",
                                       "a8d616148505b5069dccd32f177bb87d7f39123b", "v2.1.1"),
+    # Supply-chain actions of the release job (serving.verify.identity). attest-build-provenance
+    # v4.1.0 as sigstore/model-transparency's own release workflow pins it; attest-sbom v4.1.0 and
+    # sbom-action v0.24.2 as public workflows pin them.
+    "attest_build_provenance": Action("actions/attest-build-provenance",
+                                      "a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32", "v4.1.0"),
+    "attest_sbom": Action("actions/attest-sbom", "c604332985a26aa8cf1bdc465b92731239ec6b9e",
+                          "v4.1.0"),
+    "sbom": Action("anchore/sbom-action", "3ad7283483fc7af8ff2b4ea19663c2d5ca935e26", "v0.24.2"),
 }
 
 
@@ -78,6 +86,22 @@ def registry_of(image: str) -> Registry:
     if rest and ("." in first or ":" in first or first == "localhost"):
         return Registry(first, first == "ghcr.io")
     return Registry("docker.io", False)
+
+
+def image_name(image: str) -> str:
+    """The image's fully-qualified name, as attestations pushed to its registry name it."""
+    registry = registry_of(image)
+    return image if image.startswith(f"{registry.host}/") else f"{registry.host}/{image}"
+
+
+def signing(spec: Spec) -> str | None:
+    """What the release job does with the model's signature: "keyless" (serving.verify names a
+    Sigstore identity: the job signs as itself, then checks it), "key" (the team signed with its
+    own key and committed the signature: the job checks it), or None (no serving.verify)."""
+    verify = spec.serving.verify
+    if verify is None:
+        return None
+    return "keyless" if verify.identity else "key"
 
 
 def code_globs(command: str | None) -> list[str]:
@@ -185,6 +209,9 @@ def workflow_view(ctx: RenderContext) -> dict[str, object]:
         "paths": trigger_paths(spec, ctx),
         "install_gates": pip_install(plan.pip_args(plan.gate_extras, team=True)),
         "install_core": pip_install(plan.pip_args(())),
+        "install_signing": pip_install(plan.pip_args(("signing",))),
+        "signing": signing(spec),
+        "image_name": image_name(spec.deploy.image),
         "install_monitor": pip_install(plan.pip_args(MONITOR)),
         "promotion_branch": f"mlops/promote-{spec.name}",
         "pull_request": spec.deploy.promotion == "pull_request",

@@ -45,7 +45,8 @@ def test_two_stages_non_root_healthcheck_and_serve(case: str,
     assert 'ENTRYPOINT ["/opt/venv/bin/mlops", "serve", "/app/mlops.yaml"]' in runtime
     assert re.search(r"^EXPOSE \d+$", runtime, re.MULTILINE)
     version = re.escape(release_version())
-    assert re.search(rf"'mlops-yaml\[serve(,monitor)?\]=={version}'", text)  # the tool version, pinned
+    # the tool version, pinned; signing when serving.verify is set
+    assert re.search(rf"'mlops-yaml\[serve(,monitor)?(,signing)?\]=={version}'", text)
     installed = text.split("\nLABEL ", 1)[0]  # the labels name the model ("digits-torch")
     for heavy in ("torch", "locust", "scikit-learn", "sklearn", "train]", "load]"):
         assert heavy not in installed

@@ -168,7 +168,9 @@ def test_release_promotes_environments_in_order(compiled: Callable[[str], Path])
     assert jobs["promote-dev"]["needs"] == "image"  # type: ignore[index]
     assert jobs["promote-prod"]["needs"] == ["image", "promote-staging"]  # type: ignore[index]
     assert jobs["promote-prod"]["environment"] == "prod"  # type: ignore[index]
-    assert jobs["image"]["permissions"] == {"contents": "read", "packages": "write"}  # type: ignore[index]
+    assert jobs["image"]["permissions"] == {  # type: ignore[index]
+        "contents": "read", "packages": "write",
+        "id-token": "write", "attestations": "write"}  # serving.verify.identity: signs, attests
     assert workflow["on"]["push"]["branches"] == ["release"]  # type: ignore[index]
     runs = [s.get("run", "") for s in jobs["promote-dev"]["steps"]]  # type: ignore[index]
     assert ('mlops compile --promote dev="$DIGEST" --model-digest "$MODEL_DIGEST" --revision '
@@ -279,17 +281,19 @@ def test_every_workflow_installs_from_the_one_declared_source(tmp_path: Path) ->
     gates = (f"python -m pip install {index} 'mlops-yaml[serve,gate,load] @ {url}' "
              "--requirement requirements-ci.txt 'pandas<3'")
     core = f"python -m pip install {index} 'mlops-yaml @ {url}'"
+    signing = f"python -m pip install {index} 'mlops-yaml[signing] @ {url}'"  # serving.verify
     assert _install_lines(tmp_path) == {
         "mlops-churn-monitor.yml": [f"python -m pip install {index} 'mlops-yaml[monitor] @ {url}'"],
         "mlops-churn-pr.yml": [gates],
-        "mlops-churn-release.yml": [gates, core, core, core],
+        "mlops-churn-release.yml": [gates, signing, core, core, core],
         "mlops-churn-retrain.yml": [gates],
     }
     triggers = load(tmp_path / ".github/workflows/mlops-churn-pr.yml")["on"]  # type: ignore[index]
     assert "requirements-ci.txt" in triggers["pull_request"]["paths"]  # what CI installs
     dockerfile = (tmp_path / "generated/docker/Dockerfile").read_text()
-    assert f"set -- {index} 'mlops-yaml[serve] @ {url}'; \\" in dockerfile
-    assert "set -- --no-index --find-links /wheelhouse 'mlops-yaml[serve]'; \\" in dockerfile
+    assert f"set -- {index} 'mlops-yaml[serve,signing] @ {url}'; \\" in dockerfile
+    assert ("set -- --no-index --find-links /wheelhouse 'mlops-yaml[serve,signing]'; \\"
+            in dockerfile)
 
 
 def test_the_default_source_is_the_released_version_with_what_parity_needs(

@@ -1,0 +1,86 @@
+"""What serving.verify changes in the generated files: the image carries the signature (and the
+public key) next to the model and installs model-signing; the release job signs keyless and
+attests the image when the spec trusts a Sigstore identity, checks the committed signature when
+it trusts a key, and does neither without serving.verify.
+
+The fixture cases cover each: canary-argocd trusts an identity, regression a key (with its
+signature in a folder of its own), breast-cancer nothing. actionlint, zizmor and the schema check
+their workflows in test_github_actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from tests.compiler.test_docker import docker_dir, dockerfile
+
+
+def _release(root: Path) -> dict[str, Any]:
+    [path] = sorted((root / ".github" / "workflows").glob("*-release.yml"))
+    data: dict[str, Any] = YAML(typ="safe").load(path.read_text())
+    return data
+
+
+def _step_names(job: dict[str, Any]) -> list[str]:
+    return [step["name"] for step in job["steps"]]
+
+
+def test_keyless_signs_before_the_build_and_attests_the_pushed_image(
+        compiled: Callable[[str], Path]) -> None:
+    root = compiled("canary-argocd")
+    text = dockerfile(root)
+    assert "COPY models/churn.onnx models/churn.onnx.sig* /app/models/\n" in text
+    assert "'mlops-yaml[serve,signing]==" in text
+    ignore = (docker_dir(root) / "Dockerfile.dockerignore").read_text()
+    assert "!models/churn.onnx\n!models/churn.onnx.sig\n" in ignore
+    job = _release(root)["jobs"]["image"]
+    assert job["permissions"] == {"contents": "read", "packages": "write", "id-token": "write",
+                                  "attestations": "write"}
+    names = _step_names(job)
+    assert names[names.index("Set up Python"):] == [
+        "Set up Python", "Install mlops", "Sign the model (Sigstore, keyless)",
+        "Verify the model's signature", "Build the image", "Push the image and record its digest",
+        "Attest the image's build provenance", "Make the image's SBOM", "Attest the SBOM"]
+    steps = {step["name"]: step for step in job["steps"]}
+    assert steps["Install mlops"]["run"].startswith("python -m pip install 'mlops-yaml[signing]==")
+    assert steps["Sign the model (Sigstore, keyless)"]["run"] == "mlops sign --keyless mlops.yaml"
+    digest = "${{ steps.push.outputs.digest }}"
+    assert steps["Attest the image's build provenance"]["with"] == {
+        "subject-name": "ghcr.io/acme/churn", "subject-digest": digest, "push-to-registry": True}
+    assert steps["Make the image's SBOM"]["with"] == {
+        "image": f"ghcr.io/acme/churn@{digest}", "format": "spdx-json",
+        "output-file": "sbom.spdx.json", "upload-artifact": False}
+    assert steps["Attest the SBOM"]["with"] == {
+        "subject-name": "ghcr.io/acme/churn", "subject-digest": digest,
+        "sbom-path": "sbom.spdx.json", "push-to-registry": True}
+
+
+def test_key_mode_ships_the_key_and_checks_the_committed_signature(
+        compiled: Callable[[str], Path]) -> None:
+    root = compiled("regression")
+    text = dockerfile(root)
+    assert ("COPY models/price.onnx /app/models/price.onnx\n"
+            "COPY signatures/price.onnx.sig /app/signatures/price.onnx.sig\n"
+            "COPY keys/house-prices.pub /app/keys/house-prices.pub\n") in text
+    assert "'mlops-yaml[serve,signing]==" in text
+    job = _release(root)["jobs"]["image"]
+    assert "id-token" not in job["permissions"] and "attestations" not in job["permissions"]
+    names = _step_names(job)
+    assert "Verify the model's signature" in names
+    assert names.index("Verify the model's signature") < names.index("Build the image")
+    assert not {"Sign the model (Sigstore, keyless)", "Attest the image's build provenance",
+                "Attest the SBOM"} & set(names)
+
+
+def test_without_verification_nothing_is_signed_or_shipped(
+        compiled: Callable[[str], Path]) -> None:
+    root = compiled("breast-cancer")
+    text = dockerfile(root)
+    assert ".sig" not in text and "signing" not in text
+    job = _release(root)["jobs"]["image"]
+    assert "id-token" not in job["permissions"]
+    assert not [name for name in _step_names(job) if "ign" in name or "ttest" in name]
