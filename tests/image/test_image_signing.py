@@ -1,0 +1,119 @@
+"""serving.verify in the image, as Kubernetes runs it (read-only root, UID 10001): the image built
+from a model signed with `mlops sign --key` carries the signature and the public key and serves;
+an image built after one byte of the model changed refuses to start and says why."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops.compiler.targets.docker import image_install
+from mlops.core.version import release_version
+from mlops.spec.loader import load_spec
+from tests.image.test_image import BASE, CACHE, PODMAN, RUN_AS, _post, _wait_ready
+from tests.keys import key_pair
+from tests.projects import breast_cancer_project
+from tests.serving.serve_helpers import MLOPS, free_port
+from tests.tooling import require_tool
+
+pytestmark = pytest.mark.slow
+IMAGE = "ghcr.io/acme/breast-cancer"
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A podman Docker API with the local base image; its DOCKER_HOST."""
+    require_tool("podman")
+    require_tool("mmdebstrap")
+    state = tmp_path_factory.mktemp("podman-signing")
+    docker_host = subprocess.run([str(PODMAN / "start-api.sh"), str(state)], check=True,
+                                 capture_output=True, text=True).stdout.strip()
+    try:
+        subprocess.run([str(PODMAN / "base-image.sh"), str(state), BASE, CACHE], check=True,
+                       capture_output=True, text=True)
+        yield docker_host
+    finally:
+        subprocess.run([str(PODMAN / "stop-api.sh"), str(state)], check=False)
+
+
+def _build(project: Path, docker_host: str, tag: str) -> str:
+    done = subprocess.run([MLOPS, "build", str(project / "mlops.yaml"), "--tag", tag,
+                           "--network", "none"], capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "DOCKER_HOST": docker_host})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return f"{IMAGE}:{tag}"
+
+
+def _run(client: Any, image: str, port: int) -> Any:
+    return client.containers.run(
+        image, detach=True, network_mode="host", read_only=True, user=RUN_AS,
+        tmpfs={"/tmp": "rw,mode=1777", "/var/log/mlops": "rw,mode=1777"},
+        environment={"MLOPS_HOST": "127.0.0.1", "MLOPS_PORT": str(port)})
+
+
+def test_the_image_serves_a_signed_model_and_refuses_a_changed_one(
+        podman: str, tmp_path: Path) -> None:
+    import docker
+
+    project = tmp_path / "project"
+    spec = breast_cancer_project(project, {"serving.base_image": BASE,
+                                           "serving.verify": {"public_key": "keys/team.pub"}},
+                                 models=True)
+    _, public = key_pair(tmp_path / "team", "team")  # the private key stays out of the project
+    (project / "keys").mkdir()
+    (project / "keys" / "team.pub").write_bytes(public.read_bytes())
+    signed = subprocess.run([MLOPS, "sign", str(spec), "--key", str(tmp_path / "team" / "team.pem")],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert signed.returncode == 0, signed.stderr
+    install = image_install(load_spec(spec).spec, release_version())
+    assert any("signing" in arg for arg in install.offline), install.offline
+    subprocess.run([str(PODMAN / "wheelhouse.sh"), str(project / "wheelhouse"), *install.offline],
+                   check=True, capture_output=True, text=True)
+
+    client: Any = docker.DockerClient(base_url=podman, timeout=120)
+    try:
+        port = free_port()
+        running = _run(client, _build(project, podman, "signed"), port)
+        try:
+            _wait_ready(port, running)
+            row = _first_row(project)
+            status, body = _post(port, "/predict", {"instances": [row]})
+            assert status == 200, body
+            assert ("signature of models/model.onnx verified: signed by the key keys/team.pub"
+                    in running.logs().decode())
+        finally:
+            running.remove(force=True)
+
+        model = project / "models" / "model.onnx"
+        data = bytearray(model.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        model.write_bytes(bytes(data))
+        refused = _run(client, _build(project, podman, "tampered"), free_port())
+        try:
+            deadline = time.monotonic() + 120
+            while refused.status in ("created", "running") and time.monotonic() < deadline:
+                time.sleep(0.5)
+                refused.reload()
+            assert refused.wait(timeout=10)["StatusCode"] == 1
+            logs = refused.logs().decode()
+            assert ("/app/mlops.yaml: cannot serve: models/model.onnx: signature "
+                    "models/model.onnx.sig does not match the file (modified after signing?)"
+                    in logs.splitlines()), logs
+            assert "Traceback" not in logs
+        finally:
+            refused.remove(force=True)
+    finally:
+        client.close()
+
+
+def _first_row(project: Path) -> dict[str, float]:
+    with (project / "data" / "test.csv").open() as handle:
+        row = next(csv.DictReader(handle))
+    return {key: float(value) for key, value in row.items() if key != "label"}
