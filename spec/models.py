@@ -199,6 +199,33 @@ class Baseline(Strict):
     metrics: RelPath | None = Field(None, description="Saved metrics JSON at that ref, if any.")
 
 
+class Reproducible(Strict):
+    """Retrain from the commit being gated and compare with the candidate (a model gate check)."""
+
+    compare: Literal["bytes", "predictions"] = Field(
+        "bytes", description="bytes: the retrained ONNX file must be bit-identical; predictions "
+                             "(for a framework that is not bit-reproducible): its test-set "
+                             "probabilities (or values) must agree within atol.",
+    )
+    atol: float = Field(1e-6, ge=0, description="Largest absolute difference of a probability "
+                                                "(or value), with compare: predictions.")
+    max_mismatch_fraction: Fraction = Field(
+        0.0, description="Largest fraction of test rows allowed to differ by more than atol."
+    )
+
+
+def _reproducible_shorthand(value: Any) -> Any:
+    """`true` means the default check (bit-identical bytes), `false` none."""
+    if isinstance(value, bool):
+        return {} if value else None
+    return value
+
+
+def _reproducible_json_schema(schema: dict[str, Any]) -> None:
+    """Editors accept the shorthand too: a boolean besides the mapping and null."""
+    schema["anyOf"] = [{"type": "boolean"}, *schema["anyOf"]]
+
+
 class Model(Strict):
     """The ONNX artifact that is gated, served and monitored."""
 
@@ -217,6 +244,11 @@ class Model(Strict):
     source: NativeModel | None = Field(None, description="Native model for ONNX parity.")
     baseline: Baseline | None = Field(default_factory=Baseline, description="Regression baseline.")
     labels: list[str] | None = Field(None, description="Class names in output order.")
+    reproducible: Annotated[Reproducible | None, BeforeValidator(_reproducible_shorthand)] = Field(
+        None, json_schema_extra=_reproducible_json_schema,
+        description="Retrain from the commit (needs model.train) and compare with the candidate; "
+                    "`true` is short for `{compare: bytes}`.",
+    )
 
 
 # --- metrics ---------------------------------------------------------------------------------

@@ -122,6 +122,9 @@ def _model_rules(spec: Spec) -> Iterator[Finding]:
         yield ("model", "labels"), "labels need a classification task"
     if model.labels is not None and model.task == "binary_classification" and len(model.labels) != 2:
         yield ("model", "labels"), f"a binary classifier has 2 labels, got {len(model.labels)}"
+    if model.reproducible is not None and not model.train:
+        yield ("model", "reproducible"), ("needs model.train: the check retrains the model with "
+                                          "it from the commit being gated")
 
 
 def _metric_rules(spec: Spec) -> Iterator[Finding]:

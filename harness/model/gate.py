@@ -1,6 +1,7 @@
 """Model gate: the ONNX artifact on the test split — thresholds, no-regression against the
 baseline model (evaluated on the same rows in the same run), slices, group gaps, ONNX-vs-native
-parity and hypothesis robustness properties."""
+parity, hypothesis robustness properties and, when model.reproducible asks, a retraining from the
+commit that must reproduce the candidate."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mlops.harness.gate import GateOptions
 from mlops.harness.model import metrics as m
 from mlops.harness.model.loading import load_model
 from mlops.harness.model.parity import NativeUnavailable, native_outputs
+from mlops.harness.model.reproducible import reproducible_check
 from mlops.harness.model.robustness import (
     PropertyOutcome,
     batch_invariance,
@@ -104,6 +106,7 @@ class ModelGate:
         checks += self._group_gaps(loaded, data, outputs)
         checks += self._parity(loaded, model, data, outputs)
         checks += self._robustness(loaded, model, data)
+        checks.append(self._reproducible(loaded, data, outputs))
         charts = {"metrics": bars_chart("Test-set metrics", observed, higher_is_worse=False)}
         if baseline_values:
             charts["baseline_metrics"] = bars_chart(
@@ -278,6 +281,12 @@ class ModelGate:
                 )
             )
         return results
+
+    def _reproducible(self, loaded: LoadedSpec, data: TestSet, outputs: m.Outputs) -> CheckResult:
+        def outputs_of(model: bytes, where: str) -> m.Outputs:
+            return evaluate(load_model(loaded, model, where=where), data.features)
+
+        return reproducible_check(CHECK, loaded, outputs, outputs_of)
 
     def _robustness(self, loaded: LoadedSpec, model: OnnxModel, data: TestSet) -> list[CheckResult]:
         spec = loaded.spec
