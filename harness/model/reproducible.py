@@ -160,8 +160,12 @@ def retrain_from_commit(loaded: LoadedSpec) -> Retrained:
         scratch = Path(tempfile.mkdtemp(prefix="mlops-retrain-"))
         checkout = scratch / "checkout"
         try:
-            repo.git.execute(["git", "-c", f"core.hooksPath={os.devnull}", "worktree", "add",
-                              "--detach", "--quiet", str(checkout), commit])
+            try:
+                repo.git.execute(["git", "-c", f"core.hooksPath={os.devnull}", "worktree", "add",
+                                  "--detach", "--quiet", str(checkout), commit])
+            except git.GitCommandError as error:
+                raise RetrainProblem(f"git cannot check out commit {commit[:7]} to retrain "
+                                     f"from: {_git_said(error)}") from None
             return _train(loaded, checkout / inside, command, commit[:7])
         finally:
             _remove_worktree(repo, checkout)
@@ -223,14 +227,21 @@ def _link_untracked_data(loaded: LoadedSpec, folder: Path) -> None:
             target.symlink_to(source.resolve())
 
 
+def _git_said(error: git.GitCommandError) -> str:
+    """What git printed, on one line (gitpython quotes it as "stderr: '...'")."""
+    text = str(error.stderr).strip().removeprefix("stderr:").strip().strip("'")
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip()) or (
+        f"exit status {error.status}")
+
+
 def _remove_worktree(repo: git.Repo, checkout: Path) -> None:
-    """Drop the temporary worktree and git's record of it (also when `add` failed halfway)."""
-    if checkout.exists():
-        try:
-            repo.git.execute(["git", "worktree", "remove", "--force", str(checkout)])
-        except git.GitCommandError:
-            shutil.rmtree(checkout, ignore_errors=True)
-    repo.git.execute(["git", "worktree", "prune"])
+    """Drop the temporary worktree; git's record of it goes with it, or, when `add` failed
+    halfway or the removal did, with a prune."""
+    try:
+        repo.git.execute(["git", "worktree", "remove", "--force", str(checkout)])
+    except git.GitCommandError:
+        shutil.rmtree(checkout, ignore_errors=True)
+        repo.git.execute(["git", "worktree", "prune"])
 
 
 def agreement(candidate: npt.NDArray[Any], retrained: npt.NDArray[Any], atol: float) -> Agreement:

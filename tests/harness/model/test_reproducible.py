@@ -95,6 +95,24 @@ def test_uncommitted_training_code_is_refused_not_retrained(tmp_path: Path) -> N
     assert _untouched(spec.parent) == before
 
 
+def test_a_checkout_git_cannot_make_is_an_error_and_cleaned_up(tmp_path: Path) -> None:
+    """Git LFS not installed where the repository requires its smudge filter, say."""
+    spec = tiny_project(tmp_path / "p", noisy_training(0))
+    folder = spec.parent
+    git(folder, "config", "filter.lfs.smudge", "git-lfs-not-installed smudge -- %f")
+    git(folder, "config", "filter.lfs.clean", "cat")
+    git(folder, "config", "filter.lfs.required", "true")
+    (folder / ".gitattributes").write_text("*.py filter=lfs\n")
+    commit_and_push(folder, "train.py through LFS")
+    before = _untouched(folder)
+    check = checks(run(GATE, spec))["reproducible"]
+    head = git(folder, "rev-parse", "--short=7", "HEAD").strip()
+    assert check.status == "error"
+    assert check.message.startswith(f"git cannot check out commit {head} to retrain from: ")
+    assert check.message.endswith("fatal: train.py: smudge filter lfs failed"), check.message
+    assert _untouched(folder) == before
+
+
 def test_a_training_that_needs_an_uncommitted_file_fails_from_the_commit(tmp_path: Path) -> None:
     spec = tiny_project(tmp_path / "p", noisy_training(0))
     edit_spec(spec, {"model.train": "python train.py && cat notes.txt"})
@@ -111,7 +129,7 @@ def test_a_training_that_needs_an_uncommitted_file_fails_from_the_commit(tmp_pat
                                   "from the commit")
 
 
-def test_outside_git_it_is_an_error_and_without_the_setting_a_skip(tmp_path: Path) -> None:
+def test_without_a_commit_it_is_an_error_and_without_the_setting_a_skip(tmp_path: Path) -> None:
     spec = tiny_project(tmp_path / "p", noisy_training(0))
     plain = tmp_path / "plain"
     plain.mkdir()
@@ -122,6 +140,10 @@ def test_outside_git_it_is_an_error_and_without_the_setting_a_skip(tmp_path: Pat
     assert (check.status, check.message) == (
         "error", "model.reproducible retrains from the commit being gated, but the spec's folder "
                  "is in no git repository")
+    git(plain, "init", "-q")
+    check = checks(run(GATE, plain / "mlops.yaml"))["reproducible"]
+    assert (check.status, check.message) == (
+        "error", "the git repository has no commit yet to retrain from")
     edit_spec(plain / "mlops.yaml", {"model.reproducible": False})
     check = checks(run(GATE, plain / "mlops.yaml"))["reproducible"]
     assert (check.status, check.message) == (
