@@ -1,11 +1,11 @@
 """Model signatures with OpenSSF model-signing: sign an ONNX file, and check a signature of it.
 
 A signature is a Sigstore bundle over the file's SHA-256. It is trusted one of two ways: made with
-the private half of a public key the team keeps in the repository (key mode, checked offline), or
-made keyless by a Sigstore identity, e.g. the release workflow's GitHub OIDC identity (checked
-against Sigstore's trust root, which is fetched). `check` says which of the ways a model fails in
-one sentence that names the files: no signature, a signature someone else made, or a file changed
-after signing.
+the private half of a public key the team keeps in the repository (key mode), or made keyless by
+a Sigstore identity, e.g. the release workflow's GitHub OIDC identity (checked against the
+Sigstore trust root the installed sigstore package ships). Both checks run offline. `check` says
+which way a model fails in one sentence that names the files: no signature, a signature someone
+else made, or a file changed after signing.
 
 model-signing (the `signing` extra) is imported only here and only when used, so nothing else
 pays for it. Its `Config` classes have an unannotated `__init__` (hence the `type: ignore`s).
@@ -14,7 +14,9 @@ pays for it. Its `Config` classes have an unannotated `__init__` (hence the `typ
 from __future__ import annotations
 
 import json
+import logging
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,16 +118,43 @@ def _verifier(trust: Trust, model: str) -> VerifyConfig:
         raise SignatureError(f"{model}: a signature is checked with a public key or a Sigstore "
                              "identity and its issuer; none was given")
     try:
-        return Config().use_sigstore_verifier(identity=trust.identity, oidc_issuer=trust.issuer)  # type: ignore[no-untyped-call]
-    except Exception as error:  # sigstore's trust root fetch: TUF, network and cache errors
-        raise SignatureError(f"{model}: cannot fetch Sigstore's trust root to check the "
+        with tempfile.TemporaryDirectory(prefix="mlops-sigstore-") as folder:
+            trust_config = _shipped_trust_config(Path(folder))
+            return Config().use_sigstore_verifier(  # type: ignore[no-untyped-call]
+                identity=trust.identity, oidc_issuer=trust.issuer, trust_config=trust_config)
+    except Exception as error:  # TUF's cache and format errors have no common type
+        raise SignatureError(f"{model}: cannot load Sigstore's trust root to check the "
                              f"signature: {error}") from None
+
+
+def _shipped_trust_config(folder: Path) -> Path:
+    """Sigstore's public-good trust root as the installed sigstore package ships it, written to
+    `folder` as a client trust config file for model-signing.
+
+    Offline on purpose: the server's NetworkPolicy allows no egress, and a pod must not fail to
+    start because Sigstore's CDN is slow. A signature keeps verifying until Sigstore rotates its
+    keys; then upgrade sigstore (pip install -U 'mlops-yaml[signing]'). The package's own
+    `production(offline=True)` reads the shipped files (its cache goes under HOME, /tmp in the
+    image); its wrapped protobuf message is the only way to serialise it (`_inner`).
+    """
+    from sigstore.models import ClientTrustConfig
+
+    quiet = logging.getLogger("sigstore")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # "loaded in offline mode": the point, not a warning
+    try:
+        config = ClientTrustConfig.production(offline=True)
+    finally:
+        quiet.setLevel(level)
+    path = folder / "trust_config.json"
+    path.write_text(config._inner.to_json())
+    return path
 
 
 def check(model: Path, trust: Trust) -> None:
     """Return when `model` is the file `trust`'s signer signed; else raise `SignatureError`."""
     _model_signing()
-    from sigstore.errors import VerificationError
+    from sigstore.errors import Error as SigstoreError
 
     shown = trust.shown(model)
     signature = trust.shown(trust.signature)
@@ -139,7 +168,7 @@ def check(model: Path, trust: Trust) -> None:
     except json.JSONDecodeError as error:
         raise SignatureError(f"{shown}: signature {signature} is not a Sigstore bundle "
                              f"(not JSON: {error})") from None
-    except VerificationError as error:
+    except SigstoreError as error:  # the identity's policy, or a bundle without a certificate
         raise SignatureError(f"{shown}: signature {signature} was not made by {trust.signer} "
                              f"(signed by someone else?): {error}") from None
     except ValueError as error:

@@ -6,6 +6,7 @@ model signed with another key; with verification off it serves and warns once.""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -92,6 +93,22 @@ def test_a_model_signed_with_another_key_is_refused(tmp_path: Path) -> None:
         "made by the key keys/team.pub (signed by someone else?)")
 
 
+def test_a_trusted_identity_refuses_a_key_signature_offline(tmp_path: Path) -> None:
+    """Keyless mode checks against the trust root the sigstore package ships: no network (this
+    machine reaches no Sigstore service), its cache under HOME (/tmp in the image)."""
+    identity = "https://github.com/acme/tiny/.github/workflows/mlops-tiny-release.yml@refs/heads/main"
+    spec = make_project(tmp_path, serving={"port": 8080, "verify": {"identity": identity}})
+    other, _ = key_pair(tmp_path / "elsewhere", "other")
+    assert _mlops(tmp_path, "sign", "mlops.yaml", "--key", str(other)).returncode == 0
+    done = subprocess.run([MLOPS, "serve", spec.name, "--port", str(free_port())], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "HOME": str(tmp_path / "home")})
+    assert (done.returncode, done.stderr) == (
+        1, f"mlops.yaml: cannot serve: models/model.onnx: signature models/model.onnx.sig was not "
+           f"made by {identity} (issuer https://token.actions.githubusercontent.com) (signed by "
+           "someone else?): expected certificate in bundle\n")
+
+
 def test_a_signature_that_is_not_a_bundle_is_refused(tmp_path: Path) -> None:
     _project(tmp_path)
     (tmp_path / "models" / "model.onnx.sig").write_text("not a signature")
@@ -124,3 +141,18 @@ def test_no_verify_serves_an_unsigned_candidate(tmp_path: Path) -> None:
         assert server.request("POST", "/predict", {"instances": [ROW]}).status == 200
     finally:
         assert server.stop() == 0, server.output()
+
+
+def test_the_check_travels_to_worker_processes_and_follows_another_model(tmp_path: Path) -> None:
+    """Workers read the config from JSON; `--model` is checked against its own `.sig`."""
+    from mlops.serving.config import ServerConfig
+    from mlops.spec.loader import load_spec
+
+    spec, _ = _project(tmp_path)
+    config = ServerConfig.from_spec(load_spec(spec, check_files=False))
+    assert config.verify is not None
+    assert ServerConfig.from_json(config.to_json()) == config
+    other = tmp_path / "candidates" / "model.onnx"
+    moved = config.with_overrides(model=other)
+    assert moved.verify is not None and moved.verify.signature == f"{other}.sig"
+    assert config.with_overrides(model=other, verify=False).verify is None
