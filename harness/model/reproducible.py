@@ -13,7 +13,7 @@ retraining from the working tree would vouch for code no commit holds, and a ret
 would be compared with a candidate built from other code. Only the model's own files (the
 artifact, `model.source.path`) may differ from HEAD, since `mlops release --retrain` rewrites
 them. Data files the spec declares that git does not track (DVC, a download step in CI) are
-linked into the checkout, so the retraining reads the same data the gates read.
+copied into the checkout, so the retraining reads the same data the gates read.
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ def _train(loaded: LoadedSpec, folder: Path, command: str, short: str) -> Retrai
     first so only what the training writes is compared."""
     for path in _model_files(loaded):
         (folder / path).unlink(missing_ok=True)
-    _link_untracked_data(loaded, folder)
+    _copy_untracked_data(loaded, folder)
     try:
         run = run_training(command, folder)
     except OSError as error:
@@ -215,8 +215,9 @@ def _train(loaded: LoadedSpec, folder: Path, command: str, short: str) -> Retrai
     return Retrained(short, artifact.read_bytes(), run.elapsed_s)
 
 
-def _link_untracked_data(loaded: LoadedSpec, folder: Path) -> None:
-    """Declared data files the checkout lacks (git does not track them) point at the user's."""
+def _copy_untracked_data(loaded: LoadedSpec, folder: Path) -> None:
+    """Declared data files the checkout lacks (git does not track them) are copied from the
+    user's: copies, not links, so a training that rewrites its data cannot reach the user's."""
     data = loaded.spec.data
     for relative in dict.fromkeys((data.train, data.test, data.reference_path, data.current)):
         if relative is None or PurePosixPath(relative).is_absolute():
@@ -224,7 +225,7 @@ def _link_untracked_data(loaded: LoadedSpec, folder: Path) -> None:
         source, target = loaded.resolve(relative), folder / relative
         if source.is_file() and not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(source.resolve())
+            shutil.copyfile(source, target)
 
 
 def _git_said(error: git.GitCommandError) -> str:

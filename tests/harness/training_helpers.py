@@ -6,7 +6,7 @@ as a team writes it; and `noisy_training(noise)`, a logistic regression fitted b
 in numpy and written as an ONNX graph by hand (no scikit-learn import: a second a run instead of
 several), whose weights get normal noise of that scale from an unseeded generator (`os.urandom`),
 as an unpinned kernel or a forgotten seed would. The data is ignored by git (as DVC-managed data
-is), so the check must link it into its checkout; the candidate is trained here with the one
+is), so the check must copy it into its checkout; the candidate is trained here with the one
 training runner mlops uses.
 """
 

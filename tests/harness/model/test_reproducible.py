@@ -36,7 +36,7 @@ def test_a_seeded_training_is_bit_identical_and_leaves_the_checkout_alone(tmp_pa
     assert re.fullmatch(f"retrained from commit {COMMIT}: models/model.onnx is bit-identical to "
                         "the candidate", check.message), check.message
     assert check.details["commit"] == git(spec.parent, "rev-parse", "--short=7", "HEAD").strip()
-    assert _untouched(spec.parent) == before  # the data was linked in, not copied back
+    assert _untouched(spec.parent) == before  # the ignored data was copied in, nothing left behind
 
 
 def test_noise_fails_the_bytes_but_passes_predictions_within_atol(tmp_path: Path) -> None:
@@ -93,6 +93,15 @@ def test_uncommitted_training_code_is_refused_not_retrained(tmp_path: Path) -> N
                  f"check retrains from commit {head}, which does not hold them, so it would not "
                  "show whether this candidate reproduces; commit them and run again")
     assert _untouched(spec.parent) == before
+
+
+def test_a_training_that_rewrites_its_data_leaves_the_users_data_alone(tmp_path: Path) -> None:
+    spec = tiny_project(tmp_path / "p", noisy_training(0))
+    edit_spec(spec, {"model.train": "python train.py && echo 9,9,9,1 >> data/train.csv"})
+    commit_and_push(spec.parent, "the training appends to its data")
+    data = (spec.parent / "data/train.csv").read_bytes()
+    assert checks(run(GATE, spec))["reproducible"].status == "pass"
+    assert (spec.parent / "data/train.csv").read_bytes() == data
 
 
 def test_a_checkout_git_cannot_make_is_an_error_and_cleaned_up(tmp_path: Path) -> None:
