@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from mlops.spec.errors import SpecError
@@ -37,10 +38,15 @@ def test_true_is_short_for_bit_identical_bytes(value: object, expected: Reproduc
     assert Reproducible().compare == "bytes"
 
 
-def test_the_schema_takes_the_shorthand() -> None:
-    field = json_schema()["$defs"]["Model"]["properties"]["reproducible"]
-    assert field["anyOf"] == [{"type": "boolean"}, {"$ref": "#/$defs/Reproducible"},
-                              {"type": "null"}]
+@pytest.mark.parametrize("value", [True, False, {"compare": "predictions", "atol": 0.001}])
+def test_the_schema_takes_what_the_models_take(value: object) -> None:
+    jsonschema.validate(changed(breast_cancer(), {"model.reproducible": value}), json_schema())
+
+
+def test_the_schema_refuses_an_unknown_comparison() -> None:
+    spec = changed(breast_cancer(), {"model.reproducible": {"compare": "hash"}})
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(spec, json_schema())
 
 
 def test_without_model_train_it_is_a_located_error() -> None:
