@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 from urllib.parse import urlsplit
 
+from mlops.compiler.install import monitor_in_cluster
 from mlops.compiler.plan import GeneratedFile, RenderContext
 from mlops.compiler.targets.monitoring import (
     MONITOR_DEADLINE_SECONDS,
@@ -161,7 +162,12 @@ def serving_env(spec: Spec) -> dict[str, str]:
 
 
 class KubernetesTarget:
-    """generated/k8s/: base/, overlays/<env>/, and argocd/ or flux/ per `deploy.gitops`."""
+    """generated/k8s/: base/, overlays/<env>/, and argocd/ or flux/ per `deploy.gitops`.
+
+    The monitor CronJob (and its ConfigMap and NetworkPolicy) exists only when a pod can read the
+    request log: `serving.request_log.claim` shares it. Without one, a CronJob would fail every
+    run; the monitor then runs where the log is (the GitHub workflow, or by hand).
+    """
 
     name = "kubernetes"
 
@@ -181,6 +187,7 @@ class KubernetesTarget:
             "telemetry": telemetry,
             "quote": yaml_quote,
             "names": DerivedNames(spec),
+            "monitor_in_cluster": monitor_in_cluster(spec),
         }
         base: list[tuple[str, str, dict[str, object]]] = [
             ("serviceaccount.yaml", "deploy", {}),
@@ -191,17 +198,19 @@ class KubernetesTarget:
             ("pdb.yaml", "deploy", {}),
             ("networkpolicy.yaml", "serving", {
                 "pushgateway_port": pushgateway_port(spec.monitors.pushgateway)}),
-            ("cronjob.yaml", "monitors", {
-                "user": RUN_AS_USER, "group": RUN_AS_GROUP, "config_dir": CONFIG_DIR,
-                "command": monitor_command(spec), "deadline_seconds": MONITOR_DEADLINE_SECONDS,
-                "log_dir": request_log_dir(spec), "feedback_dir": FEEDBACK_DIR}),
             ("kustomization.yaml", "deploy", {"serving_env": serving_env(spec)}),
         ]
+        if monitor_in_cluster(spec):
+            base.append(("cronjob.yaml", "monitors", {
+                "user": RUN_AS_USER, "group": RUN_AS_GROUP, "config_dir": CONFIG_DIR,
+                "command": monitor_command(spec), "deadline_seconds": MONITOR_DEADLINE_SECONDS,
+                "log_dir": request_log_dir(spec), "feedback_dir": FEEDBACK_DIR}))
         for filename, origin, variables in base:
             yield GeneratedFile(root / "base" / filename,
                                 ctx.render(f"kubernetes/base/{filename}.j2", **common, **variables),
                                 (origin,))
-        yield GeneratedFile(root / "base" / "monitor.yaml", monitor_config(ctx), ("monitors",))
+        if monitor_in_cluster(spec):
+            yield GeneratedFile(root / "base" / "monitor.yaml", monitor_config(ctx), ("monitors",))
         for overlay in overlays:
             yield from self._overlay(ctx, root, overlay, common)
         if spec.deploy.gitops != "none":

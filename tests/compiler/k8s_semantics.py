@@ -45,10 +45,15 @@ def problems(docs: list[Doc], spec: Spec, env: Environment) -> list[str]:
 def _problems(docs: list[Doc], spec: Spec, env: Environment) -> Iterator[str]:
     name = spec.name
     deployment = one(docs, "Deployment", name)
-    cronjob = one(docs, "CronJob", f"{name}-monitor")
+    log = spec.serving.request_log
+    shared_log = log is not None and log.claim is not None
+    if not shared_log and by_kind(docs, "CronJob"):
+        yield "a monitor CronJob exists, but no claim shares the request log with it"
+    cronjob = one(docs, "CronJob", f"{name}-monitor") if shared_log else None
     pod = deployment["spec"]["template"]
-    monitor_pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]
-    server_labels, monitor_labels = pod["metadata"]["labels"], monitor_pod["metadata"]["labels"]
+    monitor_pod = cronjob["spec"]["jobTemplate"]["spec"]["template"] if cronjob else None
+    server_labels = pod["metadata"]["labels"]
+    monitor_labels = monitor_pod["metadata"]["labels"] if monitor_pod else {}
 
     for doc in docs:
         if doc["kind"] in NAMESPACED and doc["metadata"].get("namespace") != env.namespace:
@@ -67,9 +72,10 @@ def _problems(docs: list[Doc], spec: Spec, env: Environment) -> Iterator[str]:
             yield f"{what} {selector} does not match the server pod labels {server_labels}"
         if matches(selector, monitor_labels):
             yield f"{what} {selector} also selects the monitor job's pods"
-    monitor_policy = one(docs, "NetworkPolicy", f"{name}-monitor")["spec"]["podSelector"]
-    if not matches(monitor_policy["matchLabels"], monitor_labels):
-        yield "the monitor NetworkPolicy does not select the monitor job's pods"
+    if monitor_pod is not None:
+        monitor_policy = one(docs, "NetworkPolicy", f"{name}-monitor")["spec"]["podSelector"]
+        if not matches(monitor_policy["matchLabels"], monitor_labels):
+            yield "the monitor NetworkPolicy does not select the monitor job's pods"
 
     # Ports: Service -> container port -> serving.port -> what the server is told to bind.
     container = _container(pod, "server")
@@ -104,10 +110,6 @@ def _problems(docs: list[Doc], spec: Spec, env: Environment) -> Iterator[str]:
 
     # Both pods: hardened, sized like the environment, running the same image.
     yield from _pod_security("server", pod["spec"], container, env.resources)
-    monitor = _container(monitor_pod, "monitor")
-    yield from _pod_security("monitor", monitor_pod["spec"], monitor, env.resources)
-    if monitor["image"] != container["image"]:
-        yield f"the monitor job runs {monitor['image']}, the server {container['image']}"
     if container["image"].endswith(":latest") or not (
         container["image"].endswith(f":{IMAGE_TAG_PLACEHOLDER}") or "@sha256:" in container["image"]
     ):
@@ -121,7 +123,17 @@ def _problems(docs: list[Doc], spec: Spec, env: Environment) -> Iterator[str]:
     if spec.serving.request_log is not None and spec.serving.request_log.path not in mounts:
         yield "the request log folder is not writable (no volume mounted there)"
 
-    # The monitor job.
+    if cronjob is not None and monitor_pod is not None:
+        yield from _monitor_job(docs, spec, env, cronjob, monitor_pod, container)
+
+
+def _monitor_job(docs: list[Doc], spec: Spec, env: Environment, cronjob: Doc, monitor_pod: Doc,
+                 server: Doc) -> Iterator[str]:
+    """The monitor CronJob: hardened and sized like the server, same image, the monitor command."""
+    monitor = _container(monitor_pod, "monitor")
+    yield from _pod_security("monitor", monitor_pod["spec"], monitor, env.resources)
+    if monitor["image"] != server["image"]:
+        yield f"the monitor job runs {monitor['image']}, the server {server['image']}"
     if cronjob["spec"]["schedule"] != spec.monitors.schedule:
         yield f"CronJob schedule {cronjob['spec']['schedule']!r} is not {spec.monitors.schedule!r}"
     if monitor["command"][:3] != ["mlops", "monitor", "run"]:

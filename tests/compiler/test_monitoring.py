@@ -200,11 +200,11 @@ def test_monitor_config_states_what_the_job_reads_and_writes() -> None:
 
 def test_monitor_config_without_drift_or_request_log() -> None:
     (config,) = parse(render(load("canary-argocd"))[MONITORING / "monitor.yaml"])
-    assert config["request_log"] is None
     assert config["performance"] is None
     assert config["metrics"]["pushgateway"] == "http://pushgateway.monitoring.svc:9091"
     (flux,) = parse(render(load("flux"))[MONITORING / "monitor.yaml"])
     assert flux["drift"] is None
+    assert flux["request_log"] is None
     (multiclass,) = parse(render(load("multiclass"))[MONITORING / "monitor.yaml"])
     assert multiclass["drift"]["features"] == ["petal_length", "petal_width"]
     assert multiclass["performance"]["alert_when"] == "below"
