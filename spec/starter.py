@@ -49,6 +49,7 @@ model:
   artifact: models/model.onnx     # float input [batch, n_features]
   train: python train.py          # command that (re)produces the artifact
   baseline: {{ref: origin/main}}    # no-regression compares against the model on this ref
+  # reproducible: true            # the model gate retrains from the commit: same ONNX bytes
 
 metrics:                          # pass conditions: OP NUMBER
 {_METRICS[task]}

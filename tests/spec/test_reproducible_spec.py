@@ -9,11 +9,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from ruamel.yaml import YAML
 
 from mlops.spec.errors import SpecError
 from mlops.spec.loader import validate_text
 from mlops.spec.models import Model, Reproducible
 from mlops.spec.schema import json_schema
+from mlops.spec.starter import starter_spec
 from tests.specs import REMOVE, breast_cancer, changed, location, spec_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +69,10 @@ def test_validate_refuses_it_with_a_non_zero_exit(tmp_path: Path) -> None:
     assert (f"mlops.yaml:{location(text, 'model.reproducible')}: model.reproducible: needs "
             "model.train: the check retrains the model with it from the commit being gated"
             ) in done.stderr.splitlines()
+
+
+def test_the_starter_offers_it_commented_out() -> None:
+    text = starter_spec("binary_classification", "demo")
+    assert "\n  # reproducible: true " in text
+    document = YAML(typ="safe").load(text.replace("  # reproducible: true ", "  reproducible: true #"))
+    assert Model.model_validate(document["model"]).reproducible == Reproducible()
