@@ -440,9 +440,9 @@ class Verify(Strict):
     identity: str | None = Field(
         None, description="Sigstore signer identity (keyless), e.g. the release workflow's "
                           "'https://github.com/OWNER/REPO/.github/workflows/mlops-NAME-release.yml"
-                          "@refs/heads/main'; the release workflow then signs the model and "
-                          "attests the image. Checked offline, against the Sigstore trust root "
-                          "the installed sigstore package ships.",
+                          "@refs/heads/main', which then signs the model and attests the image "
+                          "(with GitHub's issuer). Checked offline, against the Sigstore trust "
+                          "root the installed sigstore package ships.",
     )
     issuer: str = Field(GITHUB_OIDC_ISSUER, min_length=1,
                         description="OIDC issuer of the identity.")

@@ -23,7 +23,7 @@ from . import kubernetes_rules
 from .container import APP_DIR, SYSTEM_DIRS, in_container
 from .install import parse_source
 from .messages import suggest
-from .models import Spec
+from .models import GITHUB_OIDC_ISSUER, Spec
 from .slices import SliceFilter, parse_slice
 from .threshold import format_number
 from .yaml_source import KeyPath
@@ -93,6 +93,32 @@ def _verify_rules(spec: Spec) -> Iterator[Finding]:
                                                 "signature has no issuer")
     if verify.signature_path(spec.model.artifact) == spec.model.artifact:
         yield ("serving", "verify", "signature"), "the signature cannot be the model file itself"
+    if verify.identity is not None and verify.issuer == GITHUB_OIDC_ISSUER:
+        expected = release_identity(spec)
+        if not _matches(verify.identity, expected):
+            yield ("serving", "verify", "identity"), (
+                f"the release workflow signs the model as {expected}, so {verify.identity!r} "
+                "would refuse every model it signs")
+
+
+GITHUB_REPOSITORY = re.compile(r"^https://github\.com/([\w.-]+/[\w.-]+?)(?:\.git)?/?$")
+
+
+def release_identity(spec: Spec) -> str:
+    """The identity the generated release workflow signs as (GitHub's OIDC `job_workflow_ref`,
+    as a URL): its file on the deploy branch, in deploy.repository (OWNER/REPO when unknown)."""
+    found = GITHUB_REPOSITORY.match(spec.deploy.repository or "")
+    repository = found.group(1) if found else "OWNER/REPO"
+    return (f"https://github.com/{repository}/.github/workflows/mlops-{spec.name}-release.yml"
+            f"@refs/heads/{spec.deploy.branch}")
+
+
+def _matches(identity: str, expected: str) -> bool:
+    """`identity` is `expected`, or is it in another repository when that one is not known."""
+    if "/OWNER/REPO/" not in expected:
+        return identity == expected
+    return identity.startswith("https://github.com/") and identity.endswith(
+        expected.split("/OWNER/REPO", 1)[1])
 
 
 def _data_rules(spec: Spec) -> Iterator[Finding]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from mlops.spec.install import parse_source
-from mlops.spec.models import Spec
+from mlops.spec.models import GITHUB_OIDC_ISSUER, Spec
 
 from ..install import MONITOR, install_plan
 from ..lock import LOCK_NAME
@@ -95,13 +95,14 @@ def image_name(image: str) -> str:
 
 
 def signing(spec: Spec) -> str | None:
-    """What the release job does with the model's signature: "keyless" (serving.verify names a
-    Sigstore identity: the job signs as itself, then checks it), "key" (the team signed with its
-    own key and committed the signature: the job checks it), or None (no serving.verify)."""
+    """What the release job does with the model's signature: "keyless" (serving.verify trusts a
+    GitHub Actions identity, which `validate` holds to be this workflow's: the job signs as
+    itself, then checks it), "committed" (a public key, or another issuer's identity: the team
+    signed and committed the signature, the job checks it), or None (no serving.verify)."""
     verify = spec.serving.verify
     if verify is None:
         return None
-    return "keyless" if verify.identity else "key"
+    return "keyless" if verify.identity and verify.issuer == GITHUB_OIDC_ISSUER else "committed"
 
 
 def code_globs(command: str | None) -> list[str]:

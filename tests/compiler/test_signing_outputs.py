@@ -16,7 +16,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from mlops.compiler.compile import prepare, write
 from tests.compiler.test_docker import docker_dir, dockerfile
+from tests.specs import breast_cancer, changed, write_spec
 
 
 def _release(root: Path) -> dict[str, Any]:
@@ -84,3 +86,16 @@ def test_without_verification_nothing_is_signed_or_shipped(
     job = _release(root)["jobs"]["image"]
     assert "id-token" not in job["permissions"]
     assert not [name for name in _step_names(job) if "ign" in name or "ttest" in name]
+
+
+def test_another_issuer_s_signature_is_checked_not_made(tmp_path: Path) -> None:
+    """The release job can sign only as itself: a signer of another issuer signs elsewhere and
+    commits the signature, which the job checks, as in key mode."""
+    spec = write_spec(tmp_path / "mlops.yaml", changed(breast_cancer(), {"serving.verify": {
+        "identity": "release@acme.example", "issuer": "https://accounts.google.com"}}))
+    write(prepare([spec]))
+    job = _release(tmp_path)["jobs"]["image"]
+    assert "id-token" not in job["permissions"]
+    names = _step_names(job)
+    assert "Verify the model's signature" in names
+    assert "Sign the model (Sigstore, keyless)" not in names and "Attest the SBOM" not in names

@@ -14,7 +14,9 @@ from mlops.spec.models import GITHUB_OIDC_ISSUER
 from tests.projects import breast_cancer_project
 from tests.specs import location
 
-IDENTITY = "https://github.com/acme/bc/.github/workflows/mlops-breast-cancer-release.yml@refs/heads/main"
+IDENTITY = ("https://github.com/acme/breast-cancer/.github/workflows/mlops-breast-cancer-release.yml"
+            "@refs/heads/main")
+"""What the release workflow of the suite's spec (deploy.repository acme/breast-cancer) signs as."""
 
 
 def validate(capsys: pytest.CaptureFixture[str], spec: Path) -> tuple[int, str]:
@@ -53,6 +55,11 @@ def test_a_public_key_in_the_repository_validates(tmp_path: Path) -> None:
      "serving.verify.issuer", "issuer goes with identity (keyless); a key signature has no issuer"),
     ({"identity": IDENTITY, "signature": "models/model.onnx"}, "serving.verify.signature",
      "the signature cannot be the model file itself"),
+    ({"identity": IDENTITY.replace("@refs/heads/main", "@refs/heads/dev")},
+     "serving.verify.identity",
+     f"the release workflow signs the model as {IDENTITY}, so "
+     f"'{IDENTITY.replace('@refs/heads/main', '@refs/heads/dev')}' would refuse every model it "
+     "signs"),
 ])
 def test_mistakes_are_located(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                               verify: dict[str, Any], key: str, message: str) -> None:
@@ -62,6 +69,15 @@ def test_mistakes_are_located(capsys: pytest.CaptureFixture[str], tmp_path: Path
     code, err = validate(capsys, spec)
     where = location(spec.read_text(), key)
     assert (code, err) == (1, f"{spec}:{where}: {key}: {message}\n")
+
+
+def test_another_issuer_s_identity_is_the_team_s_business(tmp_path: Path) -> None:
+    """Only GitHub's identities are the release workflow's: another issuer's signer is trusted as
+    written (a team that signs elsewhere)."""
+    spec = breast_cancer_project(tmp_path, {"serving.verify": {
+        "identity": "release@acme.example", "issuer": "https://accounts.google.com"}})
+    verify = load_spec(spec).spec.serving.verify
+    assert verify is not None and verify.identity == "release@acme.example"
 
 
 def test_nobody_to_trust_is_located_at_the_section(capsys: pytest.CaptureFixture[str],
