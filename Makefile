@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := serve,gate,train,load,signing,dev
 
-.PHONY: setup run test test-fast test-random tools lint bench compile clean
+.PHONY: setup run test test-fast test-random test-busy tools lint bench compile clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,13 @@ test-fast: setup
 # prints the seed; `make test-random SEED=N` replays that order. Narrow it with PYTEST_ARGS.
 test-random: setup
 	$(BIN)/python -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED)) $(PYTEST_ARGS)
+
+# The whole suite while scripts/cpu_hog.py keeps every core busy half of each 100 ms (it stops
+# with the suite, or after HOG_SECONDS): the suite must not depend on a quiet machine.
+HOG_SECONDS ?= 7200
+test-busy: setup
+	$(BIN)/python scripts/cpu_hog.py --seconds $(HOG_SECONDS) --duty 0.5 & hog=$$!; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; kill $$hog; exit $$status
 
 lint: setup
 	$(BIN)/ruff check .
