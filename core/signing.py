@@ -19,7 +19,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import MlopsError
 
@@ -81,7 +81,11 @@ def sign_with_key(model: Path, signature: Path, private_key: Path, password: str
     if not model.is_file():
         raise MlopsError(f"{model}: model file not found")
     try:
-        config = Config().use_elliptic_key_signer(private_key=private_key, password=password)  # type: ignore[no-untyped-call]
+        # model-signing declares the password a str but hands it to `cryptography`, which reads
+        # bytes only
+        secret: Any = password.encode() if password is not None else None
+        config = Config().use_elliptic_key_signer(  # type: ignore[no-untyped-call]
+            private_key=private_key, password=secret)
     except (OSError, ValueError, TypeError) as error:
         raise MlopsError(f"{private_key}: cannot read the private key: {error}") from None
     signature.parent.mkdir(parents=True, exist_ok=True)
