@@ -31,12 +31,15 @@ def build(spec_path: Path, tag: str | None, network: str | None, model_version: 
     """
     from mlops.compiler.compile import prepare, write
     from mlops.serving.image import build_image, git_tag
+    from mlops.serving.verify import image_warning
 
     units = prepare([spec_path])
     if any(d.status.changes_disk for unit in units for d in unit.decisions):
         write(units)
         click.echo(f"compiled {spec_path} (generated files were out of date)", err=True)
     loaded = load_spec(spec_path, check_files=False)
+    if warning := image_warning(loaded):
+        click.echo(warning, err=True)
     dockerfile = loaded.root / loaded.spec.compile.output / "docker" / "Dockerfile"
     reference = f"{loaded.spec.deploy.image}:{tag or git_tag(loaded.root)}"
     image = build_image(loaded, dockerfile, reference, network,

@@ -1,6 +1,7 @@
 """serving.verify in the image, as Kubernetes runs it (read-only root, UID 10001): the image built
 from a model signed with `mlops sign --key` carries the signature and the public key and serves;
-an image built after one byte of the model changed refuses to start and says why."""
+an image built after one byte of the model changed (which `mlops build` warns about) refuses to
+start and says why."""
 
 from __future__ import annotations
 
@@ -43,12 +44,13 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         subprocess.run([str(PODMAN / "stop-api.sh"), str(state)], check=False)
 
 
-def _build(project: Path, docker_host: str, tag: str) -> str:
+def _build(project: Path, docker_host: str, tag: str) -> tuple[str, str]:
+    """Build with `mlops build --quiet`: (the image reference, what it said on stderr)."""
     done = subprocess.run([MLOPS, "build", str(project / "mlops.yaml"), "--tag", tag,
-                           "--network", "none"], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "DOCKER_HOST": docker_host})
+                           "--network", "none", "--quiet"], capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "DOCKER_HOST": docker_host})
     assert done.returncode == 0, done.stderr[-3000:]
-    return f"{IMAGE}:{tag}"
+    return f"{IMAGE}:{tag}", done.stderr
 
 
 def _run(client: Any, image: str, port: int) -> Any:
@@ -80,7 +82,9 @@ def test_the_image_serves_a_signed_model_and_refuses_a_changed_one(
     client: Any = docker.DockerClient(base_url=podman, timeout=120)
     try:
         port = free_port()
-        running = _run(client, _build(project, podman, "signed"), port)
+        image, said = _build(project, podman, "signed")
+        assert "warning" not in said, said
+        running = _run(client, image, port)
         try:
             _wait_ready(port, running)
             row = _first_row(project)
@@ -95,7 +99,11 @@ def test_the_image_serves_a_signed_model_and_refuses_a_changed_one(
         data = bytearray(model.read_bytes())
         data[len(data) // 2] ^= 0x01
         model.write_bytes(bytes(data))
-        refused = _run(client, _build(project, podman, "tampered"), free_port())
+        image, said = _build(project, podman, "tampered")
+        assert ("warning: models/model.onnx: signature models/model.onnx.sig does not match the "
+                "file (modified after signing?); the image's server will refuse to start (mlops "
+                "sign)") in said.splitlines(), said
+        refused = _run(client, image, free_port())
         try:
             deadline = time.monotonic() + 120
             while refused.status in ("created", "running") and time.monotonic() < deadline:

@@ -156,3 +156,20 @@ def test_the_check_travels_to_worker_processes_and_follows_another_model(tmp_pat
     moved = config.with_overrides(model=other)
     assert moved.verify is not None and moved.verify.signature == f"{other}.sig"
     assert config.with_overrides(model=other, verify=False).verify is None
+
+
+def test_mlops_build_is_told_when_its_image_would_not_serve(tmp_path: Path) -> None:
+    from mlops.serving.verify import image_warning
+    from mlops.spec.loader import load_spec
+
+    spec, private = _project(tmp_path)
+    assert image_warning(load_spec(spec, check_files=False)) == (
+        "warning: models/model.onnx: not signed: no signature at models/model.onnx.sig; the "
+        "image's server will refuse to start (mlops sign)")
+    assert _mlops(tmp_path, "sign", "mlops.yaml", "--key", str(private)).returncode == 0
+    assert image_warning(load_spec(spec, check_files=False)) is None
+    _flip_one_byte(tmp_path / "models" / "model.onnx")
+    assert image_warning(load_spec(spec, check_files=False)) == (
+        "warning: models/model.onnx: signature models/model.onnx.sig does not match the file "
+        "(modified after signing?); the image's server will refuse to start (mlops sign)")
+    assert image_warning(load_spec(make_project(tmp_path / "unverified"), check_files=False)) is None
