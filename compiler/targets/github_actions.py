@@ -95,10 +95,11 @@ def image_name(image: str) -> str:
 
 
 def signing(spec: Spec) -> str | None:
-    """What the release job does with the model's signature: "keyless" (serving.verify trusts a
-    GitHub Actions identity, which `validate` holds to be this workflow's: the job signs as
-    itself, then checks it), "committed" (a public key, or another issuer's identity: the team
-    signed and committed the signature, the job checks it), or None (no serving.verify)."""
+    """Who signs the model: "keyless" (serving.verify trusts a GitHub Actions identity, which
+    `validate` holds to be the release workflow's: its image job signs as itself before the
+    build, then checks it), "committed" (a public key, or another issuer's identity: the team
+    signs and commits the signature, which the gates check on every pull request and before the
+    release), or None (no serving.verify)."""
     verify = spec.serving.verify
     if verify is None:
         return None
@@ -208,7 +209,10 @@ def workflow_view(ctx: RenderContext) -> dict[str, object]:
         "spec_arg": shlex.quote(ctx.spec_file.name),
         "working_directory": None if ctx.spec_dir == ROOT else str(ctx.spec_dir),
         "paths": trigger_paths(spec, ctx),
-        "install_gates": pip_install(plan.pip_args(plan.gate_extras, team=True)),
+        # a committed signature is checked with the gates (signing extra), where a PR sees it
+        "install_gates": pip_install(plan.pip_args(
+            (*plan.gate_extras, *(("signing",) if signing(spec) == "committed" else ())),
+            team=True)),
         "install_core": pip_install(plan.pip_args(())),
         "install_signing": pip_install(plan.pip_args(("signing",))),
         "signing": signing(spec),

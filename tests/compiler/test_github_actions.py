@@ -300,8 +300,8 @@ def test_the_default_source_is_the_released_version_with_what_parity_needs(
         compiled: Callable[[str], Path]) -> None:
     """scikit-learn and joblib for a scikit-learn parity check, torch only for a torch one."""
     version = release_version()
-    assert _install_lines(compiled("regression"))["mlops-house-prices-pr.yml"] == [
-        f"python -m pip install 'mlops-yaml[serve,gate,load,sklearn]=={version}'"]
+    assert _install_lines(compiled("regression"))["mlops-house-prices-pr.yml"] == [  # + its key
+        f"python -m pip install 'mlops-yaml[serve,gate,load,sklearn,signing]=={version}'"]
     assert _install_lines(compiled("digits-torch"))["mlops-digits-torch-pr.yml"] == [
         f"python -m pip install 'mlops-yaml[serve,gate,load,torch]=={version}'"]
     assert _install_lines(compiled("canary-argocd"))["mlops-churn-pr.yml"] == [

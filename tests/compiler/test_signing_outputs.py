@@ -1,7 +1,8 @@
 """What serving.verify changes in the generated files: the image carries the signature (and the
 public key) next to the model and installs model-signing; the release job signs keyless and
-attests the image when the spec trusts a Sigstore identity, checks the committed signature when
-it trusts a key, and does neither without serving.verify.
+attests the image when the spec trusts a GitHub identity; a committed signature (a key, or another
+issuer's identity) is checked with the gates of every pull request and of the release; without
+serving.verify nothing changes.
 
 The fixture cases cover each: canary-argocd trusts an identity, regression a key (with its
 signature in a folder of its own), breast-cancer nothing. actionlint, zizmor and the schema check
@@ -22,9 +23,29 @@ from tests.specs import breast_cancer, changed, write_spec
 
 
 def _release(root: Path) -> dict[str, Any]:
-    [path] = sorted((root / ".github" / "workflows").glob("*-release.yml"))
+    return _workflow(root, "release")
+
+
+def _workflow(root: Path, kind: str) -> dict[str, Any]:
+    [path] = sorted((root / ".github" / "workflows").glob(f"*-{kind}.yml"))
     data: dict[str, Any] = YAML(typ="safe").load(path.read_text())
     return data
+
+
+def _checks_the_committed_signature(root: Path) -> None:
+    """The PR's gates and the release's gates check it (with the signing extra); the image job,
+    which runs after the release's gates, neither signs nor attests."""
+    for job in (_workflow(root, "pr")["jobs"]["gates"], _release(root)["jobs"]["gates"]):
+        names = _step_names(job)
+        assert names.index("Check the model's signature") == names.index(
+            "Run the release gates") + 1, names
+        steps = {step["name"]: step for step in job["steps"]}
+        assert steps["Check the model's signature"]["run"] == "mlops verify mlops.yaml"
+        assert ",signing]" in steps["Install mlops"]["run"]
+    job = _release(root)["jobs"]["image"]
+    assert job["needs"] == "gates"
+    assert "id-token" not in job["permissions"] and "attestations" not in job["permissions"]
+    assert not [name for name in _step_names(job) if "ign" in name or "ttest" in name]
 
 
 def _step_names(job: dict[str, Any]) -> list[str]:
@@ -69,13 +90,7 @@ def test_key_mode_ships_the_key_and_checks_the_committed_signature(
             "COPY signatures/price.onnx.sig /app/signatures/price.onnx.sig\n"
             "COPY keys/house-prices.pub /app/keys/house-prices.pub\n") in text
     assert "'mlops-yaml[serve,signing]==" in text
-    job = _release(root)["jobs"]["image"]
-    assert "id-token" not in job["permissions"] and "attestations" not in job["permissions"]
-    names = _step_names(job)
-    assert "Verify the model's signature" in names
-    assert names.index("Verify the model's signature") < names.index("Build the image")
-    assert not {"Sign the model (Sigstore, keyless)", "Attest the image's build provenance",
-                "Attest the SBOM"} & set(names)
+    _checks_the_committed_signature(root)
 
 
 def test_without_verification_nothing_is_signed_or_shipped(
@@ -90,12 +105,8 @@ def test_without_verification_nothing_is_signed_or_shipped(
 
 def test_another_issuer_s_signature_is_checked_not_made(tmp_path: Path) -> None:
     """The release job can sign only as itself: a signer of another issuer signs elsewhere and
-    commits the signature, which the job checks, as in key mode."""
+    commits the signature, which the gates check, as in key mode."""
     spec = write_spec(tmp_path / "mlops.yaml", changed(breast_cancer(), {"serving.verify": {
         "identity": "release@acme.example", "issuer": "https://accounts.google.com"}}))
     write(prepare([spec]))
-    job = _release(tmp_path)["jobs"]["image"]
-    assert "id-token" not in job["permissions"]
-    names = _step_names(job)
-    assert "Verify the model's signature" in names
-    assert "Sign the model (Sigstore, keyless)" not in names and "Attest the SBOM" not in names
+    _checks_the_committed_signature(tmp_path)
