@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from mlops.core.errors import MlopsError
+from mlops.core.errors import MlopsError, UsageError
+from mlops.spec.loader import LoadedSpec
 
 from .lock import LOCK_PROBLEMS, Lock, Release, parse_lock
 
@@ -42,6 +43,14 @@ class Promotion:
         return {"image": self.image, "at": self.at.isoformat(), "commit": self.commit,
                 "author": self.author, "subject": self.subject,
                 "release": self.release.to_json() if self.release else None}
+
+
+def require_environment(loaded: LoadedSpec, environment: str) -> None:
+    """UsageError unless the spec deploys to `environment`."""
+    names = [env.name for env in loaded.spec.deploy.environments]
+    if environment not in names:
+        raise UsageError(f"no environment {environment!r} in {loaded.path} (environments: "
+                         f"{', '.join(names)})")
 
 
 def git(root: Path, *args: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from mlops.spec.loader import LoadedSpec
 
 from .compile import WORKFLOWS_DIR, lock_location, prepare, write
-from .history import HistoryError, Promotion, git, history
+from .history import HistoryError, Promotion, git, history, require_environment
 from .lock import Lock, read_lock
 
 HEX_PREFIX = re.compile(r"^(sha256:)?[0-9a-f]{12,64}$")
@@ -88,10 +88,7 @@ def _check_checkout(root: Path, loaded: LoadedSpec, paths: Sequence[str]) -> Non
 
 def rollback(loaded: LoadedSpec, environment: str, to: str | None, push: bool) -> Rollback:
     """Pin `environment` to `to` (default: the image it ran before) and commit it."""
-    names = [env.name for env in loaded.spec.deploy.environments]
-    if environment not in names:
-        raise RollbackError(f"no environment {environment!r} in {loaded.path} (environments: "
-                            f"{', '.join(names)})")
+    require_environment(loaded, environment)
     root, lock_path = lock_location(loaded)
     lock = read_lock(root / lock_path, str(lock_path))
     current = lock.promoted.get(environment) if lock else None

@@ -135,13 +135,10 @@ def _promotions(loaded: LoadedSpec, environment: str,
                 ref: str | None) -> tuple[PurePosixPath, list[Promotion]]:
     """The lock's path and `environment`'s promotions on `ref` (default: the deploy branch)."""
     from mlops.compiler.compile import lock_location
-    from mlops.compiler.history import deploy_ref, history
+    from mlops.compiler.history import deploy_ref, history, require_environment
     from mlops.compiler.lock import read_lock
 
-    names = [env.name for env in loaded.spec.deploy.environments]
-    if environment not in names:
-        raise UsageError(f"no environment {environment!r} in {loaded.path} (environments: "
-                         f"{', '.join(names)})")
+    require_environment(loaded, environment)
     root, lock_path = lock_location(loaded)
     lock = read_lock(root / lock_path, str(lock_path))
     ref = ref or deploy_ref(root, loaded.spec.deploy.branch)

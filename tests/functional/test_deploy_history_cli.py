@@ -11,7 +11,7 @@ import pytest
 
 from tests.functional.test_compile_cli import SPECS, mlops
 from tests.projects import GIT_IDENTITY, files_of, git, make_repository
-from tests.specs import edit_spec
+from tests.specs import REMOVE, edit_spec
 
 IMAGE = {name: "sha256:" + digit * 64 for name, digit in (("a", "a"), ("b", "b"), ("c", "c"))}
 MODEL = {name: "sha256:" + digit * 64 for name, digit in (("a", "1"), ("b", "2"))}
@@ -27,7 +27,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         monkeypatch.setenv(key, value)
     folder = make_repository(tmp_path / "team", files_of(SPECS / "canary-argocd"))
     monkeypatch.chdir(folder)
-    edit_spec(folder / "mlops.yaml", {"deploy.branch": "main", "deploy.promotion": "push"})
+    edit_spec(folder / "mlops.yaml", {"deploy.branch": "main", "deploy.promotion": "push",
+                                      "serving.verify": REMOVE})
     git(folder, "config", "commit.gpgsign", "false")
     assert mlops(capsys, "compile")[0] == 0
     _commit(folder, monkeypatch, "2026-11-01T09:00:00Z", "compile")
@@ -199,3 +200,13 @@ def test_rollback_through_a_pull_request_pushes_its_own_branch(
     origin = repo.with_name("team.origin.git")
     assert git(origin, "rev-parse", branch) == git(repo, "rev-parse", "HEAD")
     assert f"to {IMAGE['b']} (was {IMAGE['c']})" in git(origin, "log", "-1", "--format=%s", branch)
+
+
+@pytest.mark.parametrize("command", [("history", "qa"), ("audit", "qa", "--at", "2026-11-05"),
+                                     ("rollback", "qa")])
+def test_an_unknown_environment_is_a_usage_error(
+        repo: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]) -> None:
+    code, _, err = mlops(capsys, *command)
+    assert (code, err.strip()) == (2, "no environment 'qa' in mlops.yaml (environments: dev, "
+                                      "staging, prod)")
+
