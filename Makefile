@@ -35,12 +35,14 @@ test-fast: setup
 # The whole suite in a random order (pytest-randomly; the default order is fixed). The header
 # prints the seed; `make test-random SEED=N` replays that order. Narrow it with PYTEST_ARGS.
 test-random: setup
+	@if [ "$$CI" = "true" ]; then bash scripts/install-tools.sh; fi
 	$(BIN)/python -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED)) $(PYTEST_ARGS)
 
 # The whole suite while scripts/cpu_hog.py keeps every core busy half of each 100 ms (it stops
 # with the suite, or after HOG_SECONDS): the suite must not depend on a quiet machine.
 HOG_SECONDS ?= 7200
 test-busy: setup
+	@if [ "$$CI" = "true" ]; then bash scripts/install-tools.sh; fi
 	$(BIN)/python scripts/cpu_hog.py --seconds $(HOG_SECONDS) --duty 0.5 & hog=$$!; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; kill $$hog; exit $$status
 

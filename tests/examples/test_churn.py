@@ -25,6 +25,7 @@ from sklearn.metrics import accuracy_score, f1_score, recall_score, roc_auc_scor
 
 from mlops.spec.loader import load_spec
 from tests.projects import commit_and_push, files_of, make_repository
+from tests.specs import edit_spec
 from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -300,8 +301,20 @@ def test_training_is_reproducible_and_matches_the_committed_model(
 
 @pytest.mark.slow
 def test_release_passes_in_a_repository_of_its_own(tmp_path: Path) -> None:
-    """The example as a team's own repository: compile, commit, push, then `mlops release`."""
+    """The example as a team's own repository: compile, commit, push, then `mlops release`.
+
+    The example's absolute speed SLOs (a 5 ms p95 at batch 1, say) measure the CPU running the
+    test, not the product: relaxed here, so a busy or slow machine cannot fail a release that is
+    otherwise right (the regression limits against the baseline still apply)."""
     repo = compile_in_repository(tmp_path / "churn")
+    edit_spec(repo / "mlops.yaml", {
+        "benchmark.thresholds": {"p95_ms@1": "< 1000", "rows_per_s@64": "> 1"},
+        "load.thresholds": {"p95_ms": "< 5000", "p99_ms": "< 10000", "error_rate": "< 0.01",
+                            "rps": "> 1"}})
+    recompiled = subprocess.run([str(MLOPS), "compile", "mlops.yaml"], cwd=repo,
+                                capture_output=True, text=True, timeout=300, check=False)
+    assert recompiled.returncode == 0, recompiled.stdout + recompiled.stderr
+    commit_and_push(repo, "relaxed speed SLOs")
     assert (repo / ".github" / "workflows" / "mlops-subscription-churn-propensity-pr.yml").is_file()
 
     released = subprocess.run([str(MLOPS), "release", "mlops.yaml"], cwd=repo, capture_output=True,
