@@ -17,7 +17,6 @@ from mlops.core.repository import repository_root
 from mlops.core.version import installed_version
 from mlops.spec.loader import LoadedSpec
 
-from ..baseline import BaselineUnavailable, read_baseline
 from ..result import BaselinePin, FileFingerprint, Pins
 from .paths import repository_path
 
@@ -57,6 +56,10 @@ def pin(loaded: LoadedSpec, gates: Collection[str]) -> Pins:
 
 
 def _baseline(loaded: LoadedSpec) -> BaselinePin | None:
+    # GitPython, imported here only: it refuses to import where no git executable is, such as
+    # the serving image the in-cluster monitor (which pins no baseline) runs in.
+    from ..baseline import BaselineUnavailable, read_baseline
+
     settings = loaded.spec.model.baseline
     if settings is None:
         return None

@@ -17,9 +17,11 @@ rm -f "$socket"
 podman --root "$dir/storage" --runroot "$dir/runroot" system service --time=0 "unix://$socket" \
   >"$dir/podman-service.log" 2>&1 &
 echo $! >"$dir/podman.pid"
-for _ in $(seq 1 100); do
+# Up to 60 s: on a busy machine the service takes well over the second it takes on a quiet one.
+for _ in $(seq 1 600); do
   [ -S "$socket" ] && { echo "unix://$socket"; exit 0; }
   sleep 0.1
 done
-echo "podman API did not start; see $dir/podman-service.log" >&2
+echo "podman API did not start in 60 s; $dir/podman-service.log says:" >&2
+cat "$dir/podman-service.log" >&2
 exit 1

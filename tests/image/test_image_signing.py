@@ -33,7 +33,7 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A podman Docker API with the local base image; its DOCKER_HOST."""
     require_tool("podman")
     require_tool("mmdebstrap")
-    state = tmp_path_factory.mktemp("podman-signing")
+    state = tmp_path_factory.mktemp("ps")  # podman refuses a runroot path over 50 characters
     docker_host = subprocess.run([str(PODMAN / "start-api.sh"), str(state)], check=True,
                                  capture_output=True, text=True).stdout.strip()
     try:
