@@ -155,11 +155,16 @@ def _released(previous: Lock | None, promote: Mapping[str, str],
     return released
 
 
-def lock_location(loaded: LoadedSpec) -> tuple[Path, PurePosixPath]:
-    """The repository root holding a spec and its lock's repository-relative path."""
+def spec_location(loaded: LoadedSpec) -> tuple[Path, PurePosixPath]:
+    """The repository root holding a spec and the spec's repository-relative folder."""
     spec_folder = loaded.path.resolve().parent
     root = repository_root(spec_folder)
-    spec_dir = PurePosixPath(spec_folder.relative_to(root).as_posix())
+    return root, PurePosixPath(spec_folder.relative_to(root).as_posix())
+
+
+def lock_location(loaded: LoadedSpec) -> tuple[Path, PurePosixPath]:
+    """The repository root holding a spec and its lock's repository-relative path."""
+    root, spec_dir = spec_location(loaded)
     return root, spec_dir / loaded.spec.compile.output / LOCK_NAME
 
 
@@ -191,9 +196,9 @@ def prepare(arguments: Sequence[Path], *, templates: Path | None = None,
 def _prepare_one(loaded: LoadedSpec, templates: Path | None,
                  promote: Mapping[str, str], release: Release | None,
                  keep_orphans: bool) -> Unit:
-    root, lock_path = lock_location(loaded)
-    output_dir = lock_path.parent
-    spec_dir = PurePosixPath(loaded.path.resolve().parent.relative_to(root).as_posix())
+    root, spec_dir = spec_location(loaded)
+    output_dir = spec_dir / loaded.spec.compile.output
+    lock_path = output_dir / LOCK_NAME
     spec_file = spec_dir / loaded.path.name
     previous = read_lock(root / lock_path, str(lock_path))
     version = release_version()

@@ -53,17 +53,42 @@ def require_environment(loaded: LoadedSpec, environment: str) -> None:
                          f"{', '.join(names)})")
 
 
-def git(root: Path, *args: str) -> str:
+def _run_git(root: Path, args: tuple[str, ...], stdin: bytes | None = None) -> bytes:
     """Run git in `root`; its stdout, or HistoryError with git's own message."""
     try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+        done = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True,
                               check=False, timeout=GIT_TIMEOUT_S)
     except (OSError, subprocess.SubprocessError) as error:
         raise HistoryError(f"git {args[0]}: {error}") from None
     if done.returncode != 0:
-        message = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
-        raise HistoryError(f"git {args[0]} in {root}: {message}")
+        said = done.stderr.decode(errors="replace").strip()
+        raise HistoryError(f"git {args[0]} in {root}: {said.splitlines()[-1] if said else 'failed'}")
     return done.stdout
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in `root`; its stdout as text, or HistoryError with git's own message."""
+    return _run_git(root, args).decode()
+
+
+def _files_at(root: Path, commits: list[str], path: PurePosixPath) -> list[bytes | None]:
+    """`path` at each commit (None where it does not exist), read by one `git cat-file --batch`
+    instead of one git process per commit."""
+    names = "".join(f"{commit}:{path}\n" for commit in commits).encode()
+    out = _run_git(root, ("cat-file", "--batch"), names)
+    contents: list[bytes | None] = []
+    position = 0
+    for _ in commits:
+        end = out.index(b"\n", position)
+        header = out[position:end].split()  # "<sha> blob <size>", or "<name> missing"
+        position = end + 1
+        if len(header) != 3:
+            contents.append(None)
+            continue
+        size = int(header[2])
+        contents.append(out[position:position + size])
+        position += size + 1
+    return contents
 
 
 def deploy_ref(root: Path, branch: str) -> str:
@@ -83,16 +108,15 @@ def _locks(root: Path, ref: str, lock_path: PurePosixPath) -> list[tuple[list[st
     first."""
     log = git(root, "log", "--first-parent", "--reverse",
               f"--format=%H{FIELD}%an <%ae>{FIELD}%cI{FIELD}%s", ref, "--", str(lock_path))
+    commits = [line.split(FIELD, 3) for line in log.splitlines()]
     locks = []
-    for line in log.splitlines():
-        fields = line.split(FIELD, 3)
-        try:
-            text = git(root, "show", f"{fields[0]}:{lock_path}")
-        except HistoryError:
+    for fields, content in zip(commits, _files_at(root, [c[0] for c in commits], lock_path),
+                               strict=True):
+        if content is None:
             continue  # the commit deleted the lock
         try:
-            locks.append((fields, parse_lock(text)))
-        except LOCK_PROBLEMS:
+            locks.append((fields, parse_lock(content.decode())))
+        except (*LOCK_PROBLEMS, UnicodeDecodeError):
             continue  # a broken lock promoted nothing
     return locks
 

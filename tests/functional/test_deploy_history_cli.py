@@ -210,3 +210,18 @@ def test_an_unknown_environment_is_a_usage_error(
     assert (code, err.strip()) == (2, "no environment 'qa' in mlops.yaml (environments: dev, "
                                       "staging, prod)")
 
+
+
+def test_a_commit_that_deleted_the_lock_or_broke_it_promoted_nothing(
+        repo: Path, promoted: dict[str, str], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    (repo / LOCK).unlink()
+    _commit(repo, monkeypatch, "2026-11-10T09:00:00Z", "lock deleted")
+    (repo / LOCK).write_text("{not json")
+    _commit(repo, monkeypatch, "2026-11-11T09:00:00Z", "lock broken")
+    git(repo, "checkout", promoted["c"], "--", LOCK)  # restored: c again, no new promotion
+    _commit(repo, monkeypatch, "2026-11-12T09:00:00Z", "lock restored")
+    code, out, _ = mlops(capsys, "history", "prod")
+    assert code == 0
+    assert [line.split()[2] for line in out.splitlines()[1:]] == [
+        IMAGE[name][:19] for name in ("c", "b", "a")]
