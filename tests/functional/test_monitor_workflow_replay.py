@@ -13,7 +13,7 @@ import pytest
 from mlops.compiler.compile import prepare, write
 from tests.monitor.monitor_helpers import data_rows, records, write_jsonl
 from tests.projects import breast_cancer_project
-from tests.workflow_replay import build_wheel, replay
+from tests.workflow_replay import replay
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +30,8 @@ def monitored_repository(destination: Path) -> Path:
     return destination
 
 
-def test_the_monitor_workflow_runs_with_exactly_what_it_installs(tmp_path: Path) -> None:
-    wheel = build_wheel(ROOT, tmp_path / "wheels")
+def test_the_monitor_workflow_runs_with_exactly_what_it_installs(tmp_path: Path,
+                                                                 wheel: Path) -> None:
     project = monitored_repository(tmp_path / "team")
     workflow = project / ".github" / "workflows" / "mlops-breast-cancer-monitor.yml"
     result = replay(workflow, project, wheel.parent, job="monitor")

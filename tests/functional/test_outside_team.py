@@ -42,7 +42,7 @@ import pytest
 import tritonclient.http as triton
 
 from tests.projects import commit_and_push, files_of, make_repository
-from tests.workflow_replay import ReplayResult, build_wheel, replay
+from tests.workflow_replay import ReplayResult, replay
 
 pytestmark = pytest.mark.slow
 
@@ -146,12 +146,6 @@ class Server:
 
 
 # --- session fixtures: built once ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel of this checkout, as `pip wheel --no-deps` builds it."""
-    return build_wheel(ROOT, tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 
 from mlops.compiler.compile import prepare, write
 from tests.specs import REMOVE, breast_cancer, changed, write_spec
-from tests.workflow_replay import build_wheel, replay
+from tests.workflow_replay import replay
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,8 +49,8 @@ def team_repository(destination: Path) -> Path:
     return destination
 
 
-def test_the_pull_request_workflow_runs_with_exactly_what_it_installs(tmp_path: Path) -> None:
-    wheel = build_wheel(ROOT, tmp_path / "wheels")
+def test_the_pull_request_workflow_runs_with_exactly_what_it_installs(tmp_path: Path,
+                                                                     wheel: Path) -> None:
     version = wheel.name.split("-")[1]  # name-version-python-abi-platform.whl
     project = team_repository(tmp_path / "team")
     workflow = project / ".github" / "workflows" / "mlops-breast-cancer-pr.yml"

@@ -19,7 +19,7 @@ import pytest
 from mlops.compiler.compile import prepare, write
 from tests.projects import breast_cancer_project, files_of, git, make_repository
 from tests.specs import REMOVE
-from tests.workflow_replay import ReplayResult, build_wheel, replay
+from tests.workflow_replay import ReplayResult, replay
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,9 +54,10 @@ def team_repository(folder: Path, changes: dict[str, Any], fresh_rows: int) -> P
     return make_repository(folder, files_of(build))
 
 
-def retrain(tmp_path: Path, changes: dict[str, Any]) -> tuple[Path, Path, ReplayResult]:
-    """Replay the retrain job; returns (repository, the job's RUNNER_TEMP, result)."""
-    wheel = build_wheel(ROOT, tmp_path / "wheels")
+def retrain(tmp_path: Path, wheel: Path, changes: dict[str, Any]
+            ) -> tuple[Path, Path, ReplayResult]:
+    """Replay the retrain job with mlops from `wheel`; returns (repository, the job's RUNNER_TEMP,
+    result)."""
     project = team_repository(tmp_path / "team", changes, fresh_rows=40)
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
@@ -71,8 +72,8 @@ def fingerprints(project: Path) -> list[str]:
 
 
 def test_a_passing_retrain_hands_its_model_and_data_fingerprints_to_the_pull_request(
-        tmp_path: Path) -> None:
-    project, runner_temp, result = retrain(tmp_path, {})
+        tmp_path: Path, wheel: Path) -> None:
+    project, runner_temp, result = retrain(tmp_path, wheel, {})
     assert result.ok, str(result)
     assert [s.name for s in result.steps if s.ran] == [
         *BEFORE_THE_GATES, "Keep the new model for the pull request"]
@@ -95,8 +96,9 @@ def test_a_passing_retrain_hands_its_model_and_data_fingerprints_to_the_pull_req
         assert (clone / model).read_bytes() == (project / model).read_bytes(), model
 
 
-def test_failing_gates_open_no_pull_request_and_keep_the_report(tmp_path: Path) -> None:
-    project, runner_temp, result = retrain(tmp_path, {"metrics.accuracy": ">= 0.9999"})
+def test_failing_gates_open_no_pull_request_and_keep_the_report(tmp_path: Path,
+                                                                wheel: Path) -> None:
+    project, runner_temp, result = retrain(tmp_path, wheel, {"metrics.accuracy": ">= 0.9999"})
     assert not result.ok
     assert [s.name for s in result.steps if s.ran] == BEFORE_THE_GATES
     assert result.step("Run the release gates").returncode == 1
