@@ -456,6 +456,37 @@ class Verify(Strict):
         return self.signature or f"{artifact}.sig"
 
 
+class Challenger(Strict):
+    """A second model judged on real traffic beside the served one (the champion).
+
+    It runs as its own deployment (`mlops serve --variant challenger`); both log every request
+    under the same request id, and `mlops monitor run` compares their answers (monitors.challenger).
+    """
+
+    model: RelPath = Field(
+        description="ONNX file of the challenger: the same contract as model.artifact (inputs, "
+                    "task, classes).",
+    )
+    output: str | None = Field(
+        None, description="Graph output holding the challenger's answer (default: model.output, "
+                          "or chosen from the graph).",
+    )
+    mode: Literal["shadow", "ab"] = Field(
+        description="shadow: a copy of the traffic is mirrored to the challenger and its answers "
+                    "are discarded; ab: the challenger answers a share of the users.",
+    )
+    percent: int = Field(
+        10, ge=1, le=100,
+        description="shadow: share of requests mirrored (%); ab: share of traffic the challenger "
+                    "answers (%, below 100).",
+    )
+    header: str | None = Field(
+        None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+        description="ab only: a request header (lowercase) whose value 'challenger' sends the "
+                    "request to the challenger whatever the weight.",
+    )
+
+
 class Serving(Strict):
     """The inference server (`mlops serve`), as the container runs it."""
 
@@ -481,6 +512,10 @@ class Serving(Strict):
     verify: Verify | None = Field(
         None, description="Check the model's signature before serving (unset: served unverified, "
                           "with a warning).",
+    )
+    challenger: Challenger | None = Field(
+        None, description="A second model served beside this one in shadow or A/B mode, judged by "
+                          "monitors.challenger.",
     )
 
 
@@ -587,6 +622,34 @@ class MonitorPerformance(Strict):
     )
 
 
+class MonitorChallenger(Strict):
+    """How far the challenger may fall from the champion on the same requests (joined on request id)."""
+
+    min_agreement: Fraction = Field(
+        0.95, description="Alert when fewer of the joined requests get the same answer: the same "
+                          "class (classifiers), values within tolerance (regression).",
+    )
+    tolerance: float = Field(
+        0.0, ge=0, description="Regression: largest absolute difference of two values that still "
+                               "agree.",
+    )
+    method: DriftMethod = Field(
+        "psi", description="Statistic comparing the two prediction distributions (classifiers: "
+                           "the predicted classes).",
+    )
+    max_prediction_shift: float = Field(
+        0.2, gt=0, description="Alert when the prediction shift exceeds this (ks: when its p-value "
+                               "is below it).",
+    )
+    max_metric_drop: float | None = Field(
+        None, ge=0, description="With monitors.performance labels: alert when the challenger's "
+                                "metric is worse than the champion's by more than this.",
+    )
+    min_requests: int = Field(
+        100, ge=1, description="Fewest joined requests before judging; fewer only warns.",
+    )
+
+
 class Monitors(Strict):
     """What is watched in production, and what happens on an alert."""
 
@@ -596,6 +659,9 @@ class Monitors(Strict):
     latency: MonitorLatency | None = Field(None, description="Latency alert.")
     error_rate: MonitorErrorRate | None = Field(None, description="Error-rate alert.")
     performance: MonitorPerformance | None = Field(None, description="Live quality alert.")
+    challenger: MonitorChallenger | None = Field(
+        None, description="Challenger vs champion alert (needs serving.challenger).",
+    )
     on_alert: Unique[AlertAction] = Field(
         default_factory=lambda: list[AlertAction](["open_issue"]),
         description="Actions when an alert fires.",

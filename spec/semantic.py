@@ -227,6 +227,79 @@ def _contract_rules(spec: Spec, root: Path) -> Iterator[Finding]:
         yield from error.findings
 
 
+def _challenger_file_rules(spec: Spec, root: Path) -> Iterator[Finding]:
+    """The challenger exists and keeps the champion's contract: both answer the same requests
+    (a mirror or a router cannot reshape them), and agreement compares the same classes."""
+    challenger = spec.serving.challenger
+    if challenger is None:
+        return
+    where: KeyPath = ("serving", "challenger", "model")
+    path = root / challenger.model
+    if not path.is_file():
+        yield where, f"file not found: {challenger.model}"
+        return
+    try:
+        signature = read_signature(path)
+    except GraphError as error:
+        yield where, f"{challenger.model}: {error}"
+        return
+    try:
+        contract = resolve(signature, spec.data.feature_rules(), spec.model.task,
+                           labels=spec.model.labels, output=challenger.output or spec.model.output,
+                           artifact=challenger.model)
+    except ContractError as error:
+        for _, message in error.findings:
+            yield where, f"not the contract of model.artifact: {message}"
+        return
+    yield from _same_classes(spec, root, contract.classes)
+
+
+def _same_classes(spec: Spec, root: Path, classes: tuple[str, ...]) -> Iterator[Finding]:
+    """Without model.labels each graph names its own classes: they must be the champion's."""
+    champion = root / spec.model.artifact
+    if spec.model.labels is not None or not champion.is_file():
+        return
+    try:
+        theirs = resolve(read_signature(champion), spec.data.feature_rules(), spec.model.task,
+                         output=spec.model.output, artifact=spec.model.artifact).classes
+    except (GraphError, ContractError):
+        return  # reported at model.artifact
+    if theirs != classes:
+        yield ("serving", "challenger", "model"), (
+            f"not the contract of model.artifact: classes [{', '.join(classes)}] differ from "
+            f"the champion's [{', '.join(theirs)}]")
+
+
+def _challenger_rules(spec: Spec) -> Iterator[Finding]:
+    """A challenger is judged from both request logs; its routing must make sense for its mode."""
+    challenger = spec.serving.challenger
+    judge = spec.monitors.challenger
+    if challenger is None:
+        if judge is not None:
+            yield ("monitors", "challenger"), ("needs serving.challenger: there is no challenger "
+                                               "to judge")
+        return
+    if challenger.model == spec.model.artifact:
+        yield ("serving", "challenger", "model"), (f"{challenger.model} is model.artifact: a "
+                                                   "challenger is another model")
+    if spec.serving.request_log is None:
+        yield ("serving", "challenger"), ("needs serving.request_log: the challenger is judged by "
+                                          "joining both models' request logs")
+    if challenger.mode == "shadow" and challenger.header is not None:
+        yield ("serving", "challenger", "header"), ("header pins users to the challenger in ab "
+                                                    "mode; a shadow challenger answers nobody")
+    if challenger.mode == "ab" and challenger.percent == 100:
+        yield ("serving", "challenger", "percent"), ("ab sends at most 99% of the traffic to the "
+                                                     "challenger; to serve it to everyone, make it "
+                                                     "model.artifact")
+    if judge is not None and judge.max_metric_drop is not None and spec.monitors.performance is None:
+        yield ("monitors", "challenger", "max_metric_drop"), (
+            "needs monitors.performance: its labels and metric score both models")
+    if judge is not None and "tolerance" in judge.model_fields_set and spec.model.task != "regression":
+        yield ("monitors", "challenger", "tolerance"), ("tolerance compares regression values; "
+                                                        "classifiers agree on the class")
+
+
 def _benchmark_and_load_rules(spec: Spec) -> Iterator[Finding]:
     for key in spec.benchmark.thresholds:
         try:
@@ -404,12 +477,14 @@ RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
     lambda spec, _root: _monitor_input_rules(spec),
     lambda spec, _root: _ci_app_rules(spec),
     lambda spec, _root: _verify_rules(spec),
+    lambda spec, _root: _challenger_rules(spec),
     lambda spec, _root: kubernetes_rules.findings(spec),
 )
 FILE_RULES: tuple[Callable[[Spec, Path], Iterator[Finding]], ...] = (
     _file_rules,
     _install_file_rules,
     _verify_file_rules,
+    _challenger_file_rules,
 )
 
 
