@@ -21,31 +21,35 @@ class MetricName:
 
 
 # --- exported by the inference server (`mlops serve`) -------------------------------------------
+# `variant` is champion, or challenger for serving.challenger's server (`mlops serve --variant`).
 REQUESTS = MetricName("mlops_requests_total", "counter",
-                      "HTTP requests by endpoint and status code.", ("model", "endpoint", "status"))
+                      "HTTP requests by endpoint and status code.",
+                      ("model", "variant", "endpoint", "status"))
 REQUEST_DURATION = MetricName("mlops_request_duration_seconds", "histogram",
-                              "HTTP request latency in seconds.", ("model", "endpoint"))
+                              "HTTP request latency in seconds.", ("model", "variant", "endpoint"))
 ERRORS = MetricName("mlops_errors_total", "counter",
-                    "Rejected or failed requests by kind of error.", ("model", "kind"))
+                    "Rejected or failed requests by kind of error.", ("model", "variant", "kind"))
 BATCH_SIZE = MetricName("mlops_batch_rows", "histogram",
-                        "Rows per model run after micro-batching.", ("model",))
+                        "Rows per model run after micro-batching.", ("model", "variant"))
 PREDICTIONS = MetricName("mlops_predictions_total", "counter",
-                         "Predicted labels (classification).", ("model", "label"))
+                         "Predicted labels (classification).", ("model", "variant", "label"))
 PREDICTION_VALUE = MetricName("mlops_prediction_value", "histogram",
-                              "Predicted values (regression) or positive-class scores.", ("model",))
+                              "Predicted values (regression) or positive-class scores.",
+                              ("model", "variant"))
 FEATURE_VALUE = MetricName("mlops_feature_value", "summary",
                            "Numeric input values seen (sum and count of non-null values per "
                            "feature).",
-                           ("model", "feature"))
+                           ("model", "variant", "feature"))
 MODEL_READY = MetricName("mlops_model_ready", "gauge",
-                         "1 once the model is loaded and warmed up.", ("model",))
+                         "1 once the model is loaded and warmed up.", ("model", "variant"))
 SCHEMA_VIOLATIONS = MetricName("mlops_schema_violations_total", "counter",
                                "Request values outside data.schema, by feature and rule (dtype, "
-                               "nullable, allowed, min, max).", ("model", "feature", "rule"))
+                               "nullable, allowed, min, max).",
+                               ("model", "variant", "feature", "rule"))
 MODEL_INFO = MetricName("mlops_model_info", "gauge",
                         "1 for the model being served: its version, the SHA-256 of its ONNX file "
                         "and the git commit it was built from.",
-                        ("model", "version", "digest", "commit"))
+                        ("model", "variant", "version", "digest", "commit"))
 
 # --- exported by the monitor job (`mlops monitor run`) ------------------------------------------
 DRIFT_SCORE = MetricName("mlops_drift_score", "gauge",

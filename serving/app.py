@@ -95,11 +95,12 @@ class InferenceApp:
         self.lineage_headers = lineage.headers
         numeric = [rule.name for rule in config.columns if not rule.text]
         self.metrics = ServerMetrics(config.name, numeric, config.value_buckets, (
-            ("version", lineage.version), ("digest", lineage.digest), ("commit", lineage.commit)))
+            ("version", lineage.version), ("digest", lineage.digest), ("commit", lineage.commit)),
+            variant=config.variant)
         self.metrics.ready = 1.0
         self.shared = SharedMetrics(metrics_dir, self.metrics) if metrics_dir else None
         self.request_log = (RequestLogger(config.request_log, config.name, config.features,
-                                          lineage.digest)
+                                          lineage.digest, config.variant)
                             if config.request_log and config.request_log.sample_rate > 0 else None)
         self.rules = SchemaRules(config.columns, config.allow_non_finite)
         self.inputs = tuple(
@@ -292,7 +293,7 @@ class InferenceApp:
         finally:
             self.batcher.reading -= 1
         outputs = await self.batcher.predict(parsed.columns, parsed.rows)
-        if self.request_log is not None and self.request_log.sampled():
+        if self.request_log is not None and self.request_log.sampled(request.request_id):
             self._log_sample(request.request_id, parsed.columns,
                              self.model.scores(outputs, parsed.rows))
         body, header_length = infer_response(self.name, self.version, parsed, outputs)
@@ -311,7 +312,7 @@ class InferenceApp:
         finally:
             self.batcher.reading -= 1
         scores = self.model.scores(await self.batcher.predict(columns, rows), rows)
-        if self.request_log is not None and self.request_log.sampled():
+        if self.request_log is not None and self.request_log.sampled(request.request_id):
             self._log_sample(request.request_id, columns, scores)
         return Response(200, predict_response(self.name, request.request_id, self.config.task,
                                               self.model.labels, scores), rows=rows)

@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from mlops.core.contract import ColumnRule, Task
 from mlops.core.signing import Trust
@@ -19,6 +19,8 @@ from mlops.spec.loader import LoadedSpec
 from .lineage import COMMIT_ENV, VERSION_ENV, git_commit
 
 CONFIG_ENV = "MLOPS_SERVE_CONFIG"
+Variant = Literal["champion", "challenger"]
+VARIANTS: tuple[Variant, ...] = get_args(Variant)
 SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
 
@@ -37,13 +39,17 @@ def value_buckets(loaded: LoadedSpec) -> tuple[float, ...]:
     return (*(-p for p in reversed(powers)), 0.0, *powers)
 
 
-def trust(loaded: LoadedSpec) -> Trust | None:
-    """serving.verify with the spec's paths resolved, or None when it is unset."""
+def trust(loaded: LoadedSpec, variant: Variant = "champion") -> Trust | None:
+    """serving.verify with the spec's paths resolved, or None when it is unset. The challenger
+    is checked against its own `<model>.sig` (serving.verify.signature names the champion's)."""
     spec = loaded.spec
     verify = spec.serving.verify
     if verify is None:
         return None
-    return Trust(signature=str(loaded.resolve(verify.signature_path(spec.model.artifact))),
+    challenger = spec.serving.challenger
+    signature = (f"{challenger.model}.sig" if variant == "challenger" and challenger is not None
+                 else verify.signature_path(spec.model.artifact))
+    return Trust(signature=str(loaded.resolve(signature)),
                  root=str(loaded.root),
                  public_key=str(loaded.resolve(verify.public_key)) if verify.public_key else None,
                  identity=verify.identity, issuer=verify.issuer if verify.identity else None)
@@ -81,19 +87,30 @@ class ServerConfig:
     commit: str = ""
     verify: Trust | None = None
     """Who must have signed the model (serving.verify); None: served unverified, with a warning."""
+    variant: Variant = "champion"
+    """Which of serving.challenger's pair this server is: logged with every request and a label
+    of every metric, so the monitor can join the two logs on request id."""
 
     @classmethod
-    def from_spec(cls, loaded: LoadedSpec) -> ServerConfig:
+    def from_spec(cls, loaded: LoadedSpec, variant: Variant = "champion") -> ServerConfig:
+        """The champion serves model.artifact; the challenger serves serving.challenger.model
+        (ValueError when the spec has none)."""
         spec = loaded.spec
         serving = spec.serving
         log = serving.request_log
+        artifact, output = spec.model.artifact, spec.model.output
+        if variant == "challenger":
+            if serving.challenger is None:
+                raise ValueError("serving.challenger is not set: there is no challenger to serve")
+            artifact = serving.challenger.model
+            output = serving.challenger.output or output
         return cls(
             name=spec.name,
-            model_path=str(loaded.resolve(spec.model.artifact)),
+            model_path=str(loaded.resolve(artifact)),
             task=spec.model.task,
             columns=tuple(spec.data.feature_rules()),
             labels=tuple(spec.model.labels) if spec.model.labels else None,
-            output=spec.model.output,
+            output=output,
             port=serving.port,
             workers=serving.workers,
             threads=serving.threads,
@@ -108,7 +125,8 @@ class ServerConfig:
             value_buckets=value_buckets(loaded),
             model_version=os.environ.get(VERSION_ENV, "").strip(),
             commit=os.environ.get(COMMIT_ENV, "").strip() or git_commit(loaded.root),
-            verify=trust(loaded),
+            verify=trust(loaded, variant),
+            variant=variant,
         )
 
     def with_overrides(self, *, host: str | None = None, port: int | None = None,

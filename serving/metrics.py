@@ -64,10 +64,11 @@ class ServerMetrics:
     """Every metric of `mlops.core.telemetry.SERVER_METRICS`, for one model."""
 
     def __init__(self, model: str, features: Sequence[str], value_buckets: Sequence[float],
-                 info: Labels = ()) -> None:
+                 info: Labels = (), variant: str = "champion") -> None:
         """`features`: the numeric input columns, whose values are summed; `info`: the
-        version, digest and commit labels of `mlops_model_info`."""
-        self.model = (("model", model),)
+        version, digest and commit labels of `mlops_model_info`; `variant` labels every series
+        (champion or challenger), so a challenger's traffic never counts as the champion's."""
+        self.model = (("model", model), ("variant", variant))
         self.info = (*self.model, *info)
         self.features = tuple(features)
         self.value_buckets = tuple(value_buckets)

@@ -4,8 +4,12 @@ Row schema (JSONL object or Parquet column): `timestamp` (Unix seconds), `reques
 `model_digest` (`sha256:<hex>` of the ONNX file that answered), `row` (index in the request),
 one column per feature (spec order; text as strings, a missing value as null), then `prediction`
 (label for classifiers, value for regression) and `score` (positive-class probability for
-binary classifiers, the highest probability for multiclass, the value for regression). The monitor
-joins feedback labels on `request_id` + `row`.
+binary classifiers, the highest probability for multiclass, the value for regression), and
+`variant` (champion, or challenger for serving.challenger's server). The monitor joins feedback
+labels on `request_id` + `row`, and a challenger's rows to the champion's the same way.
+
+Sampling is decided by the request id (a hash, not a coin toss), so the champion and a challenger
+that see the same request (mirrored, with its x-request-id) log it both or neither.
 
 Records are buffered on the event loop and written by a background thread once a second, so a
 slow disk never blocks a request; files rotate at `rotate_mb` and carry the pid, so several
@@ -15,9 +19,9 @@ workers never share a file.
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +44,7 @@ class Sink(Protocol):
 
 
 def _file_name(model: str, suffix: str) -> str:
+    """`model` is the spec's name, followed by '-challenger' for the challenger's server."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     return f"requests-{model}-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}.{suffix}"
 
@@ -105,10 +110,11 @@ class RequestLogger:
     """Samples requests and hands their rows to a writer thread."""
 
     def __init__(self, config: RequestLogConfig, model: str, features: Sequence[str],
-                 digest: str) -> None:
+                 digest: str, variant: str = "champion") -> None:
         self.rate = config.sample_rate
         self.model = model
         self.digest = digest
+        self.variant = variant
         self.features = tuple(features)
         folder = Path(config.path)
         try:
@@ -116,14 +122,15 @@ class RequestLogger:
         except OSError as error:
             raise OSError(f"request_log.path {folder}: {error.strerror}") from None
         rotate = config.rotate_mb * 1024 * 1024
+        stem = model if variant == "champion" else f"{model}-{variant}"
         if config.format == "parquet":
             try:
-                self.sink: Sink = ParquetSink(folder, model, rotate)
+                self.sink: Sink = ParquetSink(folder, stem, rotate)
             except ImportError:
                 raise OSError("request_log.format parquet needs pyarrow in the server's "
                               "environment (pip install pyarrow)") from None
         else:
-            self.sink = JsonlSink(folder, model, rotate)
+            self.sink = JsonlSink(folder, stem, rotate)
         self.pending: list[Row] = []
         self.lock = threading.Lock()
         self.wake = threading.Event()
@@ -131,8 +138,11 @@ class RequestLogger:
         self.thread = threading.Thread(target=self._loop, name="request-log", daemon=True)
         self.thread.start()
 
-    def sampled(self) -> bool:
-        return self.rate > 0 and (self.rate >= 1 or random.random() < self.rate)
+    def sampled(self, request_id: str) -> bool:
+        """Whether this request is logged: the same answer on every server for the same id."""
+        if self.rate >= 1:
+            return True
+        return self.rate > 0 and zlib.crc32(request_id.encode()) < self.rate * 2**32
 
     def add(self, request_id: str, columns: Columns, predictions: Sequence[Any],
             scores: Sequence[float]) -> None:
@@ -147,6 +157,7 @@ class RequestLogger:
             record.update(inputs)
             record["prediction"] = prediction
             record["score"] = score
+            record["variant"] = self.variant
             records.append(record)
         with self.lock:
             self.pending.extend(records)

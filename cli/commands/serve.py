@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from mlops.core.errors import MlopsError
+from mlops.core.errors import MlopsError, UsageError
 from mlops.spec.loader import load_spec
 
 from .options import spec_argument
+
+if TYPE_CHECKING:
+    from mlops.serving.config import Variant
 
 
 @click.command()
@@ -26,14 +30,19 @@ from .options import spec_argument
 @click.option("--request-log-dir", envvar="MLOPS_REQUEST_LOG_DIR", default=None,
               help="Folder for sampled request logs instead of serving.request_log.path. "
                    "Env: MLOPS_REQUEST_LOG_DIR.")
+@click.option("--variant", envvar="MLOPS_VARIANT", type=click.Choice(("champion", "challenger")),
+              default="champion", show_default=True,
+              help="champion serves model.artifact; challenger serves serving.challenger.model. "
+                   "Both log requests under the caller's x-request-id with their variant, for "
+                   "`mlops monitor run` to join. Env: MLOPS_VARIANT.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="One JSON line per request on stdout.")
 @click.option("--no-verify", "skip_verify", is_flag=True,
               help="Do not check the model's signature (serving.verify): for load tests of an "
                    "unsigned candidate, never in production.")
 def serve(spec_path: Path, host: str, port: int | None, workers: int | None,
-          model_path: Path | None, request_log_dir: str | None, access_log: bool,
-          skip_verify: bool) -> None:
+          model_path: Path | None, request_log_dir: str | None, variant: Variant,
+          access_log: bool, skip_verify: bool) -> None:
     """Serve the spec's ONNX model: Open Inference Protocol v2, /predict and /metrics."""
     # The data files are not needed to serve (and are not in the image): skip their checks.
     loaded = load_spec(spec_path, check_files=False)
@@ -42,7 +51,11 @@ def serve(spec_path: Path, host: str, port: int | None, workers: int | None,
     from mlops.serving.server import run
     from mlops.serving.verify import SignatureError
 
-    config = ServerConfig.from_spec(loaded).with_overrides(
+    try:
+        resolved = ServerConfig.from_spec(loaded, variant)
+    except ValueError as error:
+        raise UsageError(f"{spec_path}: --variant {variant}: {error}") from None
+    config = resolved.with_overrides(
         host=host, port=port, workers=workers, model=model_path, request_log_dir=request_log_dir,
         verify=not skip_verify)
     try:

@@ -78,7 +78,7 @@ def test_the_info_metric_carries_the_version_digest_and_commit(server: Server,
                                                                binary_project: Path) -> None:
     digest = _digest(binary_project)
     lines = [line for line in server.metrics().splitlines() if line.startswith("mlops_model_info")]
-    assert lines == [f'mlops_model_info{{model="tiny",version="{digest[7:19]}",'
+    assert lines == [f'mlops_model_info{{model="tiny",variant="champion",version="{digest[7:19]}",'
                      f'digest="{digest}",commit=""}} 1']
 
 

@@ -106,7 +106,8 @@ def test_request_log_jsonl_rows_join_on_request_id(tmp_path: Path) -> None:
     assert [r["prediction"] for r in rows] == [p["label"] for p in predictions]
     assert rows[0]["score"] == pytest.approx(predictions[0]["probabilities"]["yes"], abs=1e-6)
     assert set(rows[0]) == {"timestamp", "request_id", "model", "model_digest", "row", *FEATURES,
-                            "prediction", "score"}
+                            "prediction", "score", "variant"}
+    assert rows[0]["variant"] == "champion"
 
 
 def test_request_log_parquet_rotates(tmp_path: Path) -> None:
