@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from mlops.spec.loader import LoadedSpec
+from mlops.spec.models import DataEngine
 
 from .result import GateResult
 
@@ -26,6 +27,10 @@ class GateOptions:
     """Where the reports are written (`--report-dir`; a relative path is relative to the current
     folder, as for the reports). The load gate keeps Locust's files in its `load/` folder. None:
     `reports/` in the spec's folder."""
+    engine: DataEngine | None = None
+    """Data gate: where the parts are tallied (`--engine`; None: the spec's data.engine)."""
+    address: str | None = None
+    """Data gate with the Ray engine: the cluster (`--address`; None: data.ray_address)."""
     serve_command: str | None = None
     """Load gate: a command template started instead of `mlops serve`, e.g. a team's own server or
     a fault-injecting proxy (see `harness.load.server.start_process`)."""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +32,7 @@ from mlops.core.catalogue import (
 from mlops.core.contract import ColumnRule
 from mlops.core.contract import ColumnType as ColumnType
 from mlops.core.contract import Task as Task
+from mlops.core.locations import check_location, scheme
 
 from .threshold import THRESHOLD_JSON_SCHEMA, Operator, Severity, Threshold
 from .types import (
@@ -43,6 +45,7 @@ from .types import (
     Slug,
     ThresholdField,
     Unique,
+    _relative_path,
 )
 
 AlertAction = Literal["open_issue", "retrain"]
@@ -150,15 +153,35 @@ class DriftRules(Strict):
     bins: int = Field(10, ge=2, le=1000, description="Histogram bins for psi and jensen_shannon.")
 
 
+DataEngine = Literal["local", "ray"]
+
+
+def _data_location(value: str) -> str:
+    """A split is a file, a folder, a glob or a Hive-partitioned folder: relative to the spec's
+    folder, or an object-store URI (not opened at validation: that needs no network)."""
+    return check_location(value) if scheme(value) else _relative_path(value)
+
+
+DataPath = Annotated[str, AfterValidator(_data_location)]
+
+
 class Data(Strict):
     """Where the data lives and what it must look like."""
 
     format: Literal["csv", "parquet"] = Field("csv", description="File format of every split.")
-    train: RelPath = Field(description="Training split.")
-    test: RelPath = Field(description="Held-out test split the model gate evaluates on.")
-    reference: RelPath | None = Field(None, description="Baseline distribution for drift "
-                                      "(default: the training split).")
-    current: RelPath | None = Field(None, description="A fresh batch checked for drift.")
+    train: DataPath = Field(description="Training split: a file, a folder, a glob or a "
+                                        "Hive-partitioned folder, or an s3://, gs:// or abfs:// URI "
+                                        "(credentials from the environment).")
+    test: DataPath = Field(description="Held-out test split the model gate evaluates on.")
+    reference: DataPath | None = Field(None, description="Baseline distribution for drift "
+                                       "(default: the training split).")
+    current: DataPath | None = Field(None, description="A fresh batch checked for drift.")
+    engine: DataEngine = Field("local", description="Where the data gate and the monitor tally "
+                               "the data's parts: local (this machine's cores) or ray (one Ray "
+                               "task per part; the ray extra).")
+    ray_address: str | None = Field(None, description="Ray cluster to join with engine: ray, e.g. "
+                                    "ray://head:10001 (default: RAY_ADDRESS, else a cluster started "
+                                    "on this machine).")
     target: str = Field(description="Name of the label column.")
     columns: dict[str, Column] = Field(alias="schema", min_length=1,
                                        description="Every column in model input order, then the target.")

@@ -17,6 +17,7 @@ from mlops.core.catalogue import (
     REGRESSION_METRICS,
 )
 from mlops.core.contract import ContractError, resolve
+from mlops.core.locations import local_exists
 from mlops.core.onnx_graph import GraphError, read_signature
 
 from . import kubernetes_rules
@@ -60,7 +61,7 @@ def _file_rules(spec: Spec, root: Path) -> Iterator[Finding]:
     data = spec.data
     for split in ("train", "test", "reference", "current"):
         value = getattr(data, split)
-        if value is not None and not (root / value).is_file():
+        if value is not None and local_exists(root, value) is False:  # remote: read by the gates
             yield ("data", split), f"file not found: {value}"
     model = spec.model
     if not model.train and not (root / model.artifact).is_file():

@@ -17,8 +17,9 @@ from mlops.harness.reports import write_reports
 from mlops.harness.result import Report
 from mlops.harness.runner import Progress, run_gates
 from mlops.spec.loader import load_spec
+from mlops.spec.models import DataEngine
 
-from .options import spec_argument
+from .options import address_option, engine_option, spec_argument
 
 DEFAULT_REPORT_DIR = Path("reports")
 report_dir_option = click.option(
@@ -35,12 +36,15 @@ report_dir_option = click.option(
 @click.option("--target", type=click.Choice(["process", "container"]), default="process",
               show_default=True, help="Load gate: run the server as a process or the built image.")
 @click.option("--image", default=None, help="Load gate with --target container: image to run.")
-def gate(which: str, spec_path: Path, report_dir: Path, target: str, image: str | None) -> int:
+@engine_option
+@address_option
+def gate(which: str, spec_path: Path, report_dir: Path, target: str, image: str | None,
+         engine: DataEngine | None, address: str | None) -> int:
     """Run one release gate (or all) on MLOPS_YAML and write the reports."""
     loaded = load_spec(spec_path, check_files=False)
     names = GATE_NAMES if which == "all" else (which,)
     options = GateOptions(target="container" if target == "container" else "process", image=image,
-                          report_dir=report_dir)
+                          report_dir=report_dir, engine=engine, address=address)
     # One gate alone writes report-<gate>.*: running gates one by one keeps each one's report.
     return _finish(run_gates(loaded, names, options), report_dir,
                    name=None if which == "all" else which)

@@ -16,9 +16,10 @@ import click
 
 from mlops.core.errors import MlopsError, UsageError
 from mlops.spec.loader import load_spec
+from mlops.spec.models import DataEngine
 from mlops.spec.types import parse_duration
 
-from .options import spec_argument
+from .options import address_option, engine_option, spec_argument
 
 path_option = click.Path(path_type=Path)
 
@@ -74,9 +75,11 @@ def monitor() -> None:
                    "when run outside the cluster).")
 @click.option("--now", callback=_now, default=None,
               help="End of the window: Unix seconds or ISO 8601 (default: the current time).")
+@engine_option
+@address_option
 def run(spec_path: Path, config_path: Path | None, log_dir: Path | None, window: float | None,
         feedback: Path | None, report_dir: Path | None, textfile: Path | None, push: bool,
-        now: float) -> int:
+        now: float, engine: DataEngine | None, address: str | None) -> int:
     """Compare the logged traffic of one window with the reference; exit 1 on an alert."""
     try:
         from mlops.harness.monitor import MonitorConfig, MonitorError, run_monitor
@@ -100,7 +103,15 @@ def run(spec_path: Path, config_path: Path | None, log_dir: Path | None, window:
         raise UsageError(f"--feedback {feedback}: {where}, so no live metric reads labels")
     config = base.with_overrides(log_dir=log_dir, window_s=window, feedback=feedback,
                                  report_dir=report_dir, textfile=textfile, push=push)
-    result = run_monitor(loaded, config, now)
+    from mlops.harness.engine import data_engine, open_engine
+
+    try:
+        with open_engine(*data_engine(loaded.spec.data, engine, address)) as reader:
+            result = run_monitor(loaded, config, now, reader)
+    except UsageError:
+        raise
+    except MlopsError as error:  # no Ray cluster to run on: the monitor could not run
+        raise MonitorError(str(error)) from None
     written = write_reports(result.report, config.report_dir)
     click.echo(f"reports: {', '.join(str(path) for path in written)}", err=True)
     click.echo(f"metrics: {config.textfile}", err=True)

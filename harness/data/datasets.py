@@ -1,6 +1,7 @@
 """Streaming CSV/Parquet reading with bounded memory, typed by the spec's schema.
 
-A file is read in record batches (pyarrow), never whole. It is cut into parts (a CSV at line ends
+A file (local or in object storage, through pyarrow's filesystems: `core.storage`) is read in
+record batches, never whole. It is cut into parts (a CSV at line ends
 every `PART_BYTES`, a Parquet file at row-group boundaries) that can be read at the same time on
 different cores, each on its own; `Dataset.batches` reads them one after another. Parts depend only
 on the file, never on the number of cores, so everything computed from them is reproducible.
@@ -29,8 +30,10 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+import pyarrow.fs as pafs
 
 from mlops.core.errors import MlopsError
+from mlops.core.storage import DataFile
 from mlops.spec.models import ColumnType
 
 if TYPE_CHECKING:
@@ -77,8 +80,10 @@ class TypeProblem:
     first_row: int = 0
     first_value: str = ""
 
-    def describe(self, display: str) -> str:
-        where = f" '{self.first_value}' at row {self.first_row}" if self.first_row else ""
+    def describe(self, display: str, locate: Callable[[int], str] = str) -> str:
+        """The sentence naming the column, the first value and where it is (`locate` names a row
+        of a many-file dataset by its file)."""
+        where = f" '{self.first_value}' at row {locate(self.first_row)}" if self.first_row else ""
         count = f" ({self.count} value{'s' if self.count != 1 else ''})" if self.first_row else ""
         return f"{display}: column '{self.column}' expected {self.expected}, found {self.found}{where}{count}"
 
@@ -178,7 +183,7 @@ class _CsvPart(Part):
 
         dataset = self.dataset
         names = dataset.header if self.begin else None
-        source = _ByteRange(dataset.path, self.begin, self.end)
+        source = _ByteRange(dataset.open(), self.begin, self.end)
         try:
             return dataset.open_csv(source, included, text_columns, names, on_malformed)
         except BaseException:
@@ -254,9 +259,9 @@ class _ParquetPart(Part):
 class _ByteRange(io.RawIOBase):
     """Bytes [begin, end) of a file as a stream of their own, for pyarrow's CSV reader."""
 
-    def __init__(self, path: Path, begin: int, end: int) -> None:
+    def __init__(self, file: pa.NativeFile, begin: int, end: int) -> None:
         super().__init__()
-        self._file = path.open("rb")
+        self._file = file
         self._file.seek(begin)
         self._left = end - begin
 
@@ -265,7 +270,7 @@ class _ByteRange(io.RawIOBase):
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")[:self._left]
-        count = self._file.readinto(view)
+        count = int(self._file.readinto(view))
         self._left -= count
         return count
 
@@ -277,9 +282,13 @@ class _ByteRange(io.RawIOBase):
 class Dataset:
     """One data file. `problems` and `malformed` describe the last complete read."""
 
-    def __init__(self, path: Path, display: str, file_format: FileFormat,
+    def __init__(self, path: Path | DataFile, display: str, file_format: FileFormat,
                  expected: Mapping[str, ColumnType]) -> None:
-        self.path = path
+        if isinstance(path, Path):
+            _check_local(path, display)
+            path = DataFile(pafs.LocalFileSystem(), str(path.absolute()), display,
+                            path.stat().st_size)
+        self.file = path
         self.display = display
         self.format = file_format
         self.expected = dict(expected)
@@ -327,20 +336,20 @@ class Dataset:
 
     # --- CSV ---------------------------------------------------------------------------------
 
-    def _read_header(self) -> list[str]:
-        if not self.path.is_file():
-            raise MlopsError(f"{self.display}: file not found" if not self.path.exists()
-                             else f"{self.display}: not a file")
-        if self.format == "parquet":
-            return list(self.parquet_file().schema_arrow.names)
+    def open(self) -> pa.NativeFile:
+        """The file for random access (a local file, or ranged reads of an object)."""
         try:
-            source = self.path.open("rb")
+            return self.file.filesystem.open_input_file(self.file.path)
         except OSError as error:
             raise MlopsError(f"{self.display}: cannot read the file: {error}") from None
-        with source, self.open_csv(source, [], set(), None, _skip) as reader:
+
+    def _read_header(self) -> list[str]:
+        if self.format == "parquet":
+            return list(self.parquet_file().schema_arrow.names)
+        with self.open() as source, self.open_csv(source, [], set(), None, _skip) as reader:
             return list(reader.schema.names)
 
-    def open_csv(self, source: io.RawIOBase | io.BufferedReader, included: Sequence[str],
+    def open_csv(self, source: io.RawIOBase | pa.NativeFile, included: Sequence[str],
                  text_columns: set[str], names: list[str] | None,
                  on_malformed: MalformedHandler) -> pcsv.CSVStreamingReader:
         """A streaming reader of `source` (the file, or a part of it without the header when
@@ -365,9 +374,9 @@ class Dataset:
     def _csv_cuts(self) -> list[int]:
         """Part boundaries: 0, then the first line start at or after each PART_BYTES step, then
         the file's size."""
-        size = self.path.stat().st_size
+        size = self.file.size
         cuts = [0]
-        with self.path.open("rb") as handle:
+        with self.open() as handle:
             position = PART_BYTES
             while position < size:
                 handle.seek(position - 1)
@@ -390,7 +399,7 @@ class Dataset:
         import pyarrow.parquet as pq
 
         try:
-            return pq.ParquetFile(self.path)
+            return pq.ParquetFile(self.open())
         except (pa.ArrowInvalid, OSError) as error:
             raise self.unreadable(error) from None
 
@@ -418,17 +427,22 @@ class Dataset:
                 for index, row_groups in enumerate(groups)]
 
 
+def _check_local(path: Path, display: str) -> None:
+    if not path.is_file():
+        raise MlopsError(f"{display}: file not found" if not path.exists() else f"{display}: not a file")
+
+
 def _skip(_: pcsv.InvalidRow) -> str:
     return "skip"
 
 
-def _next_line(handle: io.BufferedReader) -> int:
+def _next_line(handle: pa.NativeFile) -> int:
     """The offset just after the next newline from the handle's position (or the end of file)."""
-    position = handle.tell()
+    position = int(handle.tell())
     while chunk := handle.read(1 << 16):
         found = chunk.find(b"\n")
         if found >= 0:
-            return position + found + 1
+            return position + int(found) + 1
         position += len(chunk)
     return position
 

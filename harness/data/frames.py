@@ -14,7 +14,8 @@ import pyarrow as pa
 from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
 
-from .datasets import ARROW_TYPES, Dataset
+from .datasets import ARROW_TYPES
+from .fileset import FileSet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,13 +30,14 @@ def read_split(loaded: LoadedSpec, relative: str) -> pa.Table:
     """The schema's columns of the split at `relative`, typed as the spec says, as one table."""
     data = loaded.spec.data
     dtypes = {name: column.dtype for name, column in data.columns.items()}
-    dataset = Dataset(loaded.resolve(relative), relative, data.format, dtypes)
+    dataset = FileSet.open(relative, loaded.root, data.format, dtypes)
     missing = [name for name in dtypes if name not in dataset.header]
     if missing:
         raise MlopsError(f"{relative}: missing column(s) {', '.join(missing)} of data.schema")
     batches = [batch.data for batch in dataset.batches()]
     if dataset.problems:
-        raise MlopsError("; ".join(p.describe(relative) for p in dataset.problems.values()))
+        raise MlopsError("; ".join(p.describe(relative, dataset.locate)
+                                   for p in dataset.problems.values()))
     if dataset.malformed.count:
         raise MlopsError(f"{relative}: {dataset.malformed.count} row(s) with the wrong number of "
                          f"fields, the first: {dataset.malformed.first_text!r}")

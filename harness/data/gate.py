@@ -17,11 +17,12 @@ from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.models import Data
 
+from ..engine import Engine, data_engine, open_engine
 from ..gate import GateOptions
 from ..result import CheckResult, GateResult
 from ..stats import DriftScore, score_categories, score_numeric
-from .datasets import Dataset
 from .drift import DriftVerdict, is_numeric, judge
+from .fileset import FileSet
 from .rules import CHECK, NAME, file_checks
 from .scan import FileScan
 
@@ -32,6 +33,11 @@ class DataGate:
     name = NAME
 
     def run(self, loaded: LoadedSpec, options: GateOptions) -> GateResult:
+        data = loaded.spec.data
+        with open_engine(*data_engine(data, options.engine, options.address)) as engine:
+            return self._run(loaded, engine)
+
+    def _run(self, loaded: LoadedSpec, engine: Engine) -> GateResult:
         data = loaded.spec.data
         drifting = data.drift.features or data.features
         numeric = [f for f in drifting if is_numeric(data.columns[f])]
@@ -44,9 +50,9 @@ class DataGate:
                 continue
             sampled = data.current is not None and relative in (data.reference_path, data.current)
             try:
-                dataset = Dataset(loaded.resolve(relative), relative, data.format, dtypes)
+                dataset = FileSet.open(relative, loaded.root, data.format, dtypes)
                 scan = FileScan(dataset, data, numeric if sampled else [],
-                                categorical if sampled else []).scan()
+                                categorical if sampled else []).scan(engine)
             except MlopsError as error:
                 checks.append(CHECK(f"{split}.file", "fail", str(error)))
                 scans[relative] = None

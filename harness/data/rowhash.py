@@ -22,7 +22,6 @@ _PRIME = np.uint64(0x100000001B3)
 column never collide; splitmix64 then spreads the bits before the hashes are compared."""
 _NULL_TEXT = 0x6E756C6C
 """The hash of a missing text value (any constant: it only has to differ from the others')."""
-_WORD = (1 << 64) - 1
 
 
 def start(rows: int) -> Hashes:
@@ -41,9 +40,24 @@ def mix_into(row_hash: Hashes, column: Hashes) -> None:
     np.multiply(row_hash, _PRIME, out=row_hash)
 
 
-def text_hashes(values: Sequence[str | None]) -> list[int]:
-    """The hash of each distinct text value of a column (None: missing)."""
-    return [_NULL_TEXT if value is None else hash(value) & _WORD for value in values]
+def text_hashes(values: Sequence[str | None]) -> Hashes:
+    """The hash of each distinct text value of a column (None: missing). Computed from the UTF-8
+    bytes, not with Python's `hash`, which each process seeds at random: parts tallied in other
+    processes (Ray workers) must fingerprint equal rows equally."""
+    hashes = np.full(len(values), _NULL_TEXT, dtype=np.uint64)
+    present = [index for index, value in enumerate(values) if value is not None]
+    if not present:
+        return hashes
+    texts = [value.encode() for value in values if value is not None]
+    width = -(-max(max(map(len, texts)), 1) // 8) * 8
+    # zero-padded to whole 8-byte words; the length tells "a" from "a\0"
+    words = np.array(texts, dtype=f"S{width}").view("<u8").reshape(len(texts), width // 8)
+    running = mix64(np.full(len(texts), _SEED, dtype=np.uint64)
+                    ^ np.array([len(text) for text in texts], dtype=np.uint64))
+    for column in range(words.shape[1]):
+        running = mix64((running ^ words[:, column]) * _PRIME)
+    hashes[present] = running
+    return hashes
 
 
 def finish(row_hash: Hashes) -> Hashes:

@@ -31,13 +31,14 @@ def file_checks(split: str, scan: FileScan, classification: bool) -> list[CheckR
             f"{display}: {_plural(bad.count, 'malformed row')} skipped (expected "
             f"{bad.expected_fields} fields, got {bad.first_fields}), first: '{bad.first_text}'",
             observed=bad.count))
-    problems = [dataset.problems[c].describe(display) for c in scan.columns if c in dataset.problems]
+    problems = [dataset.problems[c].describe(display, dataset.locate) for c in scan.columns
+                if c in dataset.problems]
     checks.append(CHECK(f"{split}.types", "fail" if problems else "pass",
                         "; ".join(problems) or f"{display}: every value fits its column's dtype",
                         observed=len(problems)))
     typed = [c for c in scan.columns if c not in dataset.problems]
     checks.append(_rule_check(
-        f"{split}.nulls", display, "no nulls in non-nullable columns",
+        f"{split}.nulls", scan, "no nulls in non-nullable columns",
         [(c, scan.tallies.columns[c].nulls, "is not nullable but has {n} nulls, first at row {row}")
          for c in typed if not data.columns[c].nullable]))
     if any(data.columns[c].min is not None or data.columns[c].max is not None for c in typed):
@@ -52,11 +53,11 @@ def file_checks(split: str, scan: FileScan, classification: bool) -> list[CheckR
                 rules.append((c, scan.tallies.columns[c].above,
                               f"has {{n}} values above max {format_number(column.max)}, "
                               "first {value} at row {row}"))
-        checks.append(_rule_check(f"{split}.ranges", display, "every value within min/max", rules))
+        checks.append(_rule_check(f"{split}.ranges", scan, "every value within min/max", rules))
     allowed = [c for c in typed if data.columns[c].allowed is not None]
     if allowed:
         checks.append(_rule_check(
-            f"{split}.allowed", display, "every value is an allowed value",
+            f"{split}.allowed", scan, "every value is an allowed value",
             [(c, scan.tallies.columns[c].outside,
               f"has {{n}} values outside [{', '.join(str(v) for v in data.columns[c].allowed or [])}]"
               ", first {value} at row {row}") for c in allowed]))
@@ -87,12 +88,13 @@ def _columns_check(split: str, scan: FileScan) -> CheckResult:
                  observed=0)
 
 
-def _rule_check(name: str, display: str, ok: str,
+def _rule_check(name: str, scan: FileScan, ok: str,
                 rules: list[tuple[str, Offenders, str]]) -> CheckResult:
+    display, locate = scan.dataset.display, scan.dataset.locate
     broken = [(column, offenders, text) for column, offenders, text in rules if offenders.count]
     if not broken:
         return CHECK(name, "pass", f"{display}: {ok}", observed=0)
-    parts = [f"column '{column}' " + text.format(n=offenders.count, row=offenders.first_row,
+    parts = [f"column '{column}' " + text.format(n=offenders.count, row=locate(offenders.first_row),
                                                  value=_shown(offenders.first_value))
              for column, offenders, text in broken]
     total = sum(offenders.count for _, offenders, _ in broken)
@@ -117,8 +119,9 @@ def _quality_checks(split: str, scan: FileScan, typed: list[str],
                               count / rows, Threshold.of("<=", rules.max_duplicate_fraction),
                               details={"duplicates": count})
         if count:
-            check.message += (f" ({_plural(count, 'duplicate row')}, first: row {row} repeats "
-                              f"row {original})")
+            locate = scan.dataset.locate
+            check.message += (f" ({_plural(count, 'duplicate row')}, first: row {locate(row)} "
+                              f"repeats row {locate(original)})")
         checks.append(check)
     target = scan.data.target
     if (classification and rules.min_class_fraction is not None and target in typed

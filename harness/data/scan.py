@@ -1,121 +1,123 @@
-"""The scan engine: one file read once, its parts tallied on every core at once, merged in order.
+"""The scan: a dataset read once, each part tallied on its own (on this machine's cores or as Ray
+tasks, `harness.engine`), the part tallies merged in part order on the driver.
 
-A file's parts (`datasets.Part`) depend only on the file, so the merged tallies, fingerprints and
-row sample are the same whatever the number of cores. Per batch, each column is read once: its
-nulls and rule offenders are tallied (`tallies`), it is folded into the row fingerprints
-(`rowhash`), its categories are counted, and the drift features' values join the row sample.
+A dataset's parts (`datasets.Part`, over every file of a `fileset.FileSet`) depend only on the data,
+so the merged tallies, fingerprints and row sample are the same whatever the engine and the number
+of workers. Per batch, each column is read once: its nulls and rule offenders are tallied
+(`tallies`), it is folded into the row fingerprints (`rowhash`), its categories are counted, and the
+drift features' values join the part's row sample; the part samples merge into one (a bottom-k
+sample is the same whatever order its rows arrive in).
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections import deque
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from mlops.spec.models import Data
 
+from ..engine import Engine, PartProgress, open_engine
 from ..stats import Reservoir
 from . import arrow_numpy, rowhash
-from .datasets import Batch, Dataset, Part
+from .datasets import Batch, MalformedRows, Part, TypeProblem
+from .fileset import FileSet
 from .tallies import Coded, Tallies, tally_numbers, tally_text
 
 _NUMERIC = ("float", "int")
 
 
-class FileScan:
-    """Everything the checks need from one file: its parts are tallied on every core at once,
-    then merged in file order. The row sample is shared (a bottom-k sample is the same whatever
-    order its rows arrive in), so memory holds one sample, not one per part."""
+class Sample(Reservoir):
+    """A `Reservoir` that travels: pickled with its filled rows only, merged into another."""
 
-    def __init__(self, dataset: Dataset, data: Data, numeric: list[str],
+    def merge(self, other: Sample) -> None:
+        """Add another part's sample: the result is the sample of both parts' rows."""
+        size = other._size
+        if size:
+            self.add(other._rows[:size], other._keys[:size])
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        size = self._size
+        state["_rows"], state["_keys"] = self._rows[:size].copy(), self._keys[:size].copy()
+        state["_priority"], state["_ordered"] = self._priority[:size].copy(), None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        size, capacity = self._size, self.capacity
+        rows, keys, priority = self._rows, self._keys, self._priority
+        self._rows = np.empty((capacity, rows.shape[1]), dtype=np.float64)
+        self._keys, self._priority = (np.empty(capacity, dtype=np.uint64),
+                                      np.empty(capacity, dtype=np.uint64))
+        self._rows[:size], self._keys[:size], self._priority[:size] = rows, keys, priority
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """What a part's task computes: the columns read, and those sampled or counted for drift."""
+
+    data: Data
+    columns: list[str]
+    numeric: list[str]
+    categorical: list[str]
+
+    def sample(self) -> Sample | None:
+        return Sample(len(self.numeric)) if self.numeric else None
+
+
+@dataclass
+class PartTally:
+    """One part's tallies, sample and reading problems, as its task returns them."""
+
+    tallies: Tallies
+    sample: Sample | None
+    rows: int
+    problems: dict[str, TypeProblem] = field(default_factory=dict)
+    malformed: MalformedRows = field(default_factory=MalformedRows)
+
+
+def tally_part(job: tuple[ScanPlan, Part]) -> PartTally:
+    """Read one part and tally it (the task each engine runs)."""
+    plan, part = job
+    tallies = Tallies(plan.columns, plan.categorical)
+    sample = plan.sample()
+    for batch in part.batches():
+        _add(plan, tallies, sample, batch)
+    return PartTally(tallies, sample, part.rows, part.problems, part.malformed)
+
+
+class FileScan:
+    """Everything the checks need from one dataset: its parts tallied by the engine, merged in
+    part order."""
+
+    def __init__(self, dataset: FileSet, data: Data, numeric: list[str],
                  categorical: list[str]) -> None:
         self.dataset = dataset
         self.data = data
         self.columns = [name for name in data.columns if name in dataset.header]
         self.numeric = [name for name in numeric if name in self.columns]
         self.categorical = [name for name in categorical if name in self.columns]
+        self.plan = ScanPlan(data, self.columns, self.numeric, self.categorical)
         self.tallies = Tallies(self.columns, self.categorical)
-        self.sample = Reservoir(len(self.numeric)) if self.numeric else None
-        self._sample_lock = threading.Lock()
+        self.sample = self.plan.sample()
 
-    def scan(self) -> FileScan:
+    def scan(self, engine: Engine | None = None) -> FileScan:
+        if engine is None:
+            with open_engine() as local:
+                return self.scan(local)
         parts = self.dataset.parts(self.columns)
-        cores = _cores()
-        pool = ThreadPoolExecutor(max_workers=cores)
-        try:
-            if len(parts) == 1:
-                self._scan_batches(parts[0], pool, cores)
-            else:
-                for tallies in pool.map(self._tally_part, parts):
-                    self.tallies.merge(tallies)
-        finally:  # an unreadable part (or Ctrl-C) stops the work not yet started
-            pool.shutdown(cancel_futures=True)
+        progress = PartProgress(self.dataset.display, len(parts))
+        for part, result in zip(parts, engine.map(tally_part, [(self.plan, p) for p in parts]),
+                                strict=True):
+            part.rows, part.problems, part.malformed = result.rows, result.problems, result.malformed
+            self.tallies.merge(result.tallies)
+            if self.sample is not None and result.sample is not None:
+                self.sample.merge(result.sample)
+            progress.advance(result.rows)
         self.dataset.collect(parts)
         return self
-
-    def _scan_batches(self, part: Part, pool: ThreadPoolExecutor, cores: int) -> None:
-        """One part (a small CSV, a Parquet file of one row group): its reader decodes on
-        pyarrow's threads, and its batches are tallied on ours, at most `cores` ahead."""
-        pending: deque[Future[Tallies]] = deque()
-        for batch in part.batches():
-            pending.append(pool.submit(self._tally, [batch]))
-            if len(pending) > cores:
-                self.tallies.merge(pending.popleft().result())
-        while pending:
-            self.tallies.merge(pending.popleft().result())
-
-    def _tally_part(self, part: Part) -> Tallies:
-        return self._tally(part.batches())
-
-    def _tally(self, batches: Iterable[Batch]) -> Tallies:
-        """Tallies of consecutive rows, numbered from the first of them."""
-        tallies = Tallies(self.columns, self.categorical)
-        for batch in batches:
-            self._add(tallies, batch)
-        return tallies
-
-    def _add(self, tallies: Tallies, batch: Batch) -> None:
-        start, data, rows = tallies.rows, batch.data, batch.num_rows
-        tallies.rows += rows
-        row_hash = rowhash.start(rows)
-        numbers: dict[str, npt.NDArray[np.float64]] = {}
-        for name in self.columns:
-            spec = self.data.columns[name]
-            array = data.column(name)
-            tally = tallies.columns[name]
-            if spec.dtype in _NUMERIC or spec.dtype == "bool":
-                values = arrow_numpy.floats(array)
-                numbers[name] = values
-                missing = np.isnan(values)
-                if missing.any():  # NaN has many bit patterns: hash one
-                    tally.nulls.add(missing, start)
-                    rowhash.mix_floats(row_hash, np.where(missing, np.nan, values))
-                else:
-                    rowhash.mix_floats(row_hash, values)
-                tally_numbers(spec, tally, values, missing, start)
-                if name in tallies.categorical:
-                    tallies.categorical[name].add(array)
-                if name == self.data.target:
-                    tallies.classes.add(array)
-            else:
-                coded = Coded.of(array)
-                rowhash.mix_into(row_hash, coded.per_row(rowhash.text_hashes(coded.values), np.uint64))
-                tally.nulls.add(coded.per_row([v is None for v in coded.values], bool), start)
-                tally_text(spec, tally, coded, start)
-                if name in tallies.categorical:
-                    coded.count_into(tallies.categorical[name])
-                if name == self.data.target:
-                    coded.count_into(tallies.classes)
-        tallies.hashes.append(rowhash.finish(row_hash))
-        if self.sample is not None:
-            block = np.column_stack([numbers[name] for name in self.numeric])
-            with self._sample_lock:
-                self.sample.add(block, batch.row_keys())
 
     @property
     def rows(self) -> int:
@@ -127,6 +129,38 @@ class FileScan:
         return rowhash.first_duplicate(self.tallies.hashes)
 
 
-def _cores() -> int:
-    """Cores this process may run on (a container's CPU set, not the host's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def _add(plan: ScanPlan, tallies: Tallies, sample: Sample | None, batch: Batch) -> None:
+    start, data, rows = tallies.rows, batch.data, batch.num_rows
+    tallies.rows += rows
+    row_hash = rowhash.start(rows)
+    numbers: dict[str, npt.NDArray[np.float64]] = {}
+    for name in plan.columns:
+        spec = plan.data.columns[name]
+        array = data.column(name)
+        tally = tallies.columns[name]
+        if spec.dtype in _NUMERIC or spec.dtype == "bool":
+            values = arrow_numpy.floats(array)
+            numbers[name] = values
+            missing = np.isnan(values)
+            if missing.any():  # NaN has many bit patterns: hash one
+                tally.nulls.add(missing, start)
+                rowhash.mix_floats(row_hash, np.where(missing, np.nan, values))
+            else:
+                rowhash.mix_floats(row_hash, values)
+            tally_numbers(spec, tally, values, missing, start)
+            if name in tallies.categorical:
+                tallies.categorical[name].add(array)
+            if name == plan.data.target:
+                tallies.classes.add(array)
+        else:
+            coded = Coded.of(array)
+            rowhash.mix_into(row_hash, coded.per_row(rowhash.text_hashes(coded.values), np.uint64))
+            tally.nulls.add(coded.per_row([v is None for v in coded.values], bool), start)
+            tally_text(spec, tally, coded, start)
+            if name in tallies.categorical:
+                coded.count_into(tallies.categorical[name])
+            if name == plan.data.target:
+                coded.count_into(tallies.classes)
+    tallies.hashes.append(rowhash.finish(row_hash))
+    if sample is not None:
+        sample.add(np.column_stack([numbers[name] for name in plan.numeric]), batch.row_keys())

@@ -72,7 +72,7 @@ class Coded:
         encoded = pc.dictionary_encode(array, null_encoding="encode")
         return cls(encoded.dictionary.to_pylist(), arrow_numpy.integers(encoded.indices))
 
-    def per_row(self, answers: list[Any], dtype: type) -> npt.NDArray[Any]:
+    def per_row(self, answers: list[Any] | npt.NDArray[Any], dtype: type) -> npt.NDArray[Any]:
         result: npt.NDArray[Any] = np.array(answers, dtype=dtype)[self.codes]
         return result
 

@@ -17,6 +17,7 @@ from ruamel.yaml.error import YAMLError
 
 from mlops.core.catalogue import LOWER_IS_BETTER, DriftMethod
 from mlops.core.errors import MlopsError
+from mlops.core.locations import absolute
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.types import parse_duration
 
@@ -59,7 +60,8 @@ class MonitorConfig:
     task: str
     window_s: float
     log_dir: Path | None
-    reference: Path
+    reference: str
+    """The reference data's location: an absolute path or an object-store URI."""
     drift: DriftRules | None
     performance: PerformanceRules | None
     textfile: Path
@@ -82,7 +84,7 @@ class MonitorConfig:
         return cls(
             model=spec.name, task=spec.model.task, window_s=monitors.window,
             log_dir=None if log is None else root / log.path,
-            reference=root / spec.data.reference_path, drift=drift, performance=performance,
+            reference=absolute(root, spec.data.reference_path), drift=drift, performance=performance,
             textfile=root / DEFAULT_REPORTS / "metrics.prom", pushgateway=monitors.pushgateway,
             job=DEFAULT_JOB, report_dir=root / DEFAULT_REPORTS, on_alert=tuple(monitors.on_alert))
 
@@ -105,7 +107,7 @@ class MonitorConfig:
             model=reader.text(reader.doc, "model"), task=reader.text(reader.doc, "task"),
             window_s=reader.duration("window"),
             log_dir=None if log is None else root / reader.text(log, "request_log.path"),
-            reference=root / reader.text(reader.doc, "reference"),
+            reference=absolute(root, reader.text(reader.doc, "reference")),
             drift=None if drift is None else DriftRules(
                 reader.choice(drift, "drift.method", ("psi", "ks", "wasserstein", "jensen_shannon",
                                                       "chi2")),

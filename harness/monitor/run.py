@@ -20,6 +20,7 @@ from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
 
 from ..data.drift import is_numeric
+from ..engine import Engine
 from ..reports.paths import spec_display
 from ..reports.pins import pin
 from ..result import CheckResult, GateResult, Report
@@ -56,8 +57,10 @@ def exit_code(report: Report) -> int:
     return EXIT_FAILED if "error" in statuses else EXIT_OK
 
 
-def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float) -> MonitorRun:
-    """Examine the window ending at `now`, write the reports' data and the metrics."""
+def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float,
+                engine: Engine | None = None) -> MonitorRun:
+    """Examine the window ending at `now`, write the reports' data and the metrics; the
+    reference is read on `engine` (default: this machine's cores)."""
     started = time.perf_counter()
     spec, root = loaded.spec, loaded.root
     checks: list[CheckResult] = []
@@ -70,7 +73,7 @@ def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float) -> Monito
     categorical = [f for f in drift_features if f in columns and not is_numeric(columns[f])]
     window = _window(config, now, numeric, categorical, feedback, checks)
     if window is not None and window.rows and config.drift is not None:
-        reference = _reference(loaded, config, numeric, categorical, checks)
+        reference = _reference(loaded, config, numeric, categorical, checks, engine)
         if reference is not None and config.drift is not None:
             verdict = drift_checks(config.drift, reference, window)
             checks.extend(verdict.checks)
@@ -162,9 +165,10 @@ def _window(config: MonitorConfig, now: float, numeric: list[str], categorical: 
 
 
 def _reference(loaded: LoadedSpec, config: MonitorConfig, numeric: list[str],
-               categorical: list[str], checks: list[CheckResult]) -> ReferenceData | None:
+               categorical: list[str], checks: list[CheckResult],
+               engine: Engine | None) -> ReferenceData | None:
     try:
-        return read_reference(loaded, config.reference, numeric, categorical)
+        return read_reference(loaded, config.reference, numeric, categorical, engine)
     except MlopsError as error:
         checks.append(CHECK("reference", "error", f"reference data not read: {error}"))
         return None

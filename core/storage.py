@@ -1,0 +1,112 @@
+"""Where a spec's data lives: one file, a folder, a glob or a Hive-partitioned folder, on the local
+disk or in object storage (`s3://`, `gs://`, `abfs://`), resolved to the files it holds.
+
+pyarrow's filesystems do the reading, so credentials come from the usual environment (AWS_*,
+GOOGLE_APPLICATION_CREDENTIALS, AZURE_*), never from the spec. A folder holds every file below it,
+in path order, except hidden and bookkeeping files (`.crc`, `_SUCCESS`, `_common_metadata`): Spark
+and pyarrow write those beside the data. The order depends on the names alone, so the parts cut from
+the files, and everything computed from them, are the same wherever they are read.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pyarrow.fs as pafs
+
+from .errors import MlopsError
+from .locations import GLOB as _GLOB
+from .locations import URI as _URI
+from .locations import scheme
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a dataset: where pyarrow opens it, and how messages name it."""
+
+    filesystem: pafs.FileSystem
+    path: str
+    display: str
+    size: int
+
+
+def resolve(location: str, root: Path) -> list[DataFile]:
+    """The files at `location` (relative to `root` unless a URI), in path order; raises
+    MlopsError naming the location when nothing is there."""
+    filesystem, path = open_location(location, root)
+    remote = scheme(location) is not None
+    glob = _glob_start(path)
+    if glob is not None:
+        base, pattern = glob
+        files = [info for info in _listing(filesystem, base, location)
+                 if fnmatch.fnmatchcase(info.path, pattern)]
+        if not files:
+            raise MlopsError(f"{location}: no file matches the pattern")
+    else:
+        info = _info(filesystem, path, location)
+        if info.type == pafs.FileType.File:
+            files = [info]
+        elif info.type == pafs.FileType.Directory:
+            files = _listing(filesystem, path, location)
+            if not files:
+                raise MlopsError(f"{location}: the folder holds no data files")
+        else:
+            raise MlopsError(f"{location}: file not found")
+    return [DataFile(filesystem, info.path, _display(info.path, location, root, remote),
+                     info.size or 0) for info in sorted(files, key=lambda i: i.path)]
+
+
+def open_location(location: str, root: Path) -> tuple[pafs.FileSystem, str]:
+    """The filesystem holding `location` and the path on it (`root`-relative for a local one)."""
+    if scheme(location) is None:
+        return pafs.LocalFileSystem(), str((root / location).absolute())
+    try:
+        return pafs.FileSystem.from_uri(_GLOB.split(location)[0])[0], _strip_scheme(location)
+    except (OSError, ValueError, TypeError) as error:
+        raise MlopsError(f"{location}: cannot open the object store: {error}") from None
+
+
+def _strip_scheme(location: str) -> str:
+    """The bucket/key path pyarrow's object-store filesystems take."""
+    rest = location[_URI.match(location).end():]  # type: ignore[union-attr]
+    return rest.rstrip("/")
+
+
+def _glob_start(path: str) -> tuple[str, str] | None:
+    """(the folder above the first wildcard, the whole pattern) for a glob; None otherwise."""
+    if not _GLOB.search(path):
+        return None
+    parts = PurePosixPath(path).parts
+    fixed = next(index for index, part in enumerate(parts) if _GLOB.search(part))
+    return str(PurePosixPath(*parts[:fixed])), path
+
+
+def _info(filesystem: pafs.FileSystem, path: str, location: str) -> pafs.FileInfo:
+    try:
+        info: pafs.FileInfo = filesystem.get_file_info(path)
+    except OSError as error:
+        raise MlopsError(f"{location}: cannot read: {error}") from None
+    return info
+
+
+def _listing(filesystem: pafs.FileSystem, base: str, location: str) -> list[pafs.FileInfo]:
+    """Data files below `base`, hidden and bookkeeping files left out."""
+    try:
+        found = filesystem.get_file_info(pafs.FileSelector(base, recursive=True,
+                                                           allow_not_found=True))
+    except OSError as error:
+        raise MlopsError(f"{location}: cannot list the folder: {error}") from None
+    return [info for info in found if info.type == pafs.FileType.File
+            and not any(part.startswith((".", "_"))
+                        for part in PurePosixPath(info.path).relative_to(base).parts)]
+
+
+def _display(found: str, location: str, root: Path, remote: bool) -> str:
+    """A file as messages name it: the URI, or the path relative to the spec's folder."""
+    if remote:
+        return f"{scheme(location)}://{found}"
+    relative = Path(found)
+    return relative.relative_to(root.absolute()).as_posix() if relative.is_relative_to(
+        root.absolute()) else found

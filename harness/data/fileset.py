@@ -1,0 +1,102 @@
+"""A dataset of many files read as one: the parts of every file, in path order, rows numbered
+through the whole set, and messages that name the file a row is in.
+
+`core.storage` resolves the spec's location (a file, a folder, a glob, a Hive-partitioned folder;
+local or in object storage) to its files; each file is a `datasets.Dataset` and cuts its own parts,
+so the parts depend on the data alone. Part indices run through the set, which keeps row keys (and
+so the drift sample) distinct across files.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from mlops.core.errors import MlopsError
+from mlops.core.storage import resolve
+from mlops.spec.models import ColumnType
+
+from .datasets import Batch, Dataset, FileFormat, MalformedRows, Part, TypeProblem
+
+
+class FileSet:
+    """The files at one spec location. `problems` and `malformed` describe the last full read,
+    rows numbered through the set (`locate` names the file and the row within it)."""
+
+    def __init__(self, files: Sequence[Dataset], display: str) -> None:
+        self.files = list(files)
+        self.display = display
+        self.expected = self.files[0].expected
+        self.header = self.files[0].header
+        self.problems: dict[str, TypeProblem] = {}
+        self.malformed = MalformedRows()
+        self._starts: list[int] = [0]
+        for file in self.files[1:]:
+            if sorted(file.header) != sorted(self.header):
+                raise MlopsError(_differs(file, self.files[0]))
+
+    @classmethod
+    def open(cls, location: str, root: Path, file_format: FileFormat,
+             expected: Mapping[str, ColumnType]) -> FileSet:
+        """The dataset at `location` (relative to `root` unless a URI); raises MlopsError."""
+        files = resolve(location, root)
+        return cls([Dataset(file, file.display, file_format, expected) for file in files],
+                   location)
+
+    def parts(self, columns: Sequence[str] | None = None) -> list[Part]:
+        """Every file's parts, in path order, numbered through the set."""
+        parts = [part for file in self.files for part in file.parts(columns)]
+        for index, part in enumerate(parts):
+            part.index = index
+        self.problems = {}
+        self.malformed = MalformedRows()
+        return parts
+
+    def collect(self, parts: Sequence[Part]) -> None:
+        """Gather the files' problems (see `Dataset.collect`), rows numbered through the set."""
+        offset = 0
+        self._starts = []
+        for file in self.files:
+            own = [part for part in parts if part.dataset is file]
+            file.collect(own)
+            self._starts.append(offset)
+            for name, found in file.problems.items():
+                problem = self.problems.get(name)
+                if problem is None:
+                    self.problems[name] = replace(
+                        found, first_row=found.first_row + offset if found.first_row else 0)
+                else:
+                    problem.count += found.count
+            if file.malformed.count:
+                if not self.malformed.count:
+                    self.malformed = replace(file.malformed, count=0)
+                self.malformed.count += file.malformed.count
+            offset += sum(part.rows for part in own)
+
+    def batches(self, columns: Sequence[str] | None = None) -> Iterator[Batch]:
+        """Batches of every part one after another, `start` counted through the set."""
+        parts = self.parts(columns)
+        offset = 0
+        for part in parts:
+            for batch in part.batches():
+                yield replace(batch, start=offset + batch.start)
+            offset += part.rows
+        self.collect(parts)
+
+    def locate(self, row: int) -> str:
+        """Row `row` of the set (from 1) as messages name it: the row alone for one file, else
+        the row within its file and the file."""
+        if len(self.files) == 1 or row <= 0:
+            return str(row)
+        index = bisect.bisect_left(self._starts, row) - 1
+        return f"{row - self._starts[index]} of {self.files[index].display}"
+
+
+def _differs(file: Dataset, first: Dataset) -> str:
+    missing = [name for name in first.header if name not in file.header]
+    extra = [name for name in file.header if name not in first.header]
+    said = [f"missing column '{name}'" for name in missing]
+    said += [f"column '{name}' not in {first.display}" for name in extra]
+    return f"{file.display}: columns differ from {first.display}'s: {'; '.join(said)}"
