@@ -59,12 +59,24 @@ DRIFTED_FRACTION = MetricName("mlops_drifted_features_fraction", "gauge",
                               "Fraction of features whose drift exceeds the threshold.", ("model",))
 PERFORMANCE = MetricName("mlops_model_performance", "gauge",
                          "Live model metric on labelled traffic.", ("model", "metric"))
+CHALLENGER_AGREEMENT = MetricName(
+    "mlops_challenger_agreement", "gauge",
+    "Share of the requests both models answered on which serving.challenger agreed with the "
+    "champion.", ("model",))
+CHALLENGER_SHIFT = MetricName(
+    "mlops_challenger_prediction_shift", "gauge",
+    "Drift statistic of the challenger's predictions against the champion's.", ("model", "method"))
+CHALLENGER_METRIC_DROP = MetricName(
+    "mlops_challenger_metric_drop", "gauge",
+    "How much worse the challenger's live metric is than the champion's (positive: worse).",
+    ("model", "metric"))
 MONITOR_LAST_RUN = MetricName("mlops_monitor_last_run_timestamp_seconds", "gauge",
                               "Unix time of the last completed monitor run.", ("model",))
 
 SERVER_METRICS = (REQUESTS, REQUEST_DURATION, ERRORS, BATCH_SIZE, PREDICTIONS, PREDICTION_VALUE,
                   FEATURE_VALUE, SCHEMA_VIOLATIONS, MODEL_READY, MODEL_INFO)
-MONITOR_METRICS = (DRIFT_SCORE, DRIFTED_FRACTION, PERFORMANCE, MONITOR_LAST_RUN)
+MONITOR_METRICS = (DRIFT_SCORE, DRIFTED_FRACTION, PERFORMANCE, CHALLENGER_AGREEMENT,
+                   CHALLENGER_SHIFT, CHALLENGER_METRIC_DROP, MONITOR_LAST_RUN)
 
 # --- HTTP endpoints the manifests probe and the load test calls ---------------------------------
 LIVE_PATH = "/v2/health/live"

@@ -55,6 +55,18 @@ class PerformanceRules:
 
 
 @dataclass(frozen=True)
+class ChallengerRules:
+    """monitors.challenger: how far serving.challenger may fall from the champion."""
+
+    min_agreement: float
+    tolerance: float
+    method: DriftMethod
+    max_prediction_shift: float
+    max_metric_drop: float | None
+    min_requests: int
+
+
+@dataclass(frozen=True)
 class MonitorConfig:
     model: str
     task: str
@@ -69,6 +81,7 @@ class MonitorConfig:
     job: str
     report_dir: Path
     on_alert: tuple[str, ...]
+    challenger: ChallengerRules | None = None
 
     @classmethod
     def from_spec(cls, loaded: LoadedSpec) -> MonitorConfig:
@@ -86,7 +99,11 @@ class MonitorConfig:
             log_dir=None if log is None else root / log.path,
             reference=absolute(root, spec.data.reference_path), drift=drift, performance=performance,
             textfile=root / DEFAULT_REPORTS / "metrics.prom", pushgateway=monitors.pushgateway,
-            job=DEFAULT_JOB, report_dir=root / DEFAULT_REPORTS, on_alert=tuple(monitors.on_alert))
+            job=DEFAULT_JOB, report_dir=root / DEFAULT_REPORTS, on_alert=tuple(monitors.on_alert),
+            challenger=None if monitors.challenger is None else ChallengerRules(
+                monitors.challenger.min_agreement, monitors.challenger.tolerance,
+                monitors.challenger.method, monitors.challenger.max_prediction_shift,
+                monitors.challenger.max_metric_drop, monitors.challenger.min_requests))
 
     @classmethod
     def from_file(cls, path: Path, loaded: LoadedSpec) -> MonitorConfig:
@@ -102,6 +119,7 @@ class MonitorConfig:
         log = reader.optional_section("request_log")
         drift = reader.optional_section("drift")
         performance = reader.optional_section("performance")
+        challenger = reader.optional_section("challenger")
         metrics = reader.section("metrics")
         return cls(
             model=reader.text(reader.doc, "model"), task=reader.text(reader.doc, "task"),
@@ -125,6 +143,15 @@ class MonitorConfig:
             job=str(metrics.get("job") or DEFAULT_JOB),
             report_dir=root / reader.text(reader.doc, "reports"),
             on_alert=tuple(str(a) for a in reader.items(reader.doc, "on_alert")),
+            challenger=None if challenger is None else ChallengerRules(
+                reader.number(challenger, "challenger.min_agreement"),
+                reader.number(challenger, "challenger.tolerance"),
+                reader.choice(challenger, "challenger.method", ("psi", "ks", "wasserstein",
+                                                                "jensen_shannon", "chi2")),
+                reader.number(challenger, "challenger.max_prediction_shift"),
+                None if challenger.get("max_metric_drop") is None
+                else reader.number(challenger, "challenger.max_metric_drop"),
+                int(reader.number(challenger, "challenger.min_requests"))),
         )
 
     def with_overrides(self, *, log_dir: Path | None, window_s: float | None,

@@ -86,17 +86,9 @@ def feedback_check(feedback: Feedback, live: Live, matched: int) -> CheckResult:
                  details={"unknown": len(live.unknown), "invalid": len(bad)})
 
 
-def performance_check(rules: PerformanceRules, task: str, live: Live,
-                      n_classes: int) -> tuple[CheckResult, float | None]:
-    """The live metric against monitors.performance.min; NaN when it cannot be computed."""
-    name = f"performance.{rules.metric}"
-    label = f"live {METRIC_LABELS.get(rules.metric, rules.metric)} on {len(live.truth)} labelled rows"
-    if not live.truth:
-        return CHECK(name, "skip", f"live {rules.metric} not computed: no feedback row matched "
-                                   "a logged prediction in the window"), None
-    if task == "multiclass_classification" and rules.metric == "log_loss":
-        return CHECK(name, "skip", "live log_loss not computed: the request log keeps only the "
-                                   "top class probability"), None
+def live_value(metric: str, task: str, live: Live, n_classes: int) -> float:
+    """The model gate's `metric` on joined rows (not empty), from what the log kept: the
+    positive-class score (binary), the top class and its probability (multiclass), the value."""
     truth = np.array(live.truth)
     scores = np.array(live.scores, dtype=np.float64)
     if task == "regression":
@@ -108,7 +100,21 @@ def performance_check(rules: PerformanceRules, task: str, live: Live,
         proba = np.zeros((len(scores), width))
         proba[np.arange(len(scores)), live.predicted] = scores
         outputs = m.Outputs(proba=proba)
-    value = m.compute(rules.metric, truth, outputs)
+    return m.compute(metric, truth, outputs)
+
+
+def performance_check(rules: PerformanceRules, task: str, live: Live,
+                      n_classes: int) -> tuple[CheckResult, float | None]:
+    """The live metric against monitors.performance.min; NaN when it cannot be computed."""
+    name = f"performance.{rules.metric}"
+    label = f"live {METRIC_LABELS.get(rules.metric, rules.metric)} on {len(live.truth)} labelled rows"
+    if not live.truth:
+        return CHECK(name, "skip", f"live {rules.metric} not computed: no feedback row matched "
+                                   "a logged prediction in the window"), None
+    if task == "multiclass_classification" and rules.metric == "log_loss":
+        return CHECK(name, "skip", "live log_loss not computed: the request log keeps only the "
+                                   "top class probability"), None
+    value = live_value(rules.metric, task, live, n_classes)
     threshold = Threshold.of("<=" if rules.alert_when == "above" else ">=", rules.threshold)
     check = CHECK.compare(name, label, value, threshold,
                           details={"rows": len(live.truth), HEADLINE: True})

@@ -7,7 +7,8 @@ A Parquet file the server is still writing has no footer yet; it is listed as un
 Numeric features go into a bounded uniform sample (the data gate's `Reservoir`), so memory stays
 flat however busy the window was. Rows are tallied by `model_digest` (the SHA-256 of the ONNX file
 that answered; logs written before the server recorded it count under `UNRECORDED`), so a verdict
-names the models it judged.
+names the models it judged. Rows of serving.challenger's server (`variant: challenger`) are left
+out: the window is the champion's traffic, and `challenger` judges the other model.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .feedback import Key
 CHUNK_ROWS = 8192
 SHOWN_PROBLEMS = 5
 UNRECORDED = "unrecorded"
+CHAMPION = "champion"
+"""The variant of a row that names none: logs written before the server recorded it."""
 """How many skipped lines (or files) the report names; the rest are counted."""
 
 
@@ -107,11 +110,16 @@ def read_window(folder: Path, start: float, end: float, model: str, numeric: Seq
         except FileNotFoundError:  # rotated away (deleted) while listing
             continue
         window.files += 1
-        records = _jsonl(path) if path.suffix == ".jsonl" else _parquet(path, window)
-        for where, record in records:
+        for where, record in file_records(path, window.unreadable):
             reader.add(where, record)
     reader.flush()
     return window
+
+
+def file_records(path: Path, unreadable: list[Problem]) -> Iterator[tuple[str, Any]]:
+    """Every record of one log file with its `file:line` (a line that is not JSON as a broken
+    record, not a mapping); a Parquet file that cannot be read is added to `unreadable`."""
+    return _jsonl(path) if path.suffix == ".jsonl" else _parquet(path, unreadable)
 
 
 def _jsonl(path: Path) -> Iterator[tuple[str, Any]]:
@@ -126,14 +134,14 @@ def _jsonl(path: Path) -> Iterator[tuple[str, Any]]:
                 yield where, _Broken(f"not JSON ({error.msg})")
 
 
-def _parquet(path: Path, window: LogWindow) -> Iterator[tuple[str, Any]]:
+def _parquet(path: Path, unreadable: list[Problem]) -> Iterator[tuple[str, Any]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as error:
-        window.unreadable.append(Problem(path.name, f"cannot read as Parquet (still being written, "
+        unreadable.append(Problem(path.name, f"cannot read as Parquet (still being written, "
                                                     f"or truncated): {error}"))
         return
     number = 0
@@ -174,7 +182,8 @@ class _RowReader:
         if not window.start <= stamp < window.end:
             window.outside += 1
             return
-        if record.get("model", self.model) != self.model:
+        if record.get("model", self.model) != self.model or record.get(
+                "variant", CHAMPION) != CHAMPION:
             window.other_models += 1
             return
         problem = self._problem(record)

@@ -1,7 +1,8 @@
 """One monitor run: window -> drift, prediction shift, live performance -> report + metrics -> exit.
 
 Exit codes (decided in `exit_code` only): 1 when an alert condition holds (drifted fraction above
-`max_drifted_features`, live performance on the wrong side of its bound); otherwise 2 when the
+`max_drifted_features`, live performance on the wrong side of its bound, a challenger below
+monitors.challenger's limits); otherwise 2 when the
 monitor could not do its job (no request log folder, unreadable reference data); otherwise 0.
 An empty window is a warning with exit 0: quiet hours are normal, and the MlopsMonitorStale rule
 still sees the run. The last-run timestamp is exported only when nothing errored, so a monitor
@@ -24,6 +25,7 @@ from ..engine import Engine
 from ..reports.paths import spec_display
 from ..reports.pins import pin
 from ..result import CheckResult, GateResult, Report
+from .challenger import challenger_checks
 from .config import CHECK, MonitorConfig
 from .drift import drift_checks, prediction_checks
 from .feedback import Feedback, FeedbackError, read_feedback
@@ -97,6 +99,9 @@ def run_monitor(loaded: LoadedSpec, config: MonitorConfig, now: float,
         if value is not None:
             samples.add(telemetry.PERFORMANCE, value,
                         {"model": config.model, "metric": config.performance.metric})
+    if config.challenger is not None and window is not None:
+        checks.extend(challenger_checks(config, window.folder, now, feedback,
+                                        list(spec.model.labels or ()), samples))
     gate = GateResult(gate=CHECK.gate, checks=checks, charts=charts)
     if gate.status != "error":
         samples.add(telemetry.MONITOR_LAST_RUN, time.time(), {"model": config.model})
