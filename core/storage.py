@@ -41,7 +41,7 @@ def resolve(location: str, root: Path) -> list[DataFile]:
     if glob is not None:
         base, pattern = glob
         files = [info for info in _listing(filesystem, base, location)
-                 if fnmatch.fnmatchcase(info.path, pattern)]
+                 if _matches(info.path, pattern)]
         if not files:
             raise MlopsError(f"{location}: no file matches the pattern")
     else:
@@ -81,6 +81,13 @@ def _glob_start(path: str) -> tuple[str, str] | None:
     parts = PurePosixPath(path).parts
     fixed = next(index for index, part in enumerate(parts) if _GLOB.search(part))
     return str(PurePosixPath(*parts[:fixed])), path
+
+
+def _matches(path: str, pattern: str) -> bool:
+    """A shell pattern matched part by part: `*` stays within one folder, as in a shell."""
+    parts, wanted = PurePosixPath(path).parts, PurePosixPath(pattern).parts
+    return len(parts) == len(wanted) and all(
+        fnmatch.fnmatchcase(part, glob) for part, glob in zip(parts, wanted, strict=True))
 
 
 def _info(filesystem: pafs.FileSystem, path: str, location: str) -> pafs.FileInfo:

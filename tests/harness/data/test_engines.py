@@ -5,7 +5,7 @@ and drift scores; errors name the location or the file and the row."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,16 @@ from mlops.harness.result import GateResult
 from mlops.spec.loader import load_spec
 from mlops.spec.models import DataEngine
 from tests.harness.data.conftest import BUCKET
-from tests.monitor.monitor_helpers import NOW, config, data_rows, records, root_spec, shifted, write_jsonl
+from tests.monitor.monitor_helpers import (
+    MLOPS,
+    NOW,
+    config,
+    data_rows,
+    records,
+    root_spec,
+    shifted,
+    write_jsonl,
+)
 from tests.projects import breast_cancer_project
 
 pytestmark = pytest.mark.slow
@@ -176,3 +185,19 @@ def test_an_empty_folder_and_a_file_of_another_format(tmp_path: Path) -> None:
     failed = {c.name: c.message for c in _gate(spec, "local").checks if c.status == "fail"}
     assert failed["current.file"] == "data/batches: the folder holds no data files"
     assert failed["test.file"].startswith("data/mixed/b.csv: cannot read as CSV: ")
+
+
+def test_cli_gate_data_on_a_folder_with_the_engine_option(tmp_path: Path) -> None:
+    spec = breast_cancer_project(tmp_path / "project", {"data.train": "data/train"})
+    train = _table("train.csv")
+    (tmp_path / "project/data/train").mkdir()
+    for index in range(3):
+        pcsv.write_csv(train.slice(index * 120, 120),
+                       tmp_path / f"project/data/train/part-{index}.csv")
+    done = subprocess.run([MLOPS, "gate", "data", str(spec), "--engine", "local", "--report-dir",
+                           str(tmp_path / "reports")], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (0, "breast-cancer: passed\n"), done.stderr
+    wrong = subprocess.run([MLOPS, "gate", "data", str(spec), "--engine", "spark"],
+                           capture_output=True, text=True, check=False)
+    assert wrong.returncode == 2
+    assert "Invalid value for '--engine': 'spark' is not one of 'local', 'ray'." in wrong.stderr
