@@ -15,9 +15,9 @@ from typing import Any, Literal
 from mlops.compiler import yaml_emit
 from mlops.compiler.plan import GeneratedFile, RenderContext
 from mlops.core import telemetry
-from mlops.core.catalogue import LOWER_IS_BETTER
+from mlops.core.catalogue import LOWER_IS_BETTER, P_VALUE_METHODS
 from mlops.spec import cron
-from mlops.spec.models import Spec
+from mlops.spec.models import MonitorChallenger, Spec
 from mlops.spec.threshold import format_number
 from mlops.spec.types import format_duration
 
@@ -64,7 +64,8 @@ def stale_after_seconds(spec: Spec) -> float | None:
     monitor computes nothing, or it has no Pushgateway, so its batch-job metrics never reach
     Prometheus and an absence alert would fire forever."""
     monitors = spec.monitors
-    if monitors.pushgateway is None or (monitors.drift is None and monitors.performance is None):
+    if monitors.pushgateway is None or (monitors.drift is None and monitors.performance is None
+                                        and monitors.challenger is None):
         return None
     return cron.max_gap_seconds(monitors.schedule) + MONITOR_GRACE_SECONDS
 
@@ -89,6 +90,9 @@ def alerts(spec: Spec) -> list[Alert]:
     if monitors.performance is not None:
         found.append(_performance(model, monitors.performance.metric, monitors.performance.min,
                                   step))
+    if monitors.challenger is not None:
+        metric = monitors.performance.metric if monitors.performance is not None else None
+        found.extend(_challenger(model, monitors.challenger, metric, step))
     stale_after = stale_after_seconds(spec)
     if stale_after is not None:
         found.extend(_monitor_liveness(model, monitors.schedule, stale_after, step))
@@ -229,6 +233,66 @@ def _performance(model: str, metric_name: str, bound: float, step: int) -> Alert
     )
 
 
+def _challenger(model: str, rules: MonitorChallenger, metric_name: str | None,
+                step: int) -> list[Alert]:
+    """serving.challenger against monitors.challenger: the three numbers the monitor exports."""
+    minutes = _aligned(2, step)
+
+    def gauge(selector: str, value: float) -> tuple[tuple[str, str], ...]:
+        return ((selector, f"{format_number(value)}x{minutes}"),)
+
+    def scenarios(selector: str, what: str, bad: float | None, good: float | None
+                  ) -> tuple[Scenario, ...]:
+        found = [] if bad is None else [Scenario(f"{what} fires", gauge(selector, bad), 1,
+                                                  minutes, True)]
+        if good is not None:
+            found.append(Scenario(f"{what} within the limit stays silent", gauge(selector, good),
+                                  1, minutes, False))
+        return tuple(found)
+
+    agreement = _selector(telemetry.CHALLENGER_AGREEMENT.name, model)
+    floor = rules.min_agreement
+    found = [Alert(
+        name="MlopsChallengerDisagrees", group="monitor",
+        expr=f"min({agreement}) < {format_number(floor)}", for_seconds=0, severity="warning",
+        summary=f"{model}: the challenger agrees with the champion on less than {_percent(floor)}",
+        description=(f"On the requests both models answered, serving.challenger of model {model} "
+                     f"gave the champion's answer less often than {_percent(floor)} "
+                     "(monitors.challenger.min_agreement)."),
+        scenarios=scenarios(agreement, "agreement", floor / 2 if floor > 0 else None,
+                            (1 + floor) / 2))]
+    shift = _selector(telemetry.CHALLENGER_SHIFT.name, model)
+    limit = rules.max_prediction_shift
+    p_value = rules.method in P_VALUE_METHODS
+    found.append(Alert(
+        name="MlopsChallengerPredictionShift", group="monitor",
+        expr=(f"min({shift}) < {format_number(limit)}" if p_value
+              else f"max({shift}) > {format_number(limit)}"),
+        for_seconds=0, severity="warning",
+        summary=f"{model}: the challenger's predictions shifted from the champion's",
+        description=(f"The challenger's prediction distribution differs from the champion's "
+                     f"beyond {format_number(limit)} (monitors.challenger.max_prediction_shift, "
+                     f"{'a p-value below it' if p_value else 'a score above it'})."),
+        scenarios=scenarios(shift, "prediction shift", limit / 2 if p_value else limit * 2,
+                            (1 + limit) / 2 if p_value and limit < 1 else
+                            None if p_value else limit / 2)))
+    if rules.max_metric_drop is not None and metric_name is not None:
+        drop = _selector(telemetry.CHALLENGER_METRIC_DROP.name, model, metric=metric_name)
+        most = rules.max_metric_drop
+        margin = max(0.05, most * 0.5)
+        found.append(Alert(
+            name="MlopsChallengerWorse", group="monitor",
+            expr=f"max({drop}) > {format_number(most)}", for_seconds=0, severity="critical",
+            summary=f"{model}: the challenger's live {metric_name} is worse by more than "
+                    f"{format_number(most)}",
+            description=(f"On labelled production traffic, serving.challenger of model {model} "
+                         f"scores {metric_name} worse than the champion by more than "
+                         f"{format_number(most)} (monitors.challenger.max_metric_drop)."),
+            scenarios=scenarios(drop, f"{metric_name} drop", most + margin,
+                                most / 2 if most > 0 else -margin)))
+    return found
+
+
 def _monitor_liveness(model: str, schedule: str, stale_after: float, step: int
                       ) -> tuple[Alert, Alert]:
     metric = telemetry.MONITOR_LAST_RUN.name
@@ -358,6 +422,7 @@ def monitor_config(ctx: RenderContext) -> str:
         drift_features=spec.data.drift.features or spec.data.features,
         drift=drift,
         performance=performance,
+        challenger=spec.monitors.challenger,
         alert_when=(None if performance is None
                     else "above" if performance.metric in LOWER_IS_BETTER else "below"),
         request_log=spec.serving.request_log,
