@@ -112,6 +112,11 @@ class DerivedNames:
         return f"{self.spec.name}-monitor-config"
 
     @property
+    def canary_service(self) -> str:
+        """The Service Argo Rollouts points at the canary's pods (`canaryService`)."""
+        return fit(f"{self.spec.name}-canary")
+
+    @property
     def git_secret(self) -> str | None:
         """Secret with the Git credentials Flux's GitRepository reads, when one is needed."""
         deploy = self.spec.deploy
@@ -125,3 +130,23 @@ class DerivedNames:
         """`<model>-<environment>`: the `app.kubernetes.io/instance` label, the Argo CD
         Application and the Flux Kustomization (both become labels on what they apply)."""
         return fit(f"{self.spec.name}-{env.name}")
+
+    @property
+    def load(self) -> str:
+        """The in-cluster load test's ConfigMap (locustfile, locust.conf, rows)."""
+        return fit(f"{self.spec.name}-load")
+
+    @property
+    def load_master(self) -> str:
+        """The Locust master's Job, headless Service and NetworkPolicy; a Job name becomes the
+        `job-name` label of its pods, so it fits a label value."""
+        return fit(f"{self.spec.name}-load-master")
+
+    @property
+    def load_worker(self) -> str:
+        """The Locust workers' Job and NetworkPolicy."""
+        return fit(f"{self.spec.name}-load-worker")
+
+    def load_environment(self, env: Environment) -> str:
+        """The Flux Kustomization that runs an environment's load test after it is applied."""
+        return fit(f"{self.spec.name}-{env.name}-load")

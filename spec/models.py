@@ -407,6 +407,16 @@ class LoadRegression(_LoadRegression):
         return {name: value for name in LOAD_STAT_NAMES if (value := getattr(self, name)) is not None}
 
 
+class ClusterLoad(Strict):
+    """The same load test as Kubernetes Jobs: a Locust master and workers in every environment."""
+
+    workers: int = Field(2, ge=1, le=64, description="Worker pods (the worker Job's parallelism).")
+    rows: int = Field(
+        1000, ge=1, le=10_000,
+        description="First rows of data.test copied into the load test's ConfigMap at compile time "
+                    "(data.test must exist then); together they must fit its 1 MiB.")
+
+
 class Load(Strict):
     """Locust load test against the real inference server on 127.0.0.1."""
 
@@ -423,6 +433,10 @@ class Load(Strict):
         4, ge=1, le=20,
         description="With a baseline: alternating rounds per model (at least 2 s each), so each "
                     "model runs about `duration` in all and the gate takes about twice as long.")
+    cluster: ClusterLoad | None = Field(
+        None, description="Also run it in the cluster (generated/k8s/load/): against each "
+                          "environment's Service, a canary's own Service before promotion, and "
+                          "staging after each sync.")
 
 
 # --- serving ---------------------------------------------------------------------------------

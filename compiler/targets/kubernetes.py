@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from mlops.compiler.install import monitor_in_cluster
 from mlops.compiler.plan import GeneratedFile, RenderContext
+from mlops.compiler.targets import kubernetes_load
 from mlops.compiler.targets.monitoring import (
     MONITOR_DEADLINE_SECONDS,
     monitor_config,
@@ -41,6 +42,8 @@ CONFIG_DIR = "/etc/mlops"
 """Where the monitor job's ConfigMap (monitor.yaml) is mounted."""
 CONTAINER_PORT_NAME = "http"
 SERVICE_PORT = 80
+LOAD_CLUSTER = kubernetes_load.Cluster(RUN_AS_USER, RUN_AS_GROUP, SERVICE_PORT)
+"""The in-cluster load test's Locust pods run as the server's; it targets the Services' port."""
 MONITOR_COMMAND = ("mlops", "monitor", "run", "mlops.yaml", "--config", f"{CONFIG_DIR}/monitor.yaml",
                    "--report-dir", "/tmp/monitor")
 """The CronJob's command: the image's working directory holds mlops.yaml; only /tmp is writable."""
@@ -215,6 +218,7 @@ class KubernetesTarget:
             yield from self._overlay(ctx, root, overlay, common)
         if spec.deploy.gitops != "none":
             yield from self._gitops(ctx, root, overlays, common)
+        yield from kubernetes_load.files(ctx, root, common, LOAD_CLUSTER)
 
     @staticmethod
     def _overlay(ctx: RenderContext, root: PurePosixPath, overlay: Overlay,
@@ -224,6 +228,7 @@ class KubernetesTarget:
         origin = ("deploy", "environments", overlay.index)
         pause = max(1, round(overlay.env.rollout.pause))
         variables = {**common, "overlay": overlay, "env": overlay.env,
+                     **kubernetes_load.overlay_variables(ctx, overlay.env, common, LOAD_CLUSTER),
                      "pause": go_duration(pause),
                      "checks": canary_checks(spec, format_duration(min(max(pause, 60), 300))),
                      "prometheus_url": spec.monitors.prometheus_url,
@@ -234,6 +239,8 @@ class KubernetesTarget:
             names.append("hpa.yaml")
         if overlay.canary:
             names += ["rollout.yaml", "analysistemplate.yaml"]
+        if variables["load_canary_service"]:
+            names.append("canary-service.yaml")
         for filename in names:
             yield GeneratedFile(folder / filename,
                                 ctx.render(f"kubernetes/overlay/{filename}.j2", **variables),
@@ -250,6 +257,10 @@ class KubernetesTarget:
             yield GeneratedFile(root / gitops / f"{overlay.env.name}.yaml",
                                 ctx.render(f"kubernetes/{gitops}/{template}.j2", **variables),
                                 ("deploy", "environments", overlay.index))
+            load_file = kubernetes_load.flux_file(ctx, root, overlay.env, overlay.index, common,
+                                                  LOAD_CLUSTER)
+            if load_file is not None:
+                yield load_file
         if gitops == "flux":
             yield GeneratedFile(root / "flux" / "gitrepository.yaml",
                                 ctx.render("kubernetes/flux/gitrepository.yaml.j2", **common),

@@ -111,6 +111,9 @@ def controller_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
         for metric in spec["metrics"]:
             if not GO_DURATION.match(str(metric.get("interval", "1m"))):
                 yield f"metric {metric['name']}: interval {metric['interval']!r} is no Go duration"
+            job = metric["provider"].get("job")
+            if job is not None and job["spec"].get("backoffLimit", 6) != 0:
+                yield f"metric {metric['name']}: a retried Job (backoffLimit) can pass a failed run"
     elif doc["kind"] == "Application":
         if len(doc["metadata"]["name"]) > 63:
             yield "the name is longer than 63 characters (Argo CD tracks resources by a label)"
@@ -130,6 +133,10 @@ def controller_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
         if not any(other["kind"] == ref["kind"] and other["metadata"]["name"] == ref["name"]
                    and other["metadata"].get("namespace") == namespace for other in docs):
             yield f"sourceRef {ref} names no object applied with it"
+        for dependency in spec.get("dependsOn", []):
+            if not any(other["kind"] == "Kustomization"
+                       and other["metadata"]["name"] == dependency["name"] for other in docs):
+                yield f"dependsOn {dependency} names no Kustomization applied with it"
 
 
 def _rollout(spec: Doc, docs: list[Doc]) -> Iterator[str]:
@@ -155,6 +162,10 @@ def _rollout(spec: Doc, docs: list[Doc]) -> Iterator[str]:
         yield f"analysis.startingStep {start} is past the last of {len(steps)} steps: never analysed"
     elif not any("pause" in step for step in steps[start:]):
         yield "no pause after analysis.startingStep: the canary is never observed"
+    service = canary.get("canaryService")
+    if service is not None and not any(other["kind"] == "Service"
+                                       and other["metadata"]["name"] == service for other in docs):
+        yield f"canaryService {service!r} names no Service applied with the Rollout"
     templates = {other["metadata"]["name"] for other in docs if other["kind"] == "AnalysisTemplate"}
     for template in analysis.get("templates", []):
         if template["templateName"] not in templates:

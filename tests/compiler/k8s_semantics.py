@@ -20,7 +20,7 @@ from mlops.core import telemetry
 from mlops.spec.models import Environment, Resources, Spec
 
 Doc = dict[str, Any]
-NAMESPACED = {"Deployment", "Service", "ServiceAccount", "ConfigMap", "PodDisruptionBudget",
+NAMESPACED = {"Deployment", "Service", "ServiceAccount", "ConfigMap", "PodDisruptionBudget", "Job",
               "NetworkPolicy", "CronJob", "HorizontalPodAutoscaler", "Rollout", "AnalysisTemplate"}
 
 

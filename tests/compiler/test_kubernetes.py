@@ -59,6 +59,17 @@ def test_files_follow_the_spec(name: str) -> None:
             expected |= {overlay / "rollout.yaml", overlay / "analysistemplate.yaml"}
         if spec.deploy.gitops != "none":
             expected.add(K8S / spec.deploy.gitops / f"{env.name}.yaml")
+        if spec.load.cluster is not None:  # the in-cluster load test (kubernetes_load)
+            expected |= {K8S / "load" / env.name / f
+                         for f in ("kustomization.yaml", "service.yaml", "jobs.yaml")}
+            if env.rollout.strategy == "canary":
+                expected.add(overlay / "canary-service.yaml")
+            if spec.deploy.gitops == "flux" and env is not spec.deploy.environments[-1]:
+                expected.add(K8S / "flux" / f"{env.name}-load.yaml")
+    if spec.load.cluster is not None:
+        expected |= {K8S / "load" / "config" / f
+                     for f in ("kustomization.yaml", "serviceaccount.yaml", "configmap.yaml",
+                               "networkpolicy.yaml")}
     if spec.deploy.gitops == "flux":
         expected.add(K8S / "flux" / "gitrepository.yaml")
     assert {p for p in paths if p.is_relative_to(K8S)} == expected
@@ -183,6 +194,8 @@ def test_canary_limits_have_defaults() -> None:
 def test_canary_queries_use_declared_metric_names(name: str) -> None:
     env = next(e for e in load(name).spec.deploy.environments if e.rollout.strategy == "canary")
     for metric in _analysis(name, env.name).values():
+        if "prometheus" not in metric["provider"]:  # the load test's Job metric
+            continue
         query = metric["provider"]["prometheus"]["query"]
         names = {re.sub(r"_bucket$", "", n) for n in re.findall(r"([a-z_:][a-z0-9_:]*)\{", query)}
         assert names and names <= DECLARED, query

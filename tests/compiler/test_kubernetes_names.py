@@ -30,6 +30,9 @@ def applied(name: str, tmp_path: Path) -> dict[str, list[Doc]]:
     root = write_tree(files, tmp_path)
     out = {f"overlay {env.name}": documents(kustomize(root / "k8s" / "overlays" / env.name))
            for env in loaded.spec.deploy.environments}
+    if loaded.spec.load.cluster is not None:  # the in-cluster load test, applied by hand or CI
+        out |= {f"load {env.name}": documents(kustomize(root / "k8s" / "load" / env.name))
+                for env in loaded.spec.deploy.environments}
     gitops = [doc for path, file in files.items()
               if path.parent.name in ("argocd", "flux") for doc in parse(file)]
     if gitops:
@@ -72,7 +75,8 @@ def test_names_at_their_limits_are_shortened_deterministically(tmp_path: Path) -
     docs = applied("long-names", tmp_path)
     kustomizations = [d for d in docs["gitops"] if d["kind"] == "Kustomization"]
     assert {d["metadata"]["name"] for d in kustomizations} == {
-        names.environment(env) for env in loaded.spec.deploy.environments}
+        names.environment(env) for env in loaded.spec.deploy.environments} | {
+        names.load_environment(env) for env in loaded.spec.deploy.environments[:-1]}
     deployment = next(d for d in docs[f"overlay {production.name}"] if d["kind"] == "Deployment")
     assert deployment["metadata"]["labels"]["app.kubernetes.io/instance"] == shortened
 

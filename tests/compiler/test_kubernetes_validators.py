@@ -38,6 +38,9 @@ def _rendered(tree: Path, name: str) -> dict[str, str]:
     spec = load(name).spec
     out = {f"overlay-{env.name}": kustomize(tree / "k8s" / "overlays" / env.name)
            for env in spec.deploy.environments}
+    if spec.load.cluster is not None:  # the in-cluster load test (generated/k8s/load/<env>)
+        out |= {f"load-{env.name}": kustomize(tree / "k8s" / "load" / env.name)
+                for env in spec.deploy.environments}
     for folder in ("argocd", "flux"):
         for path in sorted((tree / "k8s" / folder).glob("*.yaml")):
             out[f"{folder}-{path.stem}"] = path.read_text(encoding="utf-8")
