@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from . import traffic_rules
 from .kubernetes_names import (
     CRONJOB_NAME,
     DNS1035_LABEL,
@@ -39,6 +40,7 @@ def findings(spec: Spec) -> Iterator[Finding]:
     yield from _limits(spec)
     yield from _gitops(spec)
     yield from _rule_labels(spec)
+    yield from traffic_rules.findings(spec)
 
 
 def _names(spec: Spec) -> Iterator[Finding]:

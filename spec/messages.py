@@ -115,6 +115,9 @@ def pattern_help(loc: tuple[Any, ...]) -> str:
         return "an image repository like 'ghcr.io/acme/model' (lowercase, no tag)"
     if field == "python":
         return "a Python version like '3.11'"
+    if field == "hosts":
+        return ("a lowercase DNS name like 'model.example.com', optionally behind one wildcard "
+                "label ('*.example.com')")
     return "lowercase letters, digits and '-', starting and ending with a letter or digit"
 
 

@@ -576,6 +576,40 @@ class Autoscale(Strict):
     cpu_percent: int = Field(70, ge=1, le=100, description="Target CPU utilisation of the request.")
 
 
+Hostname = Annotated[str, Field(
+    pattern=r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+    max_length=253)]
+"""A DNS name, optionally behind one wildcard label (`*.example.com`), as Gateway API and
+Ingress hosts take it."""
+
+
+class Gateway(Strict):
+    """A Gateway API Gateway that already exists in the cluster."""
+
+    name: Slug = Field(description="Gateway name.")
+    namespace: Slug = Field(description="Gateway namespace (it must allow routes from the "
+                                        "environment's namespace).")
+
+
+class Traffic(Strict):
+    """The traffic router a canary's weights (and a challenger's share) are set through.
+
+    Argo Rollouts sets each step's weight on the router's object: an HTTPRoute (Gateway API,
+    through the argoproj-labs gatewayAPI plugin), an Istio VirtualService, or an NGINX Ingress.
+    """
+
+    router: Literal["gateway_api", "istio", "nginx"] = Field(
+        description="gateway_api (HTTPRoute), istio (VirtualService) or nginx (Ingress).")
+    hosts: Unique[Hostname] = Field(
+        min_length=1, description="Host names the route answers (HTTPRoute hostnames, "
+                                  "VirtualService hosts, Ingress rule hosts).")
+    gateway: Gateway | None = Field(
+        None, description="gateway_api: the Gateway the HTTPRoute attaches to (required); istio: "
+                          "the Istio Gateway of the VirtualService (unset: mesh traffic only).")
+    ingress_class: Slug | None = Field(
+        None, description="nginx: IngressClass of the NGINX ingress controller (required).")
+
+
 class Rollout(Strict):
     """How a new version replaces the old one."""
 
@@ -584,6 +618,9 @@ class Rollout(Strict):
     steps: list[int] = Field(default_factory=lambda: [10, 50, 100],
                              description="Canary traffic percentages, ending at 100.")
     pause: Duration = Field(60.0, description="Analysis time at each canary step.")
+    traffic: Traffic | None = Field(
+        None, description="Canary only: the router that sets each step's traffic weight (unset: "
+                          "weights approximated by replica counts behind one Service).")
 
 
 class Environment(Strict):

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from mlops.compiler.install import monitor_in_cluster
 from mlops.compiler.plan import GeneratedFile, RenderContext
+from mlops.compiler.targets import kubernetes_traffic
 from mlops.compiler.targets import kubernetes_load
 from mlops.compiler.targets.monitoring import (
     MONITOR_DEADLINE_SECONDS,
@@ -208,21 +209,21 @@ class KubernetesTarget:
                 "user": RUN_AS_USER, "group": RUN_AS_GROUP, "config_dir": CONFIG_DIR,
                 "command": monitor_command(spec), "deadline_seconds": MONITOR_DEADLINE_SECONDS,
                 "log_dir": request_log_dir(spec), "feedback_dir": FEEDBACK_DIR}))
+        rendered: dict[str, str] = {}
         for filename, origin, variables in base:
-            yield GeneratedFile(root / "base" / filename,
-                                ctx.render(f"kubernetes/base/{filename}.j2", **common, **variables),
-                                (origin,))
+            rendered[filename] = ctx.render(f"kubernetes/base/{filename}.j2", **common, **variables)
+            yield GeneratedFile(root / "base" / filename, rendered[filename], (origin,))
         if monitor_in_cluster(spec):
             yield GeneratedFile(root / "base" / "monitor.yaml", monitor_config(ctx), ("monitors",))
         for overlay in overlays:
-            yield from self._overlay(ctx, root, overlay, common)
+            yield from self._overlay(ctx, root, overlay, common, rendered)
         if spec.deploy.gitops != "none":
             yield from self._gitops(ctx, root, overlays, common)
         yield from kubernetes_load.files(ctx, root, common, LOAD_CLUSTER)
 
     @staticmethod
     def _overlay(ctx: RenderContext, root: PurePosixPath, overlay: Overlay,
-                 common: dict[str, object]) -> Iterator[GeneratedFile]:
+                 common: dict[str, object], base: dict[str, str]) -> Iterator[GeneratedFile]:
         spec = ctx.loaded.spec
         folder = root / "overlays" / overlay.env.name
         origin = ("deploy", "environments", overlay.index)
@@ -233,7 +234,11 @@ class KubernetesTarget:
                      "checks": canary_checks(spec, format_duration(min(max(pause, 60), 300))),
                      "prometheus_url": spec.monitors.prometheus_url,
                      "image_name": spec.deploy.image, "tag": IMAGE_TAG_PLACEHOLDER,
-                     "digest": ctx.promoted_digest(overlay.env.name)}
+                     "digest": ctx.promoted_digest(overlay.env.name),
+                     "routing": kubernetes_traffic.routing(spec, overlay.env),
+                     "service_port": SERVICE_PORT,
+                     "gateway_plugin": kubernetes_traffic.GATEWAY_PLUGIN,
+                     "istio_route": kubernetes_traffic.ISTIO_ROUTE}
         names = ["kustomization.yaml"]
         if overlay.env.autoscale is not None:
             names.append("hpa.yaml")
@@ -245,6 +250,9 @@ class KubernetesTarget:
             yield GeneratedFile(folder / filename,
                                 ctx.render(f"kubernetes/overlay/{filename}.j2", **variables),
                                 origin)
+        routing = kubernetes_traffic.routing(spec, overlay.env)
+        if routing is not None:
+            yield from kubernetes_traffic.overlay_files(ctx, folder, routing, variables, base, origin)
 
     @staticmethod
     def _gitops(ctx: RenderContext, root: PurePosixPath, overlays: list[Overlay],

@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tests.compiler import k8s_routes
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crds"
 GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
 SCALE_DOWN = {"never", "onsuccess", "progressively"}
@@ -64,6 +66,9 @@ def schema_problems(value: Any, schema: dict[str, Any], path: str) -> Iterator[s
         return
     kind = schema.get("type")
     checks = {"object": dict, "array": list, "string": str, "boolean": bool}
+    if kind == "number" and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        yield f"{where}: expected a number, got {value!r}"
+        return
     if kind == "integer":
         if not isinstance(value, int) or isinstance(value, bool):
             yield f"{where}: expected an integer, got {value!r}"
@@ -77,11 +82,26 @@ def schema_problems(value: Any, schema: dict[str, Any], path: str) -> Iterator[s
         yield f"{where}: {value!r} is not one of {schema['enum']}"
     if "pattern" in schema and isinstance(value, str) and not re.search(schema["pattern"], value):
         yield f"{where}: {value!r} does not match {schema['pattern']}"
+    yield from _bound_problems(value, schema, where)
     if isinstance(value, dict):
         yield from _object_problems(value, schema, path)
     if isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value):
             yield from schema_problems(item, schema["items"], f"{path}[{index}]")
+
+
+def _bound_problems(value: Any, schema: dict[str, Any], where: str) -> Iterator[str]:
+    """minimum/maximum, minLength/maxLength and maxItems (Gateway API's CRDs bound most fields)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            yield f"{where}: {value} is below the minimum {schema['minimum']}"
+        if "maximum" in schema and value > schema["maximum"]:
+            yield f"{where}: {value} is above the maximum {schema['maximum']}"
+    if isinstance(value, str) and not schema.get("minLength", 0) <= len(value) <= schema.get(
+            "maxLength", len(value)):
+        yield f"{where}: {value!r} has a length outside the CRD's bounds"
+    if isinstance(value, list) and len(value) > schema.get("maxItems", len(value)):
+        yield f"{where}: more than {schema['maxItems']} items"
 
 
 def _object_problems(value: dict[str, Any], schema: dict[str, Any], path: str) -> Iterator[str]:
@@ -104,6 +124,7 @@ def controller_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
     spec = doc.get("spec", {})
     if doc["kind"] == "Rollout":
         yield from _rollout(spec, docs)
+        yield from k8s_routes.problems(doc, docs)
     elif doc["kind"] == "AnalysisTemplate":
         names = [metric["name"] for metric in spec["metrics"]]
         if len(set(names)) != len(names):

@@ -21,7 +21,8 @@ from mlops.spec.models import Environment, Resources, Spec
 
 Doc = dict[str, Any]
 NAMESPACED = {"Deployment", "Service", "ServiceAccount", "ConfigMap", "PodDisruptionBudget", "Job",
-              "NetworkPolicy", "CronJob", "HorizontalPodAutoscaler", "Rollout", "AnalysisTemplate"}
+              "NetworkPolicy", "CronJob", "HorizontalPodAutoscaler", "Rollout", "AnalysisTemplate",
+              "HTTPRoute", "VirtualService", "Ingress"}
 
 
 def by_kind(docs: list[Doc], kind: str) -> list[Doc]:
