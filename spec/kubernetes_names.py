@@ -117,11 +117,6 @@ class DerivedNames:
         return fit(f"{self.spec.name}-canary")
 
     @property
-    def canary_service(self) -> str:
-        """The Service Argo Rollouts points at the canary's pods (`canaryService`)."""
-        return fit(f"{self.spec.name}-canary")
-
-    @property
     def challenger(self) -> str:
         """The challenger's Deployment, Service and NetworkPolicy (`serving.challenger`)."""
         return fit(f"{self.spec.name}-challenger")
