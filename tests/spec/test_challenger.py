@@ -4,6 +4,7 @@ contract is located at serving.challenger.model."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ import pytest
 from mlops.cli.main import main
 from mlops.spec.loader import load_spec
 from tests.projects import write_files
-from tests.serving.serve_helpers import make_project
-from tests.specs import REMOVE, edit_spec, location
+from tests.serving.serve_helpers import make_project, tiny_spec
+from tests.specs import REMOVE, changed, location, write_spec
 
 SHADOW = {"model": "models/challenger.onnx", "mode": "shadow", "percent": 20}
 LOG = {"path": "logs", "sample_rate": 1.0}
@@ -24,7 +25,7 @@ ROUTED = [{"name": "test", "namespace": "test", "rollout": {
 """An environment whose router can mirror or split requests: where a challenger can run."""
 
 
-def write_model(path: Path, features: int, first_class: int = 0) -> None:
+def model_bytes(features: int, first_class: int = 0) -> bytes:
     """A binary logistic regression on `features` float inputs, its classes `first_class` and the
     next, as skl2onnx exports it (no ZipMap)."""
     from skl2onnx import to_onnx
@@ -35,16 +36,30 @@ def write_model(path: Path, features: int, first_class: int = 0) -> None:
     y = first_class + (x[:, 0] > 0)
     onnx = to_onnx(LogisticRegression().fit(x, y), x[:1], options={"zipmap": False},
                    target_opset=17)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(onnx.SerializeToString())
+    return bytes(onnx.SerializeToString())
 
 
-def project(tmp_path: Path, changes: dict[str, Any], features: int = 4) -> Path:
-    spec = edit_spec(make_project(tmp_path), {"deploy.environments": ROUTED, **changes})
-    for split in ("train", "test"):
-        write_files(tmp_path, {f"data/{split}.csv": "alpha,beta,gamma,delta,y\n0,0,0,0,1\n"})
-    write_model(tmp_path / "models" / "challenger.onnx", features)
-    return spec
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Built once: the tiny spec's champion, a challenger of the same contract, one with three
+    inputs and one with other classes."""
+    champion = make_project(tmp_path_factory.mktemp("champion")).parent / "models" / "model.onnx"
+    return {"models/model.onnx": champion.read_bytes(), "same": model_bytes(4),
+            "three_inputs": model_bytes(3), "other_classes": model_bytes(4, first_class=1)}
+
+
+@pytest.fixture
+def project(tmp_path: Path, models: dict[str, bytes]) -> Callable[..., Path]:
+    def write(changes: dict[str, Any], challenger: str = "same") -> Path:
+        spec = write_spec(tmp_path, changed(tiny_spec("tiny", "binary_classification",
+                                                      ["no", "yes"], {"port": 8080}),
+                                            {"deploy.environments": ROUTED, **changes}))
+        write_files(tmp_path, {"models/model.onnx": models["models/model.onnx"],
+                               "models/challenger.onnx": models[challenger],
+                               **{f"data/{split}.csv": "alpha,beta,gamma,delta,y\n0,0,0,0,1\n"
+                                  for split in ("train", "test")}})
+        return spec
+    return write
 
 
 def validate(capsys: pytest.CaptureFixture[str], spec: Path) -> tuple[int, str]:
@@ -53,8 +68,8 @@ def validate(capsys: pytest.CaptureFixture[str], spec: Path) -> tuple[int, str]:
     return int(exited.value.code or 0), capsys.readouterr().err
 
 
-def test_a_challenger_with_the_same_contract_validates(tmp_path: Path) -> None:
-    spec = project(tmp_path, {"serving.challenger": SHADOW, "serving.request_log": LOG,
+def test_a_challenger_with_the_same_contract_validates(project: Callable[..., Path]) -> None:
+    spec = project({"serving.challenger": SHADOW, "serving.request_log": LOG,
                               "monitors.challenger": {"min_agreement": 0.9}})
     loaded = load_spec(spec).spec
     assert loaded.serving.challenger is not None and loaded.monitors.challenger is not None
@@ -85,17 +100,16 @@ def test_a_challenger_with_the_same_contract_validates(tmp_path: Path) -> None:
       "monitors.challenger": {"tolerance": 0.5}}, "monitors.challenger.tolerance",
      "tolerance compares regression values; classifiers agree on the class"),
 ])
-def test_mistakes_are_located(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+def test_mistakes_are_located(capsys: pytest.CaptureFixture[str], project: Callable[..., Path],
                               changes: dict[str, Any], key: str, message: str) -> None:
-    spec = project(tmp_path, changes)
+    spec = project(changes)
     code, err = validate(capsys, spec)
     assert (code, err) == (1, f"{spec}:{location(spec.read_text(), key)}: {key}: {message}\n")
 
 
 def test_a_challenger_with_another_contract_is_located_at_its_model(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    spec = project(tmp_path, {"serving.challenger": SHADOW, "serving.request_log": LOG},
-                   features=3)
+        capsys: pytest.CaptureFixture[str], project: Callable[..., Path]) -> None:
+    spec = project({"serving.challenger": SHADOW, "serving.request_log": LOG}, "three_inputs")
     code, err = validate(capsys, spec)
     key = "serving.challenger.model"
     assert (code, err) == (1, f"{spec}:{location(spec.read_text(), key)}: {key}: not the contract "
@@ -105,10 +119,9 @@ def test_a_challenger_with_another_contract_is_located_at_its_model(
 
 
 def test_a_challenger_with_other_classes_is_located_at_its_model(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    spec = project(tmp_path, {"model.labels": REMOVE, "serving.challenger": SHADOW,
-                              "serving.request_log": LOG})
-    write_model(tmp_path / "models" / "challenger.onnx", 4, first_class=1)
+        capsys: pytest.CaptureFixture[str], project: Callable[..., Path]) -> None:
+    spec = project({"model.labels": REMOVE, "serving.challenger": SHADOW,
+                    "serving.request_log": LOG}, "other_classes")
     code, err = validate(capsys, spec)
     key = "serving.challenger.model"
     assert (code, err) == (1, f"{spec}:{location(spec.read_text(), key)}: {key}: not the contract "
