@@ -419,6 +419,8 @@ def _request_log_rules(spec: Spec) -> Iterator[Finding]:
         return
     folder = in_container(log.path)
     shipped = [spec.model.artifact, spec.data.reference_path]
+    if spec.serving.challenger is not None:
+        shipped.append(spec.serving.challenger.model)
     for file in shipped:
         if in_container(file).is_relative_to(folder):
             yield where, (f"{log.path!r} holds {file}, which the image ships: the volume mounted "

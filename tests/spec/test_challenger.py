@@ -126,3 +126,18 @@ def test_a_challenger_with_other_classes_is_located_at_its_model(
     key = "serving.challenger.model"
     assert (code, err) == (1, f"{spec}:{location(spec.read_text(), key)}: {key}: not the contract "
                               "of model.artifact: classes [1, 2] differ from the champion's [0, 1]\n")
+
+
+def test_the_request_log_cannot_hide_the_challenger(capsys: pytest.CaptureFixture[str],
+                                                     project: Callable[..., Path],
+                                                     models: dict[str, bytes]) -> None:
+    """The image ships the challenger too: a log volume mounted over it would hide it."""
+    spec = project({"serving.challenger": {**SHADOW, "model": "logs/challenger.onnx"},
+                    "serving.request_log": LOG})
+    write_files(spec.parent, {"logs/challenger.onnx": models["same"]})
+    code, err = validate(capsys, spec)
+    key = "serving.request_log.path"
+    assert (code, err) == (1, f"{spec}:{location(spec.read_text(), key)}: {key}: 'logs' holds "
+                              "logs/challenger.onnx, which the image ships: the volume mounted "
+                              "there would hide it; give the log a folder of its own, e.g. "
+                              "'logs'\n")
