@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 
 from mlops.compiler.install import monitor_in_cluster
 from mlops.compiler.plan import GeneratedFile, RenderContext
-from mlops.compiler.targets import kubernetes_traffic
-from mlops.compiler.targets import kubernetes_load
+from mlops.compiler.targets import kubernetes_load, kubernetes_traffic
 from mlops.compiler.targets.monitoring import (
     MONITOR_DEADLINE_SECONDS,
     monitor_config,
