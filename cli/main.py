@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "history": "mlops.cli.commands.deploy:history",
     "audit": "mlops.cli.commands.deploy:audit",
     "rollback": "mlops.cli.commands.deploy:rollback",
+    "predict": "mlops.cli.commands.predict:predict",
 }
 
 

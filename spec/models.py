@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     WithJsonSchema,
     create_model,
+    field_validator,
     model_validator,
 )
 
@@ -818,6 +819,33 @@ class TeamChecks(Strict):
     path: RelPath = Field("checks", description="Folder of pytest files.")
 
 
+BATCH_OUTPUT_COLUMNS = ("label", "prediction", "model_version", "model_digest", "scored_at")
+"""Columns `mlops predict` writes besides the keys (and one probability_<label> per class)."""
+
+
+class BatchScoring(Strict):
+    """Batch scoring with `mlops predict`: the model over a dataset, predictions as Parquet files."""
+
+    input: DataPath = Field(description="Rows to score: a file, a folder, a glob or a "
+                                        "Hive-partitioned folder, or an s3://, gs:// or abfs:// URI.")
+    output: DataPath = Field(description="Folder the predictions go to (one Parquet file per part "
+                                         "of the input, then _SUCCESS); it must hold no data yet.")
+    keys: list[str] = Field(default_factory=list,
+                            description="Input columns copied to every prediction row (e.g. an id).")
+    engine: DataEngine | None = Field(None, description="local or ray (default: data.engine).")
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_do_not_clash(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if key in BATCH_OUTPUT_COLUMNS or key.startswith("probability_"):
+                raise ValueError(f"key column '{key}' would clash with a predictions column "
+                                 f"({', '.join(BATCH_OUTPUT_COLUMNS)}, probability_<label>)")
+        if len(set(keys)) != len(keys):
+            raise ValueError("key columns must be distinct")
+        return keys
+
+
 class Spec(Strict):
     """The whole mlops.yaml."""
 
@@ -836,3 +864,4 @@ class Spec(Strict):
     ci: CI = Field(default_factory=CI)
     compile: Compile = Field(default_factory=Compile)
     checks: TeamChecks | None = None
+    batch: BatchScoring | None = Field(None, description="Batch scoring (`mlops predict`).")

@@ -249,6 +249,7 @@ class _ParquetPart(Part):
                                                      row_groups=self.row_groups,
                                                      columns=self.columns):
                 arrays = [pc.cast(record_batch.column(name), ARROW_TYPES[expected[name]])
+                          if name in expected else record_batch.column(name)
                           for name in self.columns]
                 yield self._batch(start, pa.RecordBatch.from_arrays(arrays, names=self.columns))
                 start += record_batch.num_rows
@@ -409,8 +410,8 @@ class Dataset:
         readable = []
         for name in wanted:
             found = schema.field(name).type
-            if _fits(found, self.expected[name]):
-                readable.append(name)
+            if name not in self.expected or _fits(found, self.expected[name]):
+                readable.append(name)  # a column the spec does not type is read as stored
             else:
                 self.problems[name] = TypeProblem(name, self.expected[name],
                                                   f"parquet type {found}",
