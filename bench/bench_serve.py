@@ -1,153 +1,219 @@
-"""Serving: `mlops serve` vs in-process onnxruntime (the floor) vs MLServer, same model, same load.
+"""Serving: `mlops serve` against MLServer, BentoML and KServe's Python server, and against
+in-process onnxruntime, for three workloads (bench/serve/workloads.py), in one run.
 
-One run, one machine, the same ONNX file (the root example's) and the same request (one row,
-Open Inference Protocol v2 JSON) for every server; wrk at 1, 8 and 32 connections, then one Locust
-run per server as a second opinion. A Starlette variant of the same core records the HTTP-stack
-choice. Targets (for the note, never asserted here): >= 1.5x MLServer's throughput at equal or
-lower p99; < 1 ms server overhead over the floor at p50, concurrency 1.
+Every server answers the same one-row request on 127.0.0.1: wrk (one thread, the other core
+serves) at 1, 8, 32 and 128 connections, then one Locust run as a second opinion. Per point:
+req/s, p50/p99 and the server's CPU seconds per 1,000 requests (its whole process tree, from
+/proc). For the model-dominated workloads, in-process onnxruntime rows/s for the same batch
+composition (one row, and the 32-row batches micro-batching forms at most) and served rows/s at
+c=32 over it. For the example, the HTTP-stack variants: today's stack (uvicorn, one process)
+against uvicorn with two workers and granian with one and two. Targets (for the note, never
+asserted here): >= 1.5x each peer's req/s at every concurrency with a p99 no worse; served rows/s
+at c=32 >= 80% of in-process rows/s.
+
+BENCH_SERVE_SECONDS (default 6), BENCH_SERVE_WORKLOADS (comma list) and BENCH_SERVE_SERVERS
+(comma list of labels' first words, e.g. "mlops,kserve") shorten development runs.
 """
 
 from __future__ import annotations
 
-import csv
-import importlib.util
-import json
-import re
+import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bench.common import ROOT, Measurement
+from bench.common import Measurement
+from bench.serve import servers
+from bench.serve.cpu import cpu_seconds
 from bench.serve.load import LoadResult, locust, wrk
-from bench.serve.servers import free_port, mlops_serve, mlserver, starlette_variant
+from bench.serve.onnx_feeds import feeds, open_session
+from bench.serve.servers import Server, free_port
+from bench.serve.workloads import Workload, workloads, write_json
 
-CONCURRENCY = (1, 8, 32)
-SECONDS = 6
-LOCUST_USERS = 8
 BENCH = "serve"
+CONCURRENCY = (1, 8, 32, 128)
+LOCUST_USERS = 8
+BATCH = 32
+"""serving.max_batch_size: the largest batch the server forms from one-row requests."""
+PEERS = ("mlserver", "bentoml", "kserve")
+MODEL_DOMINATED = ("forest", "churn")
+TODAY = "mlops v2"
 
 
-def _row() -> dict[str, float]:
+@dataclass(frozen=True)
+class Point:
+    load: LoadResult
+    cpu_per_1000: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    label: str
+    start: Callable[[], AbstractContextManager[Server]]
+    path: str
+    body: Path
+
+
+def _seconds() -> int:
+    return int(os.environ.get("BENCH_SERVE_SECONDS", "6"))
+
+
+def in_process(workload: Workload, rows: int, seconds: float = 2.0) -> float:
+    """Rows/s of session.run on `rows` copies of the request row, one thread, in this process."""
+    session = open_session(str(workload.model))
+    tensors = {name: np.repeat(np.array(value, dtype=object), rows, axis=0)
+               for name, value in workload.tensors().items()}
+    data = feeds(session, tensors)
+    for _ in range(20):
+        session.run(["probabilities"], data)
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        session.run(["probabilities"], data)
+        runs += 1
+    return runs * rows / (time.perf_counter() - start)
+
+
+def _point(server: Server, path: str, body: Path, connections: int) -> Point:
+    before = cpu_seconds(server.pid)
+    result = wrk(server.url + path, body, connections, _seconds())
+    used = cpu_seconds(server.pid) - before
+    return Point(result, 1000 * used / max(result.requests, 1))
+
+
+def _sweep(plan: Plan, workdir: Path) -> Iterator[tuple[int | str, Point]]:
+    with plan.start() as server:
+        wrk(server.url + plan.path, plan.body, 8, 1)  # warm-up
+        for connections in CONCURRENCY:
+            yield connections, _point(server, plan.path, plan.body, connections)
+        before = cpu_seconds(server.pid)
+        result = locust(server.url, plan.path, plan.body, LOCUST_USERS, _seconds(), workdir)
+        used = cpu_seconds(server.pid) - before
+        yield "locust", Point(result, 1000 * used / max(result.requests, 1))
+
+
+def _plans(workload: Workload, workdir: Path) -> list[Plan]:
+    name = workload.served_name
+    v2 = write_json(workdir / f"{workload.name}-v2.json", workload.v2_body())
+    bento_path, bento_body = workload.bentoml_request()
+    bento = write_json(workdir / f"{workload.name}-bentoml.json", bento_body)
+    log = workdir / f"{workload.name}-servers.log"
+    infer = f"/v2/models/{name}/infer"
+    plans = [
+        Plan(TODAY, lambda: servers.mlops_serve(workload.spec, workload.model, free_port(), log),
+             infer, v2),
+        Plan("mlserver 1.7.1", lambda: servers.mlserver(workload.model, name, free_port(),
+                                                        workdir, log), infer, v2),
+        Plan("bentoml 1.4.40", lambda: servers.bentoml(workload.model, name, free_port(),
+                                                       workdir, log), bento_path, bento),
+        Plan("kserve 0.21.0", lambda: servers.kserve(workload.model, name, free_port(),
+                                                     workdir, log), infer, v2),
+    ]
+    if workload.name == "example":
+        predict = write_json(workdir / "example-predict.json", workload.predict_body())
+        plans.insert(1, Plan("mlops /predict", lambda: servers.mlops_serve(
+            workload.spec, workload.model, free_port(), log), "/predict", predict))
+        plans += _stack_variants(workload, workdir, infer, v2, log)
+    wanted = os.environ.get("BENCH_SERVE_SERVERS")
+    if wanted:
+        plans = [p for p in plans if p.label.split()[0] in wanted.split(",")]
+    return plans
+
+
+def _stack_variants(workload: Workload, workdir: Path, infer: str, v2: Path,
+                    log: Path) -> list[Plan]:
+    """The same app, access log and metrics on, under other process models and servers."""
+    from mlops.serving.config import ServerConfig
     from mlops.spec.loader import load_spec
 
-    spec = load_spec(ROOT / "mlops.yaml", check_files=False).spec
-    with (ROOT / spec.data.test).open() as handle:
-        first = next(csv.DictReader(handle))
-    return {name: float(first[name]) for name in spec.data.features}
-
-
-def floor(model: Path, row: list[float], runs: int = 3000) -> tuple[float, float, float]:
-    """(p50 ms, p99 ms, runs/s) of session.run on one row, in-process, one thread."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(model), sess_options=options,
-                                   providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    x = np.array([row], dtype=np.float32)
-    for _ in range(200):
-        session.run(["probabilities"], {name: x})
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(["probabilities"], {name: x})
-        times.append(time.perf_counter() - start)
-    ms = np.array(times) * 1000
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), 1000 / float(ms.mean())
-
-
-def _sweep(label: str, server: AbstractContextManager[str], path: str, body: Path,
-           workdir: Path) -> Iterator[tuple[str, int | str, LoadResult]]:
-    with server as base:
-        wrk(base + path, body, 8, 1)  # warm-up
-        for connections in CONCURRENCY:
-            yield label, connections, wrk(base + path, body, connections, SECONDS)
-        yield label, "locust", locust(base, path, body, LOCUST_USERS, SECONDS, workdir)
+    config = ServerConfig.from_spec(load_spec(workload.spec, check_files=False)).with_overrides(
+        model=workload.model, workers=2).to_json()
+    return [
+        Plan("stack uvicorn workers=2", lambda: servers.mlops_serve(
+            workload.spec, workload.model, free_port(), log, "--workers", "2"), infer, v2),
+        Plan("stack granian workers=1", lambda: servers.granian(config, free_port(), 1, log),
+             infer, v2),
+        Plan("stack granian workers=2", lambda: servers.granian(config, free_port(), 2, log),
+             infer, v2),
+    ]
 
 
 def run() -> list[Measurement]:
-    model = ROOT / "models" / "model.onnx"
-    if not model.exists():
-        raise SystemExit(f"{model} is missing: run `python examples/breast_cancer/train.py`")
-    features = _row()
-    row = list(features.values())
-    out: list[Measurement] = []
+    selected = os.environ.get("BENCH_SERVE_WORKLOADS")
+    out = [Measurement(BENCH, "load average before (1, 5, 15 min)", os.getloadavg()[0], "",
+                       notes=" / ".join(f"{v:.2f}" for v in os.getloadavg()))]
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as folder:
         workdir = Path(folder)
-        v2 = workdir / "v2.json"
-        v2.write_text(json.dumps({"inputs": [{"name": "input", "shape": [1, len(row)],
-                                              "datatype": "FP32", "data": row}]}))
-        predict = workdir / "predict.json"
-        predict.write_text(json.dumps({"instances": [features]}))
-        f50, f99, frate = floor(model, row)
-        out += [Measurement(BENCH, "onnxruntime in-process p50 (floor)", f50, "ms"),
-                Measurement(BENCH, "onnxruntime in-process p99 (floor)", f99, "ms"),
-                Measurement(BENCH, "onnxruntime in-process runs/s (floor)", frate, "runs/s")]
-        spec = ROOT / "mlops.yaml"
-        runs: dict[tuple[str, int | str], LoadResult] = {}
-        plans: list[tuple[str, Callable[[], AbstractContextManager[str]], str, Path]] = [
-            ("mlops v2", lambda: mlops_serve(spec, free_port()), "/v2/models/breast-cancer/infer",
-             v2),
-            ("mlops /predict", lambda: mlops_serve(spec, free_port()), "/predict", predict),
-            ("mlserver v2", lambda: mlserver(model, "breast-cancer", free_port(), workdir),
-             "/v2/models/breast-cancer/infer", v2),
-        ]
-        if importlib.util.find_spec("starlette") is not None:
-            # The stack choice on equal work: no access log, no request log, same parsing,
-            # batching and JSON; only the plain ASGI app still counts its metrics.
-            from mlops.serving.config import ServerConfig
-            from mlops.spec.loader import load_spec
-
-            bare = workdir / "mlops.yaml"
-            bare.write_text(re.sub(r"^  request_log: .*\n", "", spec.read_text(), flags=re.M))
-            flags = ("--no-access-log", "--model", str(model))
-            config = ServerConfig.from_spec(load_spec(bare, check_files=False)).with_overrides(
-                model=model).to_json()
-            plans += [("asgi bare /predict", lambda: mlops_serve(bare, free_port(), *flags),
-                       "/predict", predict),
-                      ("starlette bare /predict",
-                       lambda: starlette_variant(config, free_port()), "/predict", predict)]
-        for label, start, path, body in plans:
-            for name, level, result in _sweep(label, start(), path, body, workdir):
-                runs[(name, level)] = result
-        out += _measurements(runs, f50)
+        for workload in workloads(selected.split(",") if selected else None):
+            print(f"serve bench: workload {workload.name}", file=sys.stderr)
+            runs: dict[tuple[str, int | str], Point] = {}
+            for plan in _plans(workload, workdir):
+                print(f"  {plan.label}", file=sys.stderr)
+                try:
+                    for level, point in _sweep(plan, workdir):
+                        runs[(plan.label, level)] = point
+                except RuntimeError as error:  # one server failing must not lose the rest
+                    out.append(Measurement(BENCH, f"{workload.name}: {plan.label} failed", 0, "",
+                                           notes=f"{error}; see its log in the run's folder"))
+            out += measurements(workload.name, runs)
+            if workload.name in MODEL_DOMINATED:
+                out += _model_bound(workload, runs)
+    out.append(Measurement(BENCH, "load average after (1, 5, 15 min)", os.getloadavg()[0], "",
+                           notes=" / ".join(f"{v:.2f}" for v in os.getloadavg())))
     return out
 
 
-def _measurements(runs: dict[tuple[str, int | str], LoadResult], floor_p50: float
-                  ) -> list[Measurement]:
+def measurements(workload: str, runs: dict[tuple[str, int | str], Point]) -> list[Measurement]:
+    """Every point, then mlops v2 against each peer and each stack variant against today's."""
     out = []
-    for (label, level), result in runs.items():
-        where = f"c={level}" if level != "locust" else f"locust u={LOCUST_USERS}"
-        peer = ("mlserver v2" if label.startswith("mlops") else
-                "asgi bare /predict" if label.startswith("starlette") else None)
-        reference = runs.get((peer, level)) if peer else None
+    for (label, level), point in runs.items():
         tool = "locust" if level == "locust" else "wrk"
-        notes = f"{tool}; {result.errors} errors"
-        out.append(Measurement(BENCH, f"{label} {where} throughput", result.rps, "req/s",
-                               f"{peer} {where}" if reference else None,
-                               result.rps / reference.rps if reference else None,
-                               ">= 1.5x mlserver" if peer == "mlserver v2" else None, notes))
-        for stat in ("p50_ms", "p99_ms"):
-            value = getattr(result, stat)
-            ref_value = getattr(reference, stat) if reference else None
-            out.append(Measurement(BENCH, f"{label} {where} {stat[:3]}", value, "ms",
-                                   f"{peer} {where}" if reference else None,
-                                   value / ref_value if ref_value else None,
-                                   "<= mlserver" if peer == "mlserver v2" and stat == "p99_ms"
-                                   else None, notes))
-    for label in ("mlops v2", "mlops /predict"):
-        if (label, 1) in runs:
-            overhead = runs[(label, 1)].p50_ms - floor_p50
-            out.append(Measurement(BENCH, f"{label} server overhead at p50, c=1", overhead, "ms",
-                                   "onnxruntime in-process p50 (floor)", None, "< 1 ms",
-                                   "wrk p50 minus the in-process session.run p50"))
+        where = f"locust u={LOCUST_USERS}" if level == "locust" else f"c={level}"
+        notes = f"{tool}; {point.load.errors} errors; {point.load.requests} requests"
+        name = f"{workload}: {label} {where}"
+        out += [Measurement(BENCH, f"{name} throughput", point.load.rps, "req/s", notes=notes),
+                Measurement(BENCH, f"{name} p50", point.load.p50_ms, "ms", notes=notes),
+                Measurement(BENCH, f"{name} p99", point.load.p99_ms, "ms", notes=notes),
+                Measurement(BENCH, f"{name} CPU", point.cpu_per_1000, "CPU s/1k req",
+                            notes="server process tree, /proc")]
+    for (label, level), point in runs.items():
+        if label == TODAY or (TODAY, level) not in runs:
+            continue
+        ours = runs[(TODAY, level)].load
+        where = f"locust u={LOCUST_USERS}" if level == "locust" else f"c={level}"
+        variant = label.startswith("stack")
+        name = (f"{workload}: {label} / {TODAY} {where}" if variant
+                else f"{workload}: {TODAY} / {label} {where}")
+        rps = point.load.rps / ours.rps if variant else ours.rps / max(point.load.rps, 1e-9)
+        p99 = point.load.p99_ms / ours.p99_ms if variant else ours.p99_ms / point.load.p99_ms
+        out += [Measurement(BENCH, f"{name} req/s ratio", rps, "x",
+                            target=None if variant else ">= 1.5"),
+                Measurement(BENCH, f"{name} p99 ratio", p99, "x",
+                            target=None if variant else "<= 1")]
     return out
 
 
+def _model_bound(workload: Workload, runs: dict[tuple[str, int | str], Point]
+                 ) -> list[Measurement]:
+    single, batched = in_process(workload, 1), in_process(workload, BATCH)
+    out = [Measurement(BENCH, f"{workload.name}: onnxruntime in-process, 1-row runs", single,
+                       "rows/s", notes="one thread, same session options as the servers"),
+           Measurement(BENCH, f"{workload.name}: onnxruntime in-process, {BATCH}-row runs",
+                       batched, "rows/s", notes="the batches micro-batching forms at most")]
+    for label in (TODAY, *(f"{p}" for p in ("mlserver 1.7.1", "bentoml 1.4.40",
+                                            "kserve 0.21.0"))):
+        point = runs.get((label, 32))
+        if point is not None:
+            out.append(Measurement(BENCH, f"{workload.name}: {label} c=32 rows/s over in-process",
+                                   point.load.rps / batched, "x",
+                                   f"onnxruntime in-process, {BATCH}-row runs",
+                                   point.load.rps / batched,
+                                   ">= 0.8" if label == TODAY else None,
+                                   f"{point.load.rps:.0f} served rows/s; 1-row in-process "
+                                   f"{single:.0f} rows/s"))
+    return out

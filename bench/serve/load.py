@@ -20,6 +20,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int
 
 
 def _ms(text: str) -> float:
@@ -38,6 +39,7 @@ def wrk(url: str, body_file: Path, connections: int, seconds: int) -> LoadResult
                              "-s", str(script), url], capture_output=True, text=True,
                             check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -45,7 +47,7 @@ def wrk(url: str, body_file: Path, connections: int, seconds: int) -> LoadResult
     count = int(errors.group(1)) if errors else 0
     if socket_errors:
         count += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return LoadResult(rps, p50, p99, count)
+    return LoadResult(rps, p50, p99, count, requests)
 
 
 def locust(host: str, path: str, body_file: Path, users: int, seconds: int,
@@ -61,4 +63,4 @@ def locust(host: str, path: str, body_file: Path, users: int, seconds: int,
     with (prefix.parent / f"{prefix.name}_stats.csv").open() as handle:
         row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
     return LoadResult(float(row["Requests/s"]), float(row["50%"]), float(row["99%"]),
-                      int(row["Failure Count"]))
+                      int(row["Failure Count"]), int(row["Request Count"]))

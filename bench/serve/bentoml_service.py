@@ -1,0 +1,31 @@
+"""BentoML 1.4's documented service shape: a `@bentoml.service` class that opens the model in
+`__init__` and exposes `@bentoml.api` methods; one-input models go through an adaptive-batching
+(`batchable=True`) ndarray API, as BentoML recommends for per-row models, and multi-input models
+(one graph input per column) through a plain API taking {input: column}. Runs in BentoML's own
+venv: `bentoml serve bentoml_service:OnnxService --port PORT` with BENCH_MODEL set.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import bentoml
+import numpy as np
+from onnx_feeds import feeds, open_session
+
+
+@bentoml.service(workers=1)
+class OnnxService:
+    def __init__(self) -> None:
+        self.session = open_session(os.environ["BENCH_MODEL"])
+        self.name = self.session.get_inputs()[0].name
+
+    @bentoml.api(batchable=True, max_batch_size=32, max_latency_ms=1000)
+    def predict(self, input: np.ndarray) -> np.ndarray:  # noqa: A002  # the JSON field's name
+        return self.session.run(["probabilities"],
+                                {self.name: input.astype(np.float32, copy=False)})[0]
+
+    @bentoml.api
+    def predict_columns(self, inputs: dict[str, Any]) -> list[list[float]]:
+        return self.session.run(["probabilities"], feeds(self.session, inputs))[0].tolist()

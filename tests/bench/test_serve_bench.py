@@ -1,0 +1,56 @@
+"""The serving bench's own arithmetic and requests (no peer venv, no load generator)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from bench.bench_serve import Point, measurements
+from bench.serve.cpu import cpu_seconds, descendants
+from bench.serve.load import LoadResult
+from bench.serve.workloads import workloads
+
+
+def test_cpu_seconds_count_a_busy_child() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time\nend = time.process_time() + 0.3\n"
+                              "while time.process_time() < end: pass\ntime.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while cpu_seconds(child.pid) < 0.25 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert child.pid in descendants(child.pid)
+        assert cpu_seconds(child.pid) >= 0.25
+        assert child.pid in descendants(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_every_server_gets_the_same_row_in_its_own_shape() -> None:
+    example, churn = workloads(["example", "churn"])
+    (single,) = example.v2_body()["inputs"]
+    assert (single["name"], single["shape"], single["datatype"]) == ("input", [1, 30], "FP32")
+    assert single["data"] == list(example.row.values())
+    assert example.bentoml_request() == ("/predict", {"input": [list(example.row.values())]})
+    kinds = {i["name"]: (i["shape"], i["datatype"]) for i in churn.v2_body()["inputs"]}
+    assert kinds["plan"] == ([1, 1], "BYTES")
+    assert kinds["tenure_months"] == ([1, 1], "INT64")
+    assert kinds["monthly_charges"] == ([1, 1], "FP32")
+    path, body = churn.bentoml_request()
+    assert path == "/predict_columns"
+    assert body["inputs"]["plan"] == [[churn.row["plan"]]]
+
+
+def test_ratios_put_mlops_over_each_peer_and_each_variant_over_today() -> None:
+    def point(rps: float, p99: float) -> Point:
+        return Point(LoadResult(rps, 1.0, p99, 0, int(rps * 6)), 0.5)
+
+    runs = {("mlops v2", 8): point(3000, 4.0), ("kserve 0.21.0", 8): point(1000, 8.0),
+            ("stack granian workers=1", 8): point(4500, 2.0)}
+    figures = {m.name: (m.value, m.target) for m in measurements("example", runs)}
+    assert figures["example: mlops v2 / kserve 0.21.0 c=8 req/s ratio"] == (3.0, ">= 1.5")
+    assert figures["example: mlops v2 / kserve 0.21.0 c=8 p99 ratio"] == (0.5, "<= 1")
+    assert figures["example: stack granian workers=1 / mlops v2 c=8 req/s ratio"] == (1.5, None)
+    assert figures["example: kserve 0.21.0 c=8 CPU"] == (0.5, None)
