@@ -108,13 +108,14 @@ class Overlay:
 
 def canary_checks(spec: Spec, window: str) -> list[CanaryCheck]:
     """Error rate and p95 latency limits: the monitors' alert thresholds, else the load SLOs."""
-    model = spec.name
+    # The champion's pods only: a challenger's answers (serving.challenger) must not decide.
+    model = f'model="{spec.name}",variant="champion"'
     requests, duration = telemetry.REQUESTS.name, telemetry.REQUEST_DURATION.name
-    error_query = (f'sum(rate({requests}{{model="{model}",status=~"5.."}}[{window}])) / '
-                   f'sum(rate({requests}{{model="{model}"}}[{window}]))')
+    error_query = (f'sum(rate({requests}{{{model},status=~"5.."}}[{window}])) / '
+                   f'sum(rate({requests}{{{model}}}[{window}]))')
     inference = telemetry.INFERENCE_ENDPOINTS_REGEX
     latency_query = (f"histogram_quantile(0.95, sum by (le) "
-                     f'(rate({duration}_bucket{{model="{model}",endpoint=~"{inference}"}}[{window}])))')
+                     f'(rate({duration}_bucket{{{model},endpoint=~"{inference}"}}[{window}])))')
     monitors, slos = spec.monitors, spec.load.thresholds.thresholds()
     load_errors, load_p95 = slos.get("error_rate"), slos.get("p95_ms")
     if monitors.error_rate is not None:

@@ -293,3 +293,15 @@ def test_checkov_finds_no_failed_check_in_the_routed_overlays(
     scanned = {c["resource"].split(".")[0] for c in results["passed_checks"]}
     assert {"Deployment", "Service", "Ingress"} <= scanned
     assert {c["check_id"] for c in results["skipped_checks"]} <= {"CKV_K8S_43"}
+
+
+def test_the_canary_analysis_reads_the_champions_metrics_only(
+        built: dict[str, list[Doc]]) -> None:
+    """An ab challenger answers users under the same model name: its errors and latency must
+    not abort (or pass) the champion's canary."""
+    metrics = one(built["gateway-ab"], "AnalysisTemplate")["spec"]["metrics"]
+    queries = [m["provider"]["prometheus"]["query"] for m in metrics if "prometheus" in m["provider"]]
+    assert len(queries) == 2
+    for query in queries:
+        model = 'model="breast-cancer"'
+        assert query.count(model) == query.count(f'{model},variant="champion"') > 0, query
