@@ -118,7 +118,10 @@ class Batch:
 
 class Part:
     """Rows of a file that are read on their own. Row numbers in `problems` count from the part's
-    first row; `rows` is known once `batches` has been read to the end."""
+    first row; `rows` is known once `batches` has been read to the end, `known_rows` before any
+    is read when the file's metadata says (Parquet), else None (CSV)."""
+
+    known_rows: int | None = None
 
     def __init__(self, dataset: Dataset, index: int, columns: list[str]) -> None:
         self.dataset = dataset
@@ -236,9 +239,10 @@ class _ParquetPart(Part):
     """Whole row groups of a Parquet file; columns of the wrong type were left out beforehand."""
 
     def __init__(self, dataset: Dataset, index: int, columns: list[str],
-                 row_groups: list[int]) -> None:
+                 row_groups: list[int], rows: int) -> None:
         super().__init__(dataset, index, columns)
         self.row_groups = row_groups
+        self.known_rows = rows
 
     def _read(self) -> Iterator[Batch]:
         expected = self.dataset.expected
@@ -417,15 +421,15 @@ class Dataset:
                                                   f"parquet type {found}",
                                                   parquet.metadata.num_rows)
         groups: list[list[int]] = [[]]
-        rows = 0
+        sizes = [0]
         for group in range(parquet.metadata.num_row_groups):
-            if rows >= PART_ROWS:
+            if sizes[-1] >= PART_ROWS:
                 groups.append([])
-                rows = 0
+                sizes.append(0)
             groups[-1].append(group)
-            rows += parquet.metadata.row_group(group).num_rows
-        return [_ParquetPart(self, index, readable, row_groups)
-                for index, row_groups in enumerate(groups)]
+            sizes[-1] += parquet.metadata.row_group(group).num_rows
+        return [_ParquetPart(self, index, readable, row_groups, rows)
+                for index, (row_groups, rows) in enumerate(zip(groups, sizes, strict=True))]
 
 
 def _check_local(path: Path, display: str) -> None:

@@ -11,7 +11,7 @@ sample is the same whatever order its rows arrive in).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -20,22 +20,38 @@ from mlops.spec.models import Data
 
 from ..engine import Engine, PartProgress, open_engine
 from ..stats import Reservoir
+from ..stats.drift import FloatArray
+from ..stats.sketch import RESERVOIR_ROWS, KeyArray, mix64
 from . import arrow_numpy, rowhash
-from .datasets import Batch, MalformedRows, Part, TypeProblem
+from .datasets import _PART_SHIFT, Batch, MalformedRows, Part, TypeProblem
 from .fileset import FileSet
 from .tallies import Coded, Tallies, tally_numbers, tally_text
 
 _NUMERIC = ("float", "int")
+_BOUND_CHUNK = 1 << 20
 
 
 class Sample(Reservoir):
-    """A `Reservoir` that travels: pickled with its filled rows only, merged into another."""
+    """A `Reservoir` that travels: pickled with its filled rows only, merged into another, and
+    fed only the rows that can be in the whole dataset's sample when that is known beforehand."""
+
+    def add_below(self, block: FloatArray, keys: KeyArray, bound: int | None) -> None:
+        """Add the rows whose priority is at most `bound` (None: all); the others count as seen
+        (the sample of the whole dataset never holds them)."""
+        if bound is None:
+            self.add(block, keys)
+            return
+        keep = mix64(keys ^ self._seed) <= np.uint64(bound)
+        self.add(block[keep], keys[keep])
+        self.seen += int(keep.size - np.count_nonzero(keep))
 
     def merge(self, other: Sample) -> None:
-        """Add another part's sample: the result is the sample of both parts' rows."""
+        """Add another part's sample: the result is the sample of both parts' rows (and counts
+        every row the other part saw, not only those it kept)."""
         size = other._size
         if size:
             self.add(other._rows[:size], other._keys[:size])
+        self.seen += other.seen - size
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -62,6 +78,9 @@ class ScanPlan:
     columns: list[str]
     numeric: list[str]
     categorical: list[str]
+    bound: int | None = None
+    """The highest row priority in the whole dataset's sample, when known before reading (see
+    `sample_bound`): a part then returns only its rows of that sample, not a sample of its own."""
 
     def sample(self) -> Sample | None:
         return Sample(len(self.numeric)) if self.numeric else None
@@ -109,7 +128,8 @@ class FileScan:
                 return self.scan(local)
         parts = self.dataset.parts(self.columns)
         progress = PartProgress(self.dataset.display, len(parts))
-        for part, result in zip(parts, engine.map(tally_part, [(self.plan, p) for p in parts]),
+        plan = replace(self.plan, bound=sample_bound(parts)) if self.sample is not None else self.plan
+        for part, result in zip(parts, engine.map(tally_part, [(plan, p) for p in parts]),
                                 strict=True):
             part.rows, part.problems, part.malformed = result.rows, result.problems, result.malformed
             self.tallies.merge(result.tallies)
@@ -163,4 +183,27 @@ def _add(plan: ScanPlan, tallies: Tallies, sample: Sample | None, batch: Batch) 
                 coded.count_into(tallies.classes)
     tallies.hashes.append(rowhash.finish(row_hash))
     if sample is not None:
-        sample.add(np.column_stack([numbers[name] for name in plan.numeric]), batch.row_keys())
+        sample.add_below(np.column_stack([numbers[name] for name in plan.numeric]),
+                         batch.row_keys(), plan.bound)
+
+
+def sample_bound(parts: list[Part], capacity: int = RESERVOIR_ROWS) -> int | None:
+    """The highest priority among the `capacity` lowest of every row's, when every part's row
+    count is known (Parquet metadata) and the rows outnumber the sample; else None. A row's
+    priority depends only on its key (part, row), so this is the exact bound of the final
+    bottom-k sample, and each part's task ships only its rows of it (at most `capacity` rows in
+    all, instead of up to `capacity` per part)."""
+    counts = [part.known_rows for part in parts]
+    if any(count is None for count in counts) or sum(c or 0 for c in counts) <= capacity:
+        return None
+    lowest: KeyArray = np.empty(0, dtype=np.uint64)
+    for part, count in zip(parts, counts, strict=True):
+        first = part.index << _PART_SHIFT
+        for start in range(0, count or 0, _BOUND_CHUNK):
+            keys = np.arange(first + start, first + min(count or 0, start + _BOUND_CHUNK),
+                             dtype=np.uint64)
+            candidates = np.concatenate([lowest, mix64(keys)])
+            if candidates.size > capacity:
+                candidates = np.partition(candidates, capacity - 1)[:capacity]
+            lowest = candidates
+    return int(lowest.max())

@@ -21,7 +21,7 @@ from mlops.spec.loader import LoadedSpec
 from ..data import arrow_numpy
 from ..data.datasets import Part
 from ..data.fileset import FileSet
-from ..data.scan import Sample
+from ..data.scan import Sample, sample_bound
 from ..engine import Engine, PartProgress, open_engine
 from ..stats import CategoryCounter
 from ..stats.drift import FloatArray
@@ -54,7 +54,8 @@ def read_reference(loaded: LoadedSpec, location: str, numeric: Sequence[str],
     reference = ReferenceData(tuple(numeric), Sample(max(1, len(numeric))))
     counters = {name: CategoryCounter() for name in categorical}
     progress = PartProgress(dataset.display, len(parts))
-    jobs = [(tuple(numeric), tuple(categorical), part) for part in parts]
+    bound = sample_bound(parts)
+    jobs = [(tuple(numeric), tuple(categorical), bound, part) for part in parts]
     for part, (rows, sample, counted) in zip(parts, engine.map(_summarise_part, jobs), strict=True):
         part.rows = rows
         reference.sample.merge(sample)
@@ -65,10 +66,10 @@ def read_reference(loaded: LoadedSpec, location: str, numeric: Sequence[str],
     return reference
 
 
-def _summarise_part(job: tuple[tuple[str, ...], tuple[str, ...], Part]
+def _summarise_part(job: tuple[tuple[str, ...], tuple[str, ...], int | None, Part]
                     ) -> tuple[int, Sample, dict[str, CategoryCounter]]:
-    """One part's row sample and category counts (the task each engine runs)."""
-    numeric, categorical, part = job
+    """One part's rows of the sample and category counts (the task each engine runs)."""
+    numeric, categorical, bound, part = job
     sample = Sample(max(1, len(numeric)))
     counters = {name: CategoryCounter() for name in categorical}
     for batch in part.batches():
@@ -76,7 +77,7 @@ def _summarise_part(job: tuple[tuple[str, ...], tuple[str, ...], Part]
         columns = [_floats(batch.data.column(name)) if name in names
                    else np.full(batch.num_rows, np.nan) for name in numeric]
         block = np.column_stack(columns) if columns else np.zeros((batch.num_rows, 1))
-        sample.add(block, batch.row_keys())
+        sample.add_below(block, batch.row_keys(), bound)
         for name, counter in counters.items():
             if name in names:
                 counter.add(batch.data.column(name))
