@@ -62,7 +62,7 @@ def test_files_follow_the_spec(name: str) -> None:
         if spec.load.cluster is not None:  # the in-cluster load test (kubernetes_load)
             expected |= {K8S / "load" / env.name / f
                          for f in ("kustomization.yaml", "service.yaml", "jobs.yaml")}
-            if env.rollout.strategy == "canary":
+            if env.rollout.strategy == "canary" and env.rollout.traffic is None:
                 expected.add(overlay / "canary-service.yaml")
             if spec.deploy.gitops == "flux" and env is not spec.deploy.environments[-1]:
                 expected.add(K8S / "flux" / f"{env.name}-load.yaml")

@@ -22,10 +22,25 @@ from mlops.compiler.targets.kubernetes_load import (
     LOCUST_IMAGE,
     LOCUST_VERSION,
 )
-from mlops.spec.loader import LoadedSpec
-from tests.compiler.k8s_support import FIXTURES, context, load, parse, render, run, tool
+from mlops.spec.kubernetes_names import DerivedNames
+from mlops.spec.loader import LoadedSpec, validate_text
+from tests.compiler.k8s_crds import is_custom
+from tests.compiler.k8s_crds import problems as crd_problems
+from tests.compiler.k8s_support import (
+    FIXTURES,
+    SPECS,
+    context,
+    documents,
+    kustomize,
+    load,
+    parse,
+    render,
+    run,
+    tool,
+    write_tree,
+)
 from tests.compiler.test_kubernetes_validators import KUBERNETES_VERSION
-from tests.specs import edit_spec, location
+from tests.specs import breast_cancer, changed, edit_spec, location, spec_yaml
 
 K8S = PurePosixPath("generated/k8s")
 
@@ -148,3 +163,26 @@ def test_missing_test_rows_are_a_located_error(repo: Path,
     assert (code, err) == (1, f"mlops.yaml:{where}: data.test: test.csv not found: load.cluster "
                               "copies its first rows into the in-cluster load test's ConfigMap at "
                               "compile time\n")
+
+
+def test_a_routed_canary_is_load_tested_through_the_routers_canary_service(tmp_path: Path) -> None:
+    """With a traffic router the router's canary Service is the one the load test targets: one
+    Service, one canaryService, and the analysis Job's host names it."""
+    changes = {"load.cluster": {"workers": 2, "rows": 20},
+               "deploy.environments.1.rollout.traffic": {"router": "istio",
+                                                         "hosts": ["breast-cancer"]}}
+    loaded = validate_text(spec_yaml(changed(breast_cancer(), changes)), SPECS["root"],
+                           display="mlops.yaml")
+    production = loaded.spec.deploy.environments[1]
+    tree = write_tree(render(loaded), tmp_path)
+    docs = documents(kustomize(tree / "k8s" / "overlays" / production.name))
+    canary = DerivedNames(loaded.spec).canary_service
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "Service"].count(canary) == 1
+    (rollout,) = [d for d in docs if d["kind"] == "Rollout"]
+    assert rollout["spec"]["strategy"]["canary"]["canaryService"] == canary
+    (template,) = [d for d in docs if d["kind"] == "AnalysisTemplate"]
+    (metric,) = [m for m in template["spec"]["metrics"] if "job" in m["provider"]]
+    master = metric["provider"]["job"]["spec"]["template"]["spec"]["containers"][0]
+    host = {e["name"]: e["value"] for e in master["env"]}["LOCUST_HOST"]
+    assert host == f"http://{canary}.{production.namespace}.svc:80"
+    assert [p for d in docs if is_custom(d) for p in crd_problems(d, docs)] == []
