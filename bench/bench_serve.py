@@ -41,7 +41,6 @@ CONCURRENCY = (1, 8, 32, 128)
 LOCUST_USERS = 8
 BATCH = 32
 """serving.max_batch_size: the largest batch the server forms from one-row requests."""
-PEERS = ("mlserver", "bentoml", "kserve")
 MODEL_DOMINATED = ("forest", "churn")
 TODAY = "mlops v2"
 
@@ -92,7 +91,8 @@ def _sweep(plan: Plan, workdir: Path) -> Iterator[tuple[int | str, Point]]:
         for connections in CONCURRENCY:
             yield connections, _point(server, plan.path, plan.body, connections)
         before = cpu_seconds(server.pid)
-        result = locust(server.url, plan.path, plan.body, LOCUST_USERS, _seconds(), workdir)
+        result = locust(server.url, plan.path, plan.body, LOCUST_USERS, max(_seconds(), 5),
+                        workdir)
         used = cpu_seconds(server.pid) - before
         yield "locust", Point(result, 1000 * used / max(result.requests, 1))
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import bentoml
+import bentoml  # type: ignore[import-not-found]  # the peer's venv, copied beside
 import numpy as np
-from onnx_feeds import feeds, open_session
+from onnx_feeds import feeds, open_session  # type: ignore[import-not-found]  # the peer's venv, copied beside
 
 
 @bentoml.service(workers=1)
@@ -21,11 +21,14 @@ class OnnxService:
         self.session = open_session(os.environ["BENCH_MODEL"])
         self.name = self.session.get_inputs()[0].name
 
-    @bentoml.api(batchable=True, max_batch_size=32, max_latency_ms=1000)
-    def predict(self, input: np.ndarray) -> np.ndarray:  # noqa: A002  # the JSON field's name
-        return self.session.run(["probabilities"],
-                                {self.name: input.astype(np.float32, copy=False)})[0]
+    @bentoml.api(batchable=True, max_batch_size=32, max_latency_ms=1000)  # type: ignore[untyped-decorator]
+    def predict(self, input: np.ndarray) -> np.ndarray:  # the JSON field's name
+        scores: np.ndarray = self.session.run(
+            ["probabilities"], {self.name: input.astype(np.float32, copy=False)})[0]
+        return scores
 
-    @bentoml.api
+    @bentoml.api  # type: ignore[untyped-decorator]
     def predict_columns(self, inputs: dict[str, Any]) -> list[list[float]]:
-        return self.session.run(["probabilities"], feeds(self.session, inputs))[0].tolist()
+        scores: list[list[float]] = self.session.run(
+            ["probabilities"], feeds(self.session, inputs))[0].tolist()
+        return scores

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from kserve import InferOutput, InferRequest, InferResponse, Model, ModelServer, model_server
-from onnx_feeds import feeds, open_session
+from kserve import InferOutput, InferRequest, InferResponse, Model, ModelServer, model_server  # type: ignore[import-not-found]  # the peer's venv, copied beside
+from onnx_feeds import feeds, open_session  # type: ignore[import-not-found]  # the peer's venv, copied beside
 
 
 class OnnxModel(Model):  # type: ignore[misc]  # kserve lives only in the bench's own venv

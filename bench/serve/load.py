@@ -54,7 +54,7 @@ def locust(host: str, path: str, body_file: Path, users: int, seconds: int,
            workdir: Path) -> LoadResult:
     """A headless Locust run (FastHttpUser), never imported in-process."""
     prefix = workdir / f"locust-{users}"
-    subprocess.run([str(VENV_BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless",
+    done = subprocess.run([str(VENV_BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless",
                     "-H", host, "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
                     "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
                    capture_output=True, text=True, check=False, timeout=seconds + 60,
@@ -62,5 +62,7 @@ def locust(host: str, path: str, body_file: Path, users: int, seconds: int,
                         "PATH": f"{VENV_BIN}:/usr/bin:/bin"})
     with (prefix.parent / f"{prefix.name}_stats.csv").open() as handle:
         row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    if row["50%"] == "N/A":
+        raise RuntimeError(f"locust completed no request: {done.stderr[-500:]}")
     return LoadResult(float(row["Requests/s"]), float(row["50%"]), float(row["99%"]),
                       int(row["Failure Count"]), int(row["Request Count"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
 from mlserver.types import InferenceRequest, InferenceResponse
-from onnx_feeds import feeds, open_session
+from onnx_feeds import feeds, open_session  # type: ignore[import-not-found]  # the peer's venv, copied beside
 
 
 class OnnxModel(MLModel):  # type: ignore[misc]  # mlserver lives only in the bench's own venv

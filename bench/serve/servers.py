@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,7 +95,7 @@ def _running(command: list[str], port: int, ready_path: str, cwd: Path, log: Pat
                 process.wait()
 
 
-def mlops_serve(spec: Path, model: Path, port: int, log: Path, *flags: str) -> Iterator[Server]:
+def mlops_serve(spec: Path, model: Path, port: int, log: Path, *flags: str) -> AbstractContextManager[Server]:
     """`mlops serve` as the container runs it: access log on (to the log file here)."""
     return _running([str(VENV_BIN / "mlops"), "serve", str(spec), "--port", str(port),
                      "--model", str(model), "--no-verify", *flags], port, "/v2/health/ready",
@@ -133,7 +133,7 @@ def _runtime_folder(workdir: Path, name: str, *files: str) -> Path:
     return folder
 
 
-def mlserver(model: Path, name: str, port: int, workdir: Path, log: Path) -> Iterator[Server]:
+def mlserver(model: Path, name: str, port: int, workdir: Path, log: Path) -> AbstractContextManager[Server]:
     """MLServer 1.7 with a custom runtime (mlserver_runtime.py), settings as documented but for
     the ports and `parallel_workers: 0` (inference in the server process): its default worker
     pool crashes on start with this dependency set ("no current event loop")."""
@@ -152,7 +152,7 @@ def mlserver(model: Path, name: str, port: int, workdir: Path, log: Path) -> Ite
                     f"/v2/models/{name}/ready", folder, log)
 
 
-def kserve(model: Path, name: str, port: int, workdir: Path, log: Path) -> Iterator[Server]:
+def kserve(model: Path, name: str, port: int, workdir: Path, log: Path) -> AbstractContextManager[Server]:
     """KServe's ModelServer with a custom `kserve.Model` (kserve_model.py), one worker, gRPC off."""
     folder = _runtime_folder(workdir, f"kserve-{name}", "kserve_model.py")
     return _running([str(ensure_venv("kserve") / "python"), "kserve_model.py",
@@ -162,7 +162,7 @@ def kserve(model: Path, name: str, port: int, workdir: Path, log: Path) -> Itera
                     folder, log)
 
 
-def bentoml(model: Path, name: str, port: int, workdir: Path, log: Path) -> Iterator[Server]:
+def bentoml(model: Path, name: str, port: int, workdir: Path, log: Path) -> AbstractContextManager[Server]:
     """`bentoml serve` of bentoml_service.py (one worker, adaptive batching on its ndarray API)."""
     folder = _runtime_folder(workdir, f"bentoml-{name}", "bentoml_service.py")
     return _running([str(ensure_venv("bentoml") / "bentoml"), "serve",

@@ -89,10 +89,11 @@ def forest_model() -> Path:
     if path.exists():
         return path
     import numpy as np
-    from mlops.spec.loader import load_spec
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
     from sklearn.ensemble import RandomForestClassifier
+
+    from mlops.spec.loader import load_spec
 
     spec = load_spec(ROOT / "mlops.yaml", check_files=False).spec
     with (ROOT / spec.data.train).open() as handle:
