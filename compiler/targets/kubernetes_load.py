@@ -2,7 +2,7 @@
 
 `generated/k8s/load/config/` holds what every environment shares: a ConfigMap with the locustfile
 (the load target's template, so the SLOs and their verdict are the local gate's), a locust.conf
-and the first `load.cluster.rows` test rows, and the NetworkPolicies of the Locust pods.
+and the first `load.cluster.rows` test rows; the Locust pods' ServiceAccount and NetworkPolicy.
 `generated/k8s/load/<environment>/` adds a Locust master Job, a worker Job and the master's
 headless Service, aimed at that environment's Service. The master's exit code is the verdict.
 
@@ -10,8 +10,8 @@ Where it runs:
 - by hand or from CI: `kubectl apply -k generated/k8s/load/<environment>`;
 - an environment before the last one, with Argo CD: its overlay includes the Jobs as PostSync
   hooks, so every sync of staging is followed by the load test (a failed one fails the sync);
-  with Flux: a second Kustomization (`flux/<environment>-load.yaml`) that `dependsOn` the
-  environment's and `wait`s for the Jobs, Flux having no hooks;
+  with Flux (no hooks): a second Kustomization (`flux/<environment>-load.yaml`) that
+  `dependsOn` the environment's and `wait`s for the Jobs, unless the environment is a canary;
 - a canary environment: its AnalysisTemplate gains a Job metric whose one pod runs the master and
   the workers (over localhost: Argo Rollouts names that Job itself, so no Service can find it)
   against the canary's own Service; a failed load test aborts the rollout.
@@ -263,9 +263,15 @@ def overlay_variables(ctx: RenderContext, env: Environment, common: dict[str, ob
 
 def flux_file(ctx: RenderContext, root: PurePosixPath, env: Environment, index: int,
               common: dict[str, object], cluster: Cluster) -> GeneratedFile | None:
-    """Flux's stand-in for a PostSync hook: a Kustomization applied after the environment's."""
+    """Flux's stand-in for a PostSync hook: a Kustomization applied after the environment's.
+
+    None for a canary environment: its analysis already load-tests every new version before it
+    is promoted, and its overlay applies the load test's ConfigMap, which a second Kustomization
+    would then fight over.
+    """
     spec = ctx.loaded.spec
-    if spec.load.cluster is None or spec.deploy.gitops != "flux" or not is_staging(spec, env):
+    if (spec.load.cluster is None or spec.deploy.gitops != "flux" or not is_staging(spec, env)
+            or env.rollout.strategy == "canary"):
         return None
     test = load_test(spec, env, DerivedNames(spec).model, cluster.service_port)
     return GeneratedFile(root / "flux" / f"{env.name}-load.yaml",

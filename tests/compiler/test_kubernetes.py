@@ -64,7 +64,8 @@ def test_files_follow_the_spec(name: str) -> None:
                          for f in ("kustomization.yaml", "service.yaml", "jobs.yaml")}
             if env.rollout.strategy == "canary" and env.rollout.traffic is None:
                 expected.add(overlay / "canary-service.yaml")
-            if spec.deploy.gitops == "flux" and env is not spec.deploy.environments[-1]:
+            if (spec.deploy.gitops == "flux" and env is not spec.deploy.environments[-1]
+                    and env.rollout.strategy != "canary"):
                 expected.add(K8S / "flux" / f"{env.name}-load.yaml")
     if spec.load.cluster is not None:
         expected |= {K8S / "load" / "config" / f

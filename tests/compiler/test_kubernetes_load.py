@@ -186,3 +186,16 @@ def test_a_routed_canary_is_load_tested_through_the_routers_canary_service(tmp_p
     host = {e["name"]: e["value"] for e in master["env"]}["LOCUST_HOST"]
     assert host == f"http://{canary}.{production.namespace}.svc:80"
     assert [p for d in docs if is_custom(d) for p in crd_problems(d, docs)] == []
+
+
+def test_flux_leaves_a_canary_staging_to_its_analysis() -> None:
+    """A canary environment is load-tested by its analysis; a second Flux Kustomization would
+    also own the ConfigMap its overlay applies."""
+    changes = {"load.cluster": {"workers": 1, "rows": 20}, "deploy.gitops": "flux",
+               "deploy.environments.0.rollout": {"strategy": "canary", "steps": [50, 100]}}
+    loaded = validate_text(spec_yaml(changed(breast_cancer(), changes)), SPECS["root"],
+                           display="mlops.yaml")
+    paths = set(render(loaded))
+    assert K8S / "flux" / "staging.yaml" in paths
+    assert K8S / "flux" / "staging-load.yaml" not in paths
+    assert K8S / "overlays" / "staging" / "canary-service.yaml" in paths
