@@ -47,8 +47,9 @@ def trust(loaded: LoadedSpec, variant: Variant = "champion") -> Trust | None:
     if verify is None:
         return None
     challenger = spec.serving.challenger
-    signature = (f"{challenger.model}.sig" if variant == "challenger" and challenger is not None
-                 else verify.signature_path(spec.model.artifact))
+    model = (challenger.model if variant == "challenger" and challenger is not None
+             else spec.model.artifact)
+    signature = spec.serving.signatures(spec.model.artifact)[model]
     return Trust(signature=str(loaded.resolve(signature)),
                  root=str(loaded.root),
                  public_key=str(loaded.resolve(verify.public_key)) if verify.public_key else None,

@@ -556,6 +556,17 @@ class Serving(Strict):
                           "monitors.challenger.",
     )
 
+    def signatures(self, artifact: str) -> dict[str, str]:
+        """Each served model (model.artifact, then the challenger's) -> its signature file: the
+        champion's where serving.verify.signature says, the challenger's beside it (`.sig`).
+        Empty without serving.verify."""
+        if self.verify is None:
+            return {}
+        found = {artifact: self.verify.signature_path(artifact)}
+        if self.challenger is not None:
+            found[self.challenger.model] = f"{self.challenger.model}.sig"
+        return found
+
 
 # --- deploy ----------------------------------------------------------------------------------
 

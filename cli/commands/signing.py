@@ -19,11 +19,15 @@ from mlops.spec.loader import LoadedSpec, load_spec
 from .options import spec_argument
 
 
-def _signature(loaded: LoadedSpec) -> Path:
+def _signed(loaded: LoadedSpec) -> dict[str, str]:
+    """Each served model (model.artifact, serving.challenger.model) -> where its signature goes."""
     spec = loaded.spec
-    verify = spec.serving.verify
-    relative = verify.signature_path(spec.model.artifact) if verify else f"{spec.model.artifact}.sig"
-    return loaded.resolve(relative)
+    found = spec.serving.signatures(spec.model.artifact)
+    if found:
+        return found
+    challenger = spec.serving.challenger
+    models = [spec.model.artifact, *([challenger.model] if challenger is not None else [])]
+    return {model: f"{model}.sig" for model in models}
 
 
 @click.command()
@@ -41,20 +45,19 @@ def sign(spec_path: Path, private_key: Path | None, password_env: str | None,
     if (private_key is None) == (not keyless):
         raise UsageError("give --key PRIVATE_KEY (key mode) or --keyless (Sigstore), one of them")
     loaded = load_spec(spec_path, check_files=False)
-    model = loaded.resolve(loaded.spec.model.artifact)
-    signature = _signature(loaded)
-    if private_key is not None:
-        password = None
-        if password_env:
-            import os
+    password = None
+    if private_key is not None and password_env:
+        import os
 
-            if password_env not in os.environ:
-                raise UsageError(f"--password-env: {password_env} is not set")
-            password = os.environ[password_env]
-        sign_with_key(model, signature, private_key, password)
-    else:
-        sign_keyless(model, signature)
-    click.echo(f"signed {loaded.spec.model.artifact}: {signature.relative_to(loaded.root)}")
+        if password_env not in os.environ:
+            raise UsageError(f"--password-env: {password_env} is not set")
+        password = os.environ[password_env]
+    for model, signature in _signed(loaded).items():
+        if private_key is not None:
+            sign_with_key(loaded.resolve(model), loaded.resolve(signature), private_key, password)
+        else:
+            sign_keyless(loaded.resolve(model), loaded.resolve(signature))
+        click.echo(f"signed {model}: {signature}")
 
 
 @click.command()
@@ -62,12 +65,17 @@ def sign(spec_path: Path, private_key: Path | None, password_env: str | None,
 def verify(spec_path: Path) -> None:
     """Check the model's signature as `mlops serve` does (serving.verify): exit 0 or 1."""
     loaded = load_spec(spec_path, check_files=False)
-    from mlops.serving.config import trust
+    from mlops.serving.config import Variant, trust
 
-    trusted = trust(loaded)
-    if trusted is None:
-        raise MlopsError(f"{spec_path}: serving.verify is not set: nothing says who must have "
-                         "signed the model")
-    check(loaded.resolve(loaded.spec.model.artifact), trusted)
-    click.echo(f"{loaded.spec.model.artifact}: signature {trusted.shown(trusted.signature)} "
-               f"verified, signed by {trusted.signer}")
+    spec = loaded.spec
+    variants: list[tuple[Variant, str]] = [("champion", spec.model.artifact)]
+    if spec.serving.challenger is not None:
+        variants.append(("challenger", spec.serving.challenger.model))
+    for variant, model in variants:
+        trusted = trust(loaded, variant)
+        if trusted is None:
+            raise MlopsError(f"{spec_path}: serving.verify is not set: nothing says who must "
+                             "have signed the model")
+        check(loaded.resolve(model), trusted)
+        click.echo(f"{model}: signature {trusted.shown(trusted.signature)} verified, signed by "
+                   f"{trusted.signer}")

@@ -76,16 +76,26 @@ def image_install(spec: Spec, version: str) -> ImageInstall:
                         plan.source.requirement(extras))
 
 
+def served_models(spec: Spec) -> list[str]:
+    """The ONNX files the image serves: model.artifact, then serving.challenger.model (the same
+    image runs the challenger's deployment)."""
+    challenger = spec.serving.challenger
+    return [spec.model.artifact, *([challenger.model] if challenger is not None else [])]
+
+
 def shipped_files(spec: Spec) -> list[str]:
-    """Spec-relative files the image carries besides the spec: the model, its signature and the
-    public key the server checks it with (serving.verify), and the reference data when the
-    in-cluster monitor computes drift."""
-    files = [PurePosixPath(spec.model.artifact).as_posix()]
+    """Spec-relative files the image carries besides the spec: each served model and its
+    signature, the public key the server checks them with (serving.verify), and the reference
+    data when the in-cluster monitor computes drift."""
     verify = spec.serving.verify
-    if verify is not None:
-        files.append(PurePosixPath(verify.signature_path(spec.model.artifact)).as_posix())
-        if verify.public_key:
-            files.append(PurePosixPath(verify.public_key).as_posix())
+    signatures = spec.serving.signatures(spec.model.artifact)
+    files: list[str] = []
+    for model in served_models(spec):
+        files.append(PurePosixPath(model).as_posix())
+        if model in signatures:
+            files.append(PurePosixPath(signatures[model]).as_posix())
+    if verify is not None and verify.public_key:
+        files.append(PurePosixPath(verify.public_key).as_posix())
     if monitor_in_cluster(spec) and spec.monitors.drift is not None:
         files.append(PurePosixPath(spec.data.reference_path).as_posix())
     return files
@@ -100,22 +110,24 @@ class Copy:
 
 
 def copies(spec: Spec) -> list[Copy]:
-    """The `COPY`s of `shipped_files`. A signature beside the model is copied with it as an
+    """The `COPY`s of `shipped_files`. A signature beside its model is copied with it as an
     optional source (`model.onnx.sig*`): a checkout that is not signed yet (the release workflow
     signs keyless before it builds) still builds, and its server refuses to start."""
-    files = shipped_files(spec)
-    model = files[0]
-    verify = spec.serving.verify
-    signature = verify.signature_path(spec.model.artifact) if verify is not None else None
-    parent = PurePosixPath(model).parent
-    if signature is not None and PurePosixPath(signature).parent == parent:
-        folder = APP_DIR / parent
-        first = Copy(f"{model} {signature}*", f"{folder.as_posix()}/")
-        files = [file for file in files[1:] if file != signature]
-    else:
-        first = Copy(model, (APP_DIR / model).as_posix())
-        files = files[1:]
-    return [first, *(Copy(file, (APP_DIR / file).as_posix()) for file in files)]
+    signatures = spec.serving.signatures(spec.model.artifact)
+    optional: set[str] = set()
+    result: list[Copy] = []
+    for model in served_models(spec):
+        path = PurePosixPath(model)
+        signature = signatures.get(model)
+        if signature is not None and PurePosixPath(signature).parent == path.parent:
+            result.append(Copy(f"{path.as_posix()} {signature}*",
+                               f"{(APP_DIR / path.parent).as_posix()}/"))
+            optional.add(signature)
+        else:
+            result.append(Copy(path.as_posix(), (APP_DIR / path).as_posix()))
+        optional.add(path.as_posix())
+    return [*result, *(Copy(file, (APP_DIR / file).as_posix())
+                       for file in shipped_files(spec) if file not in optional)]
 
 
 def labels(spec: Spec, tool_version: str) -> list[tuple[str, str]]:

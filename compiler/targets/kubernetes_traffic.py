@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML
 
 from mlops.compiler import yaml_emit
 from mlops.compiler.plan import GeneratedFile, RenderContext
@@ -136,7 +136,7 @@ def challenger_manifest(route: Routing, base: Mapping[str, str]) -> str:
 
 
 def _first(text: str) -> dict[str, Any]:
-    doc = next(doc for doc in yaml.safe_load_all(text) if doc is not None)
+    doc = next(doc for doc in YAML(typ="safe", pure=True).load_all(text) if doc is not None)
     return copy.deepcopy(dict(doc))
 
 

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from mlops.compiler.compile import prepare, write
+from mlops.compiler.targets.docker import copies
 from mlops.core.version import release_version
+from mlops.spec.models import Spec
 from tests.compiler.compiler_helpers import CASES, ROOT, compile_case, find_tool, run_tool
 from tests.compiler.k8s_support import kustomize, run
 from tests.specs import REMOVE, breast_cancer, changed, write_spec
@@ -147,3 +149,21 @@ def test_checkov_finds_no_failed_check(case: str, checkov_results: dict[str, Any
 
 def test_checkov_fails_the_insecure_variant(checkov_results: dict[str, Any]) -> None:
     assert {"CKV_DOCKER_2", "CKV_DOCKER_3"} <= _ids(checkov_results, "failed_checks", "insecure")
+
+
+@pytest.mark.parametrize(("verify", "expected"), [
+    (None, ["models/model.onnx -> /app/models/model.onnx",
+            "models/challenger.onnx -> /app/models/challenger.onnx",
+            "data/train.csv -> /app/data/train.csv"]),
+    ({"public_key": "keys/team.pub"},
+     ["models/model.onnx models/model.onnx.sig* -> /app/models/",
+      "models/challenger.onnx models/challenger.onnx.sig* -> /app/models/",
+      "keys/team.pub -> /app/keys/team.pub", "data/train.csv -> /app/data/train.csv"]),
+])
+def test_the_image_carries_the_challenger_and_its_signature(verify: dict[str, str] | None,
+                                                             expected: list[str]) -> None:
+    """The challenger's Deployment runs this image (`mlops serve --variant challenger`)."""
+    challenger = {"model": "models/challenger.onnx", "mode": "shadow"}
+    spec = Spec.model_validate(changed(breast_cancer(), {
+        "serving.challenger": challenger, **({"serving.verify": verify} if verify else {})}))
+    assert [f"{copy.sources} -> {copy.destination}" for copy in copies(spec)] == expected
