@@ -4,6 +4,7 @@ mistake a line and an exit code (2 for usage), never a traceback."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.serving.serve_helpers import MLOPS, make_project
+from tests.spec.test_challenger import ROUTED
+from tests.specs import edit_spec
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -73,3 +76,20 @@ def test_verify_needs_someone_to_trust(tmp_path: Path) -> None:
     done = run("verify", "mlops.yaml", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (
         1, "mlops.yaml: serving.verify is not set: nothing says who must have signed the model\n")
+
+
+def test_a_challenger_is_signed_and_verified_beside_the_champion(project: Path) -> None:
+    """The challenger's Deployment runs the same image and checks its own `<model>.sig`."""
+    shutil.copy(project / "models" / "model.onnx", project / "models" / "challenger.onnx")
+    edit_spec(project / "mlops.yaml", {
+        "serving.challenger": {"model": "models/challenger.onnx", "mode": "shadow"},
+        "serving.request_log": {"path": "logs"}, "deploy.environments": ROUTED})
+    signed = run("sign", "mlops.yaml", "--key", "team.pem", "--password-env", "TEAM_KEY_PASSWORD",
+                 cwd=project, env={"TEAM_KEY_PASSWORD": "secret"})
+    assert (signed.returncode, signed.stdout) == (
+        0, "signed models/model.onnx: models/model.onnx.sig\n"
+           "signed models/challenger.onnx: models/challenger.onnx.sig\n"), signed.stderr
+    assert run("verify", "mlops.yaml", cwd=project).stdout.count(" verified, signed by ") == 2
+    (project / "models" / "challenger.onnx.sig").unlink()
+    done = run("verify", "mlops.yaml", cwd=project)
+    assert done.returncode == 1 and "models/challenger.onnx" in done.stderr, done.stderr
