@@ -48,9 +48,10 @@ def test_ratios_put_mlops_over_each_peer_and_each_variant_over_today() -> None:
         return Point(LoadResult(rps, 1.0, p99, 0, int(rps * 6)), 0.5)
 
     runs = {("mlops v2", 8): point(3000, 4.0), ("kserve 0.21.0", 8): point(1000, 8.0),
-            ("stack granian workers=1", 8): point(4500, 2.0)}
+            ("stack granian workers=1", 8): point(4500, 2.0), ("mlops /predict", 8): point(2000, 5.0)}
     figures = {m.name: (m.value, m.target) for m in measurements("example", runs)}
     assert figures["example: mlops v2 / kserve 0.21.0 c=8 req/s ratio"] == (3.0, ">= 1.5")
     assert figures["example: mlops v2 / kserve 0.21.0 c=8 p99 ratio"] == (0.5, "<= 1")
     assert figures["example: stack granian workers=1 / mlops v2 c=8 req/s ratio"] == (1.5, None)
     assert figures["example: kserve 0.21.0 c=8 CPU"] == (0.5, None)
+    assert not any("/ mlops /predict" in name for name in figures)
