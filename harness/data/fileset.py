@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from mlops.core.storage import resolve
 from mlops.spec.models import ColumnType
 
 from .datasets import Batch, Dataset, FileFormat, MalformedRows, Part, TypeProblem
+
+_OPENING = 16
+"""Files whose header (and Parquet footer) are read at once: in object storage each is a request
+of tens of milliseconds, which one after another would dominate a dataset of thousands of files."""
 
 
 class FileSet:
@@ -42,12 +47,15 @@ class FileSet:
              expected: Mapping[str, ColumnType]) -> FileSet:
         """The dataset at `location` (relative to `root` unless a URI); raises MlopsError."""
         files = resolve(location, root)
-        return cls([Dataset(file, file.display, file_format, expected) for file in files],
-                   location)
+        with ThreadPoolExecutor(max_workers=_OPENING) as pool:
+            return cls(list(pool.map(
+                lambda file: Dataset(file, file.display, file_format, expected), files)), location)
 
     def parts(self, columns: Sequence[str] | None = None) -> list[Part]:
         """Every file's parts, in path order, numbered through the set."""
-        parts = [part for file in self.files for part in file.parts(columns)]
+        with ThreadPoolExecutor(max_workers=_OPENING) as pool:
+            parts = [part for found in pool.map(lambda file: file.parts(columns), self.files)
+                     for part in found]
         for index, part in enumerate(parts):
             part.index = index
         self.problems = {}
