@@ -126,6 +126,7 @@ def granian(config_json: str, port: int, workers: int, log: Path) -> Iterator[Se
 
 
 def _runtime_folder(workdir: Path, name: str, *files: str) -> Path:
+    """A folder holding the peer's runtime file and the shared onnx_feeds.py it imports."""
     folder = workdir / name
     folder.mkdir(parents=True, exist_ok=True)
     for file in ("onnx_feeds.py", *files):
@@ -137,11 +138,8 @@ def mlserver(model: Path, name: str, port: int, workdir: Path, log: Path) -> Abs
     """MLServer 1.7 with a custom runtime (mlserver_runtime.py), settings as documented but for
     the ports and `parallel_workers: 0` (inference in the server process): its default worker
     pool crashes on start with this dependency set ("no current event loop")."""
-    folder = _runtime_folder(workdir, f"mlserver-{name}")
-    model_folder = folder / name
-    model_folder.mkdir(exist_ok=True)
-    shutil.copy(HERE / "mlserver_runtime.py", model_folder / "mlserver_runtime.py")
-    shutil.copy(HERE / "onnx_feeds.py", model_folder / "onnx_feeds.py")
+    folder = workdir / f"mlserver-{name}"
+    model_folder = _runtime_folder(folder, name, "mlserver_runtime.py")
     (folder / "settings.json").write_text(json.dumps({
         "http_port": port, "grpc_port": free_port(), "metrics_port": free_port(),
         "host": "127.0.0.1", "debug": False, "parallel_workers": 0}))
