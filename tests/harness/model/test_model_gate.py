@@ -203,3 +203,20 @@ def test_torch_parity_rebuilds_the_module_from_the_training_script(example: Path
         "torch parity needs train_torch.py to define build_model() "
         "returning the untrained torch.nn.Module; it does not"
     )
+
+
+def test_a_test_split_in_a_folder_is_evaluated_like_the_single_file(clean: Path) -> None:
+    """data.test may be any dataset (here a folder of two CSVs), not only one local file."""
+    folder = clean.parent
+    lines = (folder / "data" / "test.csv").read_text().splitlines(keepends=True)
+    split = folder / "data" / "test-parts"
+    split.mkdir(exist_ok=True)
+    half = len(lines) // 2
+    (split / "a.csv").write_text("".join(lines[:half]))
+    (split / "b.csv").write_text("".join([lines[0], *lines[half:]]))
+    spec = folder / "mlops-parts.yaml"
+    spec.write_text((folder / "mlops.yaml").read_text())
+    edit_spec(spec, {"data.test": "data/test-parts"})
+    single, parts = checks(run(GATE, clean)), checks(run(GATE, spec))
+    assert single["accuracy"].observed == parts["accuracy"].observed
+    assert single.keys() == parts.keys()
