@@ -24,7 +24,7 @@ from mlops.harness.monitor import run_monitor
 from mlops.harness.result import GateResult
 from mlops.spec.loader import load_spec
 from mlops.spec.models import DataEngine
-from tests.harness.data.conftest import BUCKET
+from tests.harness.conftest import BUCKET
 from tests.monitor.monitor_helpers import (
     MLOPS,
     NOW,
