@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
+from mlops.core.locations import scheme
 from mlops.core.telemetry import LIVE_PATH
 from mlops.spec.container import APP_DIR, RUN_AS, VENV_DIR, in_container
 from mlops.spec.models import Spec
@@ -96,8 +97,9 @@ def shipped_files(spec: Spec) -> list[str]:
             files.append(PurePosixPath(signatures[model]).as_posix())
     if verify is not None and verify.public_key:
         files.append(PurePosixPath(verify.public_key).as_posix())
-    if monitor_in_cluster(spec) and spec.monitors.drift is not None:
-        files.append(PurePosixPath(spec.data.reference_path).as_posix())
+    reference = spec.data.reference_path
+    if monitor_in_cluster(spec) and spec.monitors.drift is not None and scheme(reference) is None:
+        files.append(PurePosixPath(reference).as_posix())  # in object storage, it is read there
     return files
 
 

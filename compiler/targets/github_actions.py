@@ -17,11 +17,13 @@ as its gates job (`required_check`), the check a branch rule requires.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from mlops.core.locations import GLOB, scheme
 from mlops.spec.install import parse_source
 from mlops.spec.models import GITHUB_OIDC_ISSUER, Spec
 
@@ -141,7 +143,7 @@ def trigger_paths(spec: Spec, ctx: RenderContext) -> list[str]:
              spec.model.source.path if spec.model.source else None, *spec.install.requirements]
     if spec.install.source and parse_source(spec.install.source).kind == "wheel":
         files.append(spec.install.source)
-    globs = {_glob(f) for f in files if f}
+    globs = {_glob(f) for f in files if f and scheme(f) is None}  # a URI changes no file here
     globs |= set(code_globs(spec.model.train))
     globs |= {_glob(spec.compile.output, folder=True)}
     if spec.compile.templates:
@@ -184,11 +186,21 @@ def dispatches_gates(spec: Spec) -> bool:
         spec.model.train is not None or spec.deploy.promotion == "pull_request")
 
 
+_PLAIN = re.compile(r"[\w./*?\[\]=-]+")
+
+
 def data_files(spec: Spec) -> list[str]:
-    """The data the spec names, each file once: what retraining reads and fingerprints."""
+    """The data in the checkout the spec names, each location once: what retraining reads and
+    fingerprints (a file, a folder or a glob; object storage is not in the checkout)."""
     data = spec.data
     return list(dict.fromkeys(f for f in (data.train, data.test, data.reference_path, data.current)
-                              if f))
+                              if f and scheme(f) is None))
+
+
+def shell_word(location: str) -> str:
+    """A location as a shell word: a glob of plain characters left for the shell to expand,
+    anything else quoted."""
+    return location if GLOB.search(location) and _PLAIN.fullmatch(location) else shlex.quote(location)
 
 
 def data_environment(spec: Spec) -> dict[str, str]:
@@ -233,7 +245,7 @@ def workflow_view(ctx: RenderContext) -> dict[str, object]:
         "app": spec.ci.app,
         "required_check": required_check(spec),
         "dispatch_gates": dispatches_gates(spec),
-        "data_files": " ".join(shlex.quote(f) for f in data_files(spec)),
+        "data_files": " ".join(shell_word(f) for f in data_files(spec)),
         "data_environment": data_environment(spec),
         "open_issue": "open_issue" in spec.monitors.on_alert,
         "retrain": "retrain" in spec.monitors.on_alert and spec.model.train is not None,

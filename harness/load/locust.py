@@ -48,6 +48,8 @@ class LoadRun:
     duration_s: float
     workers: int
     out_dir: Path
+    rows: Path | None = None
+    """A local file of the rows to post, when data.test is not one (MLOPS_LOAD_DATA)."""
 
 
 @dataclass
@@ -108,7 +110,8 @@ def run_locust(run: LoadRun, group: ProcessGroup) -> LoadStats:
     timings_file.unlink(missing_ok=True)
     # Locust reads ./locust.conf and ./pyproject.toml: run it where neither can surprise it.
     cwd = run.out_dir
-    env = {**os.environ, "MLOPS_LOAD_TIMINGS": str(timings_file)}
+    env = {**os.environ, "MLOPS_LOAD_TIMINGS": str(timings_file),
+           **({"MLOPS_LOAD_DATA": str(run.rows)} if run.rows is not None else {})}
     lines = commands(run, free_port())
     runner_log = run.out_dir / "locust.log"
     runner = group.start(lines[0], log=runner_log, cwd=cwd, env=env)

@@ -26,6 +26,7 @@ from mlops.spec.loader import LoadedSpec
 
 from .locust import LoadRun, LoadStats, merge, run_locust
 from .processes import ProcessGroup, terminate_as_interrupt
+from .rows import local_rows_file
 from .server import ServerFailed, container, start_process
 
 Role = Literal["candidate", "baseline"]
@@ -87,6 +88,7 @@ def measure(loaded: LoadedSpec, options: GateOptions, locustfile: Path, run_dir:
         shutil.rmtree(run_dir / role, ignore_errors=True)
     with terminate_as_interrupt(), ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mlops-load-")))
+        rows = local_rows_file(loaded, folder)
         group = stack.enter_context(ProcessGroup())
         urls: dict[Role, str] = {
             "candidate": _server(loaded, options, group, stack, run_dir / "candidate", None)}
@@ -110,7 +112,7 @@ def measure(loaded: LoadedSpec, options: GateOptions, locustfile: Path, run_dir:
             out = run_dir / role / f"run-{number}"
             out.mkdir(parents=True, exist_ok=True)
             run = LoadRun(locustfile, urls[role], load.users, load.spawn_rate, cut.round_s,
-                          load.workers, out)  # fmt: skip
+                          load.workers, out, rows)  # fmt: skip
             stats[role].append(run_locust(run, group))
             runs[role].append(out)
     return Measurement(

@@ -167,3 +167,18 @@ def test_the_image_carries_the_challenger_and_its_signature(verify: dict[str, st
     spec = Spec.model_validate(changed(breast_cancer(), {
         "serving.challenger": challenger, **({"serving.verify": verify} if verify else {})}))
     assert [f"{copy.sources} -> {copy.destination}" for copy in copies(spec)] == expected
+
+
+def test_data_in_object_storage_is_neither_copied_nor_watched(tmp_path: Path) -> None:
+    """A reference in S3 is read there by the in-cluster monitor: no COPY of a URI (which would
+    break the build), no workflow trigger path made of one, and nothing in the checkout to
+    fingerprint when retraining."""
+    uris = {"data.train": "s3://team-data/train/", "data.test": "s3://team-data/test.parquet",
+            "data.reference": "s3://team-data/train/", "data.current": REMOVE}
+    write(prepare([write_spec(tmp_path / "mlops.yaml", changed(breast_cancer(), uris))]))
+    text = dockerfile(tmp_path)
+    assert "s3:" not in text and "COPY models/model.onnx /app/models/model.onnx\n" in text
+    workflows = tmp_path / ".github" / "workflows"
+    assert "s3:" not in (workflows / "mlops-breast-cancer-pr.yml").read_text()
+    retrain = (workflows / "mlops-breast-cancer-retrain.yml").read_text()
+    assert ": > reports/data.sha256  # the data is in object storage" in retrain

@@ -7,9 +7,11 @@ every case, of a monorepo, and of every case with a GitHub App (ci.app).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -359,3 +361,31 @@ def test_promotion_pushes_by_default(compiled: Callable[[str], Path]) -> None:
     job = workflow["jobs"]["promote-staging"]  # type: ignore[index]
     assert job["permissions"] == {"contents": "write"}
     assert 'git push origin "HEAD:$BRANCH"' in job["steps"][-1]["run"]
+
+
+def test_retraining_fingerprints_every_file_of_folders_and_globs(tmp_path: Path) -> None:
+    """The retrain job's fingerprint step, run by bash as GitHub runs it, over a file, a folder
+    and a glob: one `sha256sum` line per file, in the spec's order and each folder's name order;
+    a location in object storage is not in the checkout and is left out."""
+    files = {"data/test.csv": "a\n1\n", "data/train/b.csv": "a\n2\n", "data/train/a.csv": "a\n3\n",
+             "data/train/.hidden": "x", "data/batches/2026-11-02.csv": "a\n4\n",
+             "data/batches/2026-11-01.csv": "a\n5\n", "data/batches/notes.txt": "x"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    spec = write_spec(tmp_path / "mlops.yaml", changed(breast_cancer(), {
+        "data.train": "data/train", "data.test": "data/test.csv",
+        "data.reference": "data/batches/2026-11-*.csv", "data.current": "s3://team/current/"}))
+    write(prepare([spec]))
+    workflow = YAML(typ="safe").load(
+        (tmp_path / ".github" / "workflows" / "mlops-breast-cancer-retrain.yml").read_text())
+    step = next(s for s in workflow["jobs"]["retrain"]["steps"]
+                if s.get("name") == "Fingerprint the data the model was trained and gated on")
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    expected = ["data/train/a.csv", "data/train/b.csv", "data/test.csv",
+                "data/batches/2026-11-01.csv", "data/batches/2026-11-02.csv"]
+    assert (tmp_path / "reports" / "data.sha256").read_text().splitlines() == [
+        f"{hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()}  {name}"
+        for name in expected]

@@ -297,3 +297,20 @@ def test_a_baseline_that_cannot_be_served_is_reported_and_the_candidate_still_me
     assert str(tmp_path) not in skipped.message and "/tmp/" not in skipped.message
     assert "regression.p95_ms" not in found
     assert leftovers(spec.parent) == []
+
+
+@pytest.mark.slow
+def test_a_test_split_in_a_folder_is_posted_like_a_file(tmp_path: Path) -> None:
+    """data.test as a folder of CSVs: the gate hands the locustfile a local sample of its rows."""
+    spec = compiled(tmp_path / "folder", duration="2s")
+    data = spec.parent / "data"
+    lines = (data / "test.csv").read_text().splitlines(keepends=True)
+    (data / "test-parts").mkdir()
+    (data / "test-parts" / "a.csv").write_text("".join(lines[:40]))
+    (data / "test-parts" / "b.csv").write_text("".join([lines[0], *lines[40:]]))
+    (data / "test.csv").unlink()  # only the folder is left to post from
+    edit_spec(spec, {"data.test": "data/test-parts"})
+    found = checks(run(GATE, spec))
+    assert found["error_rate"].observed == 0, found["requests"].message
+    assert found["requests"].status == "pass"
+    assert leftovers(spec.parent) == []
