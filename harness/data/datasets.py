@@ -351,8 +351,21 @@ class Dataset:
     def _read_header(self) -> list[str]:
         if self.format == "parquet":
             return list(self.parquet_file().schema_arrow.names)
-        with self.open() as source, self.open_csv(source, [], set(), None, _skip) as reader:
-            return list(reader.schema.names)
+        with self.open() as source:
+            self._refuse_binary(source.read(_SNIFF_BYTES))
+            source.seek(0)
+            with self.open_csv(source, [], set(), None, _skip) as reader:
+                return list(reader.schema.names)
+
+    def _refuse_binary(self, start: bytes) -> None:
+        """A Parquet file (or any binary file) given as CSV is named as such before pyarrow's
+        CSV reader meets rows it cannot even decode."""
+        if start.startswith(_PARQUET_MAGIC):
+            raise MlopsError(f"{self.display}: cannot read as CSV: it is a Parquet file (set "
+                             "data.format: parquet)")
+        if b"\0" in start:
+            raise MlopsError(f"{self.display}: cannot read as CSV: it is not UTF-8 text (a binary "
+                             "file, or another encoding such as UTF-16)")
 
     def open_csv(self, source: io.RawIOBase | pa.NativeFile, included: Sequence[str],
                  text_columns: set[str], names: list[str] | None,
@@ -435,6 +448,10 @@ class Dataset:
 def _check_local(path: Path, display: str) -> None:
     if not path.is_file():
         raise MlopsError(f"{display}: file not found" if not path.exists() else f"{display}: not a file")
+
+
+_SNIFF_BYTES = 4096
+_PARQUET_MAGIC = b"PAR1"
 
 
 def _skip(_: pcsv.InvalidRow) -> str:

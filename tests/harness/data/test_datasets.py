@@ -150,6 +150,26 @@ def test_not_parquet(tmp_path: Path) -> None:
     assert str(error.value).startswith("data/d.parquet: cannot read as PARQUET: ")
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "data/d.csv: cannot read as CSV: it is a Parquet file (set data.format: parquet)"),
+    ("x,n\n1,2\n".encode("utf-16"), "data/d.csv: cannot read as CSV: it is not UTF-8 text (a "
+                                     "binary file, or another encoding such as UTF-16)"),
+])
+def test_a_binary_file_given_as_csv_is_named(tmp_path: Path, content: bytes | None,
+                                             message: str, capfd: pytest.CaptureFixture[str]) -> None:
+    """Named before pyarrow's CSV reader meets rows it cannot decode (it then printed an ignored
+    UnicodeDecodeError's traceback)."""
+    path = tmp_path / "d.csv"
+    if content is None:
+        pq.write_table(pa.table({"x": [1.5], "n": [2]}), path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(MlopsError) as error:
+        Dataset(path, "data/d.csv", "csv", TYPES)
+    assert str(error.value) == message
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_parquet_batches_and_types(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "d.parquet"
     rows = 200_000
