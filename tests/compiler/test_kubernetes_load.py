@@ -167,7 +167,8 @@ def test_missing_test_rows_are_a_located_error(repo: Path,
 
 def test_a_routed_canary_is_load_tested_through_the_routers_canary_service(tmp_path: Path) -> None:
     """With a traffic router the router's canary Service is the one the load test targets: one
-    Service, one canaryService, and the analysis Job's host names it."""
+    Service, one canaryService, and the analysis Job's host names it. The canary runs at weight 0
+    until that load test passed: no user reaches a canary that has not met the load SLOs."""
     changes = {"load.cluster": {"workers": 2, "rows": 20},
                "deploy.environments.1.rollout.traffic": {"router": "istio",
                                                          "hosts": ["breast-cancer"]}}
@@ -180,8 +181,16 @@ def test_a_routed_canary_is_load_tested_through_the_routers_canary_service(tmp_p
     assert [d["metadata"]["name"] for d in docs if d["kind"] == "Service"].count(canary) == 1
     (rollout,) = [d for d in docs if d["kind"] == "Rollout"]
     assert rollout["spec"]["strategy"]["canary"]["canaryService"] == canary
-    (template,) = [d for d in docs if d["kind"] == "AnalysisTemplate"]
-    (metric,) = [m for m in template["spec"]["metrics"] if "job" in m["provider"]]
+    templates = {d["metadata"]["name"]: d for d in docs if d["kind"] == "AnalysisTemplate"}
+    background = templates["breast-cancer-canary"]["spec"]["metrics"]
+    assert not [m for m in background if "job" in m["provider"]]
+    (metric,) = templates["breast-cancer-canary-load"]["spec"]["metrics"]
+    steps = rollout["spec"]["strategy"]["canary"]["steps"]
+    assert steps[:4] == [{"setCanaryScale": {"replicas": 1}},
+                         {"analysis": {"templates": [{"templateName": "breast-cancer-canary-load"}]}},
+                         {"setCanaryScale": {"matchTrafficWeight": True}},
+                         {"setWeight": production.rollout.steps[0]}]
+    assert rollout["spec"]["strategy"]["canary"]["analysis"]["startingStep"] == 4
     master = metric["provider"]["job"]["spec"]["template"]["spec"]["containers"][0]
     host = {e["name"]: e["value"] for e in master["env"]}["LOCUST_HOST"]
     assert host == f"http://{canary}.{production.namespace}.svc:80"
