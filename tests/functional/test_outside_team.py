@@ -175,20 +175,30 @@ def trained(team: Path, team_venv: Venv) -> str:
     return output
 
 
-@pytest.fixture(scope="session")
-def released(team: Path, team_venv: Venv, trained: str) -> subprocess.CompletedProcess[str]:
-    return team_venv.run(team_venv.bin("mlops"), "release", "mlops.yaml", cwd=team, timeout=900)
+@dataclass(frozen=True)
+class Released:
+    """`mlops release` and the report it wrote, read at once: the PR workflow's replay later
+    writes its own report into the same folder (a test order that ran it first read that one)."""
+
+    done: subprocess.CompletedProcess[str]
+    report: dict[str, Any]
 
 
 @pytest.fixture(scope="session")
-def replayed(team: Path, wheel: Path, released: subprocess.CompletedProcess[str]) -> ReplayResult:
+def released(team: Path, team_venv: Venv, trained: str) -> Released:
+    done = team_venv.run(team_venv.bin("mlops"), "release", "mlops.yaml", cwd=team, timeout=900)
+    return Released(done, json.loads((team / "reports" / "report.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def replayed(team: Path, wheel: Path, released: Released) -> ReplayResult:
     """The PR workflow's gates job, replayed in a second fresh venv (tests/workflow_replay.py)."""
     workflow = team / ".github" / "workflows" / f"mlops-{NAME}-pr.yml"
     return replay(workflow, team, wheel.parent, job="gates", env=NO_COMPILE)
 
 
 @pytest.fixture(scope="session")
-def server(team: Path, team_venv: Venv, released: subprocess.CompletedProcess[str]) -> Iterator[Server]:
+def server(team: Path, team_venv: Venv, released: Released) -> Iterator[Server]:
     """Started after the release, so the load gate never shares the cores with it."""
     port = free_port()
     log = team.parent / "server.log"
@@ -267,14 +277,14 @@ def test_the_team_trains_its_own_model(team: Path, trained: str) -> None:
         assert metrics[name] == pytest.approx(committed[name], abs=0.01), (name, trained)
 
 
-def test_release_passes(team: Path, released: subprocess.CompletedProcess[str]) -> None:
-    report = json.loads((team / "reports" / "report.json").read_text())
+def test_release_passes(released: Released) -> None:
+    report, done = released.report, released.done
     problems = [f"{gate['gate']}/{check['name']}: {check['message']}" for gate in report["gates"]
                 for check in gate["checks"] if check["status"] in ("fail", "error")]
-    assert released.returncode == 0, "\n".join(problems) or released.stdout + released.stderr
+    assert done.returncode == 0, "\n".join(problems) or done.stdout + done.stderr
     gates = {gate["gate"] for gate in report["gates"]}
     assert gates >= {"release", "data", "model", "bench", "load", "checks"}, gates
-    assert f"{NAME}: passed" in released.stdout
+    assert f"{NAME}: passed" in done.stdout
 
 
 def test_the_pr_workflow_runs_in_a_fresh_venv_from_what_it_installs(replayed: ReplayResult,
