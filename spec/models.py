@@ -876,3 +876,9 @@ class Spec(Strict):
     compile: Compile = Field(default_factory=Compile)
     checks: TeamChecks | None = None
     batch: BatchScoring | None = Field(None, description="Batch scoring (`mlops predict`).")
+
+    def served_models(self) -> list[str]:
+        """The ONNX files the image serves: model.artifact, then serving.challenger.model (the
+        same image runs the challenger's deployment)."""
+        challenger = self.serving.challenger
+        return [self.model.artifact, *([challenger.model] if challenger is not None else [])]

@@ -23,11 +23,7 @@ def _signed(loaded: LoadedSpec) -> dict[str, str]:
     """Each served model (model.artifact, serving.challenger.model) -> where its signature goes."""
     spec = loaded.spec
     found = spec.serving.signatures(spec.model.artifact)
-    if found:
-        return found
-    challenger = spec.serving.challenger
-    models = [spec.model.artifact, *([challenger.model] if challenger is not None else [])]
-    return {model: f"{model}.sig" for model in models}
+    return found or {model: f"{model}.sig" for model in spec.served_models()}
 
 
 @click.command()

@@ -77,13 +77,6 @@ def image_install(spec: Spec, version: str) -> ImageInstall:
                         plan.source.requirement(extras))
 
 
-def served_models(spec: Spec) -> list[str]:
-    """The ONNX files the image serves: model.artifact, then serving.challenger.model (the same
-    image runs the challenger's deployment)."""
-    challenger = spec.serving.challenger
-    return [spec.model.artifact, *([challenger.model] if challenger is not None else [])]
-
-
 def shipped_files(spec: Spec) -> list[str]:
     """Spec-relative files the image carries besides the spec: each served model and its
     signature, the public key the server checks them with (serving.verify), and the reference
@@ -91,7 +84,7 @@ def shipped_files(spec: Spec) -> list[str]:
     verify = spec.serving.verify
     signatures = spec.serving.signatures(spec.model.artifact)
     files: list[str] = []
-    for model in served_models(spec):
+    for model in spec.served_models():
         files.append(PurePosixPath(model).as_posix())
         if model in signatures:
             files.append(PurePosixPath(signatures[model]).as_posix())
@@ -118,7 +111,7 @@ def copies(spec: Spec) -> list[Copy]:
     signatures = spec.serving.signatures(spec.model.artifact)
     optional: set[str] = set()
     result: list[Copy] = []
-    for model in served_models(spec):
+    for model in spec.served_models():
         path = PurePosixPath(model)
         signature = signatures.get(model)
         if signature is not None and PurePosixPath(signature).parent == path.parent:

@@ -239,9 +239,6 @@ class KubernetesTarget:
                      "service_port": SERVICE_PORT,
                      "gateway_plugin": kubernetes_traffic.GATEWAY_PLUGIN,
                      "istio_route": kubernetes_traffic.ISTIO_ROUTE}
-        # With a router the canary can run at weight 0: its load test then passes before users.
-        variables["load_before_users"] = bool(variables["load_metric"]) and \
-            variables["routing"] is not None
         names = ["kustomization.yaml"]
         if overlay.env.autoscale is not None:
             names.append("hpa.yaml")

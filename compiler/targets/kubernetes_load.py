@@ -248,16 +248,19 @@ def overlay_variables(ctx: RenderContext, env: Environment, common: dict[str, ob
     `load_resource`: the kustomization the overlay includes: the whole load test where Argo CD
     runs it as PostSync hooks, only its ConfigMap and NetworkPolicy where a canary's analysis
     Job mounts them. `load_canary_service`: whether the overlay adds the canary Service (a
-    traffic router adds it anyway, see kubernetes_traffic).
+    traffic router adds it anyway, see kubernetes_traffic). `load_before_users`: with a router
+    the canary can run at weight 0, so its load test passes before any user reaches it.
     """
     spec = ctx.loaded.spec
     canary = env.rollout.strategy == "canary"
     if spec.load.cluster is None:
-        return {"load_metric": None, "load_canary_service": False, "load_resource": None}
+        return {"load_metric": None, "load_canary_service": False, "load_resource": None,
+                "load_before_users": False}
     resource = (f"../../load/{env.name}" if argocd_hook(spec, env)
                 else "../../load/config" if canary else None)
     return {"load_metric": canary_metric(ctx, env, common, cluster) if canary else None,
             "load_canary_service": canary and env.rollout.traffic is None,
+            "load_before_users": canary and env.rollout.traffic is not None,
             "load_resource": resource, "service_port": cluster.service_port}
 
 

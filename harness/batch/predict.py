@@ -17,12 +17,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from mlops.core.digest import digest_of
 from mlops.core.errors import MlopsError
 from mlops.core.runtime import ModelError
-from mlops.core.storage import open_location, resolve
+from mlops.core.storage import DataFile, open_location, resolve
 from mlops.harness.data.datasets import FileFormat
 from mlops.harness.data.fileset import FileSet
 from mlops.harness.engine.base import Engine
@@ -71,12 +71,13 @@ def predict(loaded: LoadedSpec, model: ModelSource, source: str, destination: st
     """Score the dataset at `source` into the folder `destination` (both spec-relative or URIs)."""
     started = time.monotonic()
     spec = loaded.spec
-    file_format = input_format(source, loaded.root, spec.data.format)
+    files = resolve(source, loaded.root)  # listed once: a LIST request per call on a bucket
+    file_format = input_format(files, source, spec.data.format)
     dtypes = {name: spec.data.columns[name].dtype for name in spec.data.features}
     # keys are copied as stored in Parquet; in CSV as text (an id keeps its leading zeros)
     typed: dict[str, ColumnType] = {**({key: "str" for key in keys} if file_format == "csv"
                                         else {}), **dtypes}
-    dataset = FileSet.open(source, loaded.root, file_format, typed)
+    dataset = FileSet.from_files(files, source, file_format, typed)
     missing = [name for name in dtypes if name not in dataset.header]
     if missing:
         raise MlopsError(f"{source}: missing feature column(s) {', '.join(missing)} of "
@@ -115,10 +116,10 @@ def predict(loaded: LoadedSpec, model: ModelSource, source: str, destination: st
                   engine.name)
 
 
-def input_format(source: str, root: Path, default: FileFormat) -> FileFormat:
+def input_format(files: Sequence[DataFile], source: str, default: FileFormat) -> FileFormat:
     """Parquet or CSV by the files' extension (a team scores Parquet exports even when its
     training splits are CSV), else the spec's data.format; a mix is refused."""
-    suffixes = {PurePosixPath(file.path).suffix.lower() for file in resolve(source, root)}
+    suffixes = {PurePosixPath(file.path).suffix.lower() for file in files}
     formats = {FORMATS[suffix] for suffix in suffixes if suffix in FORMATS}
     if len(formats) > 1:
         raise MlopsError(f"{source}: holds both CSV and Parquet files; score them separately")

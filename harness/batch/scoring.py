@@ -156,13 +156,6 @@ def _predictions(plan: ScoringPlan, model: OnnxModel, data: pa.RecordBatch,
     return pa.table(columns)
 
 
-def output_columns(model: ModelSource, classes: Sequence[str], keys: Sequence[str]) -> list[str]:
-    """The columns of every predictions file, in order (for the README and the tests)."""
-    answer = ([LABEL, *(f"{PROBABILITY}{label}" for label in classes)]
-              if model.task != "regression" else [PREDICTION])
-    return [*keys, *answer, "model_version", "model_digest", "scored_at"]
-
-
 def require_keys(header: Sequence[str], keys: Sequence[str], display: str) -> None:
     """Every key column must be in the input; raises MlopsError naming the first missing."""
     for key in keys:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mlops.core.errors import MlopsError
-from mlops.core.storage import resolve
+from mlops.core.storage import DataFile, resolve
 from mlops.spec.models import ColumnType
 
 from .datasets import Batch, Dataset, FileFormat, MalformedRows, Part, TypeProblem
@@ -46,7 +46,12 @@ class FileSet:
     def open(cls, location: str, root: Path, file_format: FileFormat,
              expected: Mapping[str, ColumnType]) -> FileSet:
         """The dataset at `location` (relative to `root` unless a URI); raises MlopsError."""
-        files = resolve(location, root)
+        return cls.from_files(resolve(location, root), location, file_format, expected)
+
+    @classmethod
+    def from_files(cls, files: Sequence[DataFile], location: str, file_format: FileFormat,
+                   expected: Mapping[str, ColumnType]) -> FileSet:
+        """The dataset of the files `core.storage.resolve` found at `location`."""
         with ThreadPoolExecutor(max_workers=_OPENING) as pool:
             return cls(list(pool.map(
                 lambda file: Dataset(file, file.display, file_format, expected), files)), location)
