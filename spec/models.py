@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
     create_model,
     field_validator,
@@ -844,6 +845,42 @@ class BatchScoring(Strict):
     keys: list[str] = Field(default_factory=list,
                             description="Input columns copied to every prediction row (e.g. an id).")
     engine: DataEngine | None = Field(None, description="local or ray (default: data.engine).")
+    schedule: Cron | None = Field(
+        None, description="Run it in the cluster on this schedule (UTC): a CronJob with the local "
+                          "engine, a KubeRay RayCronJob with ray (KubeRay 1.6+, its RayCronJob "
+                          "feature gate on). Each run writes its own folder under output. "
+                          "input and output must then be in object storage.")
+    environment: Slug | None = Field(
+        None, description="With schedule: the deploy environment whose namespace and released "
+                          "image run it (default: the last one, whose model serves users).")
+    secret: Slug | None = Field(
+        None, description="With schedule: a Secret in that namespace whose keys become the job's "
+                          "environment (envFrom), e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+                          "AWS_ENDPOINT_URL; unset: the pod's own identity (IRSA, Workload "
+                          "Identity).")
+    resources: Resources = Field(
+        default_factory=lambda: Resources(cpu="1", memory="2Gi"),
+        description="With schedule: requests and limits of the job's pod (with ray: of the Ray "
+                    "head and of each worker).")
+    workers: int = Field(2, ge=1, le=1000, description="With schedule and ray: Ray worker pods.")
+    deadline: Duration = Field(
+        3600.0, ge=60, description="With schedule: longest run before it is stopped and counted "
+                                   "as failed.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _scheduled_runs_read_object_storage(cls, schedule: str | None,
+                                            info: ValidationInfo) -> str | None:
+        """A pod sees no checkout: what it reads and writes must be in object storage."""
+        if schedule is None:
+            return schedule
+        local = [f"{key} {info.data[key]!r}" for key in ("input", "output")
+                 if key in info.data and scheme(info.data[key]) is None]
+        if local:
+            verb = "is a local path" if len(local) == 1 else "are local paths"
+            raise ValueError(f"a scheduled run reads and writes object storage (s3://, gs://, "
+                             f"abfs://), but {' and '.join(local)} {verb}")
+        return schedule
 
     @field_validator("keys")
     @classmethod

@@ -31,6 +31,7 @@ from mlops.spec.models import Spec
 
 from ..install import image_extras, install_plan, monitor_in_cluster
 from ..plan import GeneratedFile, RenderContext
+from . import kubernetes_batch
 
 WHEELHOUSE = "wheelhouse"
 """Folder of wheels next to the spec that, when present, makes the build offline."""
@@ -56,13 +57,13 @@ class ImageInstall:
     online: tuple[str, ...]
     offline: tuple[str, ...]
     wheel: str | None
-    download: str
+    download: tuple[str, ...]
 
 
 def image_install(spec: Spec, version: str) -> ImageInstall:
     """What the builder installs: the declared source with the image's extras."""
     plan = install_plan(spec, version)
-    extras = image_extras(spec)
+    extras = tuple(dict.fromkeys((*image_extras(spec), *kubernetes_batch.image_extras(spec))))
     wheel = plan.wheel
     if wheel is not None:
         copied = replace(plan.source, location=wheel.name)  # COPY puts it in /source/
@@ -73,8 +74,9 @@ def image_install(spec: Spec, version: str) -> ImageInstall:
         index = ("--index-url", plan.index_url) if plan.index_url else ()
         online = (*index, plan.source.requirement(extras))
         offline = (plan.source.offline_requirement(extras),)
-    return ImageInstall(online, offline, None if wheel is None else str(wheel),
-                        plan.source.requirement(extras))
+    nodes = kubernetes_batch.image_requirements(spec)
+    return ImageInstall((*online, *nodes), (*offline, *nodes), None if wheel is None else str(wheel),
+                        (plan.source.requirement(extras), *nodes))
 
 
 def shipped_files(spec: Spec) -> list[str]:
@@ -142,6 +144,14 @@ def _quoted(value: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
+def ray_links(spec: Spec) -> list[str]:
+    """Commands linked into /usr/local/bin for a Ray node: KubeRay starts Ray with `bash -l`,
+    whose /etc/profile (Debian's) resets PATH without the venv; the job's entrypoint runs there."""
+    if "ray" not in kubernetes_batch.image_extras(spec):
+        return []
+    return [(VENV_DIR / "bin" / name).as_posix() for name in ("mlops", "ray")]
+
+
 def base_python(spec: Spec) -> str:
     """The base image's Python version (from its tag), for the offline download hint."""
     match = _BASE_PYTHON.search(spec.serving.base_image)
@@ -159,7 +169,7 @@ class DockerTarget:
             "base_image": spec.serving.base_image,
             "online": " ".join(shlex.quote(arg) for arg in install.online),
             "offline": " ".join(shlex.quote(arg) for arg in install.offline),
-            "download": shlex.quote(install.download),
+            "download": " ".join(shlex.quote(arg) for arg in install.download),
             "wheel": install.wheel,
             "python": base_python(spec),
             "spec_file": ctx.loaded.path.name,
@@ -176,6 +186,7 @@ class DockerTarget:
             "ignore_file": ctx.output("docker", IGNORE_NAME).relative_to(ctx.spec_dir),
             "build_args": BUILD_ARGS,
             "labels": labels(spec, ctx.tool_version),
+            "path_links": ray_links(spec),
         }
         return [
             GeneratedFile(ctx.output("docker", "Dockerfile"),

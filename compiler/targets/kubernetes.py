@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from mlops.compiler.install import monitor_in_cluster
 from mlops.compiler.plan import GeneratedFile, RenderContext
-from mlops.compiler.targets import kubernetes_load, kubernetes_traffic
+from mlops.compiler.targets import kubernetes_batch, kubernetes_load, kubernetes_traffic
 from mlops.compiler.targets.monitoring import (
     MONITOR_DEADLINE_SECONDS,
     monitor_config,
@@ -220,6 +220,7 @@ class KubernetesTarget:
         if spec.deploy.gitops != "none":
             yield from self._gitops(ctx, root, overlays, common)
         yield from kubernetes_load.files(ctx, root, common, LOAD_CLUSTER)
+        yield from kubernetes_batch.files(ctx, root, common, RUN_AS_USER, RUN_AS_GROUP)
 
     @staticmethod
     def _overlay(ctx: RenderContext, root: PurePosixPath, overlay: Overlay,
@@ -238,6 +239,7 @@ class KubernetesTarget:
                      "routing": kubernetes_traffic.routing(spec, overlay.env),
                      "service_port": SERVICE_PORT,
                      "gateway_plugin": kubernetes_traffic.GATEWAY_PLUGIN,
+                     "batch_resource": kubernetes_batch.overlay_resource(ctx, overlay.env),
                      "istio_route": kubernetes_traffic.ISTIO_ROUTE}
         names = ["kustomization.yaml"]
         if overlay.env.autoscale is not None:

@@ -21,6 +21,7 @@ from tests.compiler import k8s_routes
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crds"
 GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
 SCALE_DOWN = {"never", "onsuccess", "progressively"}
+RAY_SUBMISSION_MODES = ("K8sJobMode", "HTTPMode", "InteractiveMode")
 INT32 = 2**31 - 1
 Doc = dict[str, Any]
 
@@ -135,6 +136,8 @@ def controller_problems(doc: Doc, docs: list[Doc]) -> Iterator[str]:
             job = metric["provider"].get("job")
             if job is not None and job["spec"].get("backoffLimit", 6) != 0:
                 yield f"metric {metric['name']}: a retried Job (backoffLimit) can pass a failed run"
+    elif doc["kind"] == "RayCronJob":
+        yield from _ray_cron_job(doc)
     elif doc["kind"] == "Application":
         if len(doc["metadata"]["name"]) > 63:
             yield "the name is longer than 63 characters (Argo CD tracks resources by a label)"
@@ -191,3 +194,23 @@ def _rollout(spec: Doc, docs: list[Doc]) -> Iterator[str]:
     for template in analysis.get("templates", []):
         if template["templateName"] not in templates:
             yield f"analysis template {template['templateName']!r} is not applied with the Rollout"
+
+
+def _ray_cron_job(doc: Doc) -> Iterator[str]:
+    """KubeRay's RayCronJob and RayJob validation (ray-operator/controllers/ray/utils
+    validation.go, raycronjob_controller.go): the RayJob it creates is named
+    `rayjob-<name>-<minutes since the epoch>` and may have at most 47 characters."""
+    name = doc["metadata"]["name"]
+    if len(f"rayjob-{name}-12345678") > 47:
+        yield f"the RayJobs it creates (rayjob-{name}-<8 digits>) would pass 47 characters"
+    if len(doc["spec"]["schedule"].split()) != 5:
+        yield f"schedule {doc['spec']['schedule']!r} is not five cron fields"
+    job = doc["spec"]["jobTemplate"]
+    if job.get("submissionMode", "K8sJobMode") not in RAY_SUBMISSION_MODES:
+        yield f"submissionMode {job['submissionMode']!r} is not one of {RAY_SUBMISSION_MODES}"
+    if "ttlSecondsAfterFinished" in job and not job.get("shutdownAfterJobFinishes"):
+        yield "ttlSecondsAfterFinished without shutdownAfterJobFinishes deletes nothing"
+    for group in job["rayClusterSpec"].get("workerGroupSpecs", []):
+        low, high = group["minReplicas"], group["maxReplicas"]
+        if not low <= group.get("replicas", low) <= high:
+            yield f"worker group {group['groupName']}: replicas outside [{low}, {high}]"
