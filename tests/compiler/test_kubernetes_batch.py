@@ -7,6 +7,8 @@ The commands these objects run are run for real in tests/harness/batch/test_sche
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +255,13 @@ def test_an_unknown_environment_is_located(tmp_path: Path) -> None:
     line = location(path.read_text(), "batch.environment")
     assert str(raised.value) == (f"{path}:{line}: batch.environment: no environment 'prod' in "
                                  "deploy.environments (staging, production)")
+
+
+def test_mlops_compile_reports_it_without_a_traceback(tmp_path: Path) -> None:
+    path = _spec(tmp_path, {**BATCH, "environment": "prod"})
+    done = subprocess.run([sys.executable, "-m", "mlops", "compile", str(path)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "batch.environment: no environment 'prod' in deploy.environments" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "generated").exists()
