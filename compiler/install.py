@@ -70,16 +70,18 @@ def install_plan(spec: Spec, version: str) -> InstallPlan:
 
 def image_extras(spec: Spec) -> tuple[str, ...]:
     """The image serves; it also runs the in-cluster monitor when that can read the request log
-    (a shared claim), and pyarrow writes Parquet request logs: both come with `monitor`. Its
+    (a shared claim, or the object store the servers upload to), pyarrow writes Parquet request
+    logs and uploads them: all come with `monitor` (pyarrow beside what `serve` has). Its
     server checks the model's signature with `signing` when serving.verify asks it to."""
     log = spec.serving.request_log
     signing = ("signing",) if spec.serving.verify is not None else ()
-    if log is not None and (log.claim is not None or log.format == "parquet"):
+    if log is not None and (monitor_in_cluster(spec) or log.format == "parquet"):
         return ("serve", *MONITOR, *signing)
     return ("serve", *signing)
 
 
 def monitor_in_cluster(spec: Spec) -> bool:
-    """Whether the CronJob can read the request log, so the image carries what the monitor reads."""
+    """Whether the CronJob can read the request log (a shared claim, or the object-store prefix
+    the servers upload to), so the image carries what the monitor reads."""
     log = spec.serving.request_log
-    return log is not None and log.claim is not None
+    return log is not None and (log.claim is not None or log.upload is not None)

@@ -62,6 +62,11 @@ class RequestLogConfig:
     sample_rate: float
     format: Literal["jsonl", "parquet"]
     rotate_mb: int
+    upload: str | None = None
+    """Object-store prefix each closed file is uploaded to (serving/log_upload.py)."""
+    rotate_after_s: float = 300.0
+    """With upload: a file also closes this long after it opened."""
+    buffer_mb: int = 512
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,8 @@ class ServerConfig:
             allow_non_finite=serving.allow_non_finite,
             on_schema_violation=serving.on_schema_violation,
             request_log=RequestLogConfig(str(loaded.resolve(log.path)), log.sample_rate,
-                                         log.format, log.rotate_mb)
+                                         log.format, log.rotate_mb, log.upload,
+                                         log.rotate_after, log.buffer_mb)
             if log else None,
             value_buckets=value_buckets(loaded),
             model_version=os.environ.get(VERSION_ENV, "").strip(),

@@ -13,7 +13,8 @@ that see the same request (mirrored, with its x-request-id) log it both or neith
 
 Records are buffered on the event loop and written by a background thread once a second, so a
 slow disk never blocks a request; files rotate at `rotate_mb` and carry the pid, so several
-workers never share a file.
+workers never share a file. With `upload`, each closed file goes to object storage
+(serving/log_upload.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,12 +32,18 @@ import orjson
 from mlops.core.columns import Columns, to_records
 
 from .config import RequestLogConfig
+from .log_upload import Uploader
 
 Row = dict[str, Any]
+Closed = Callable[[Path], None]
+"""Told each file a sink has closed (the uploader's queue)."""
 
 
 class Sink(Protocol):
     """A rotating file of rows in one format."""
+
+    opened: float | None
+    """time.monotonic() when the current file opened; None when none is open."""
 
     def write(self, rows: list[Row]) -> None: ...
 
@@ -49,10 +56,19 @@ def _file_name(model: str, suffix: str) -> str:
     return f"requests-{model}-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}.{suffix}"
 
 
+def file_stem(model: str, variant: str) -> str:
+    """What a server's log file names carry after 'requests-': the challenger's are apart."""
+    return model if variant == "champion" else f"{model}-{variant}"
+
+
 class JsonlSink:
-    def __init__(self, folder: Path, model: str, rotate_bytes: int) -> None:
+    def __init__(self, folder: Path, model: str, rotate_bytes: int,
+                 closed: Closed | None = None) -> None:
         self.folder, self.model, self.rotate_bytes = folder, model, rotate_bytes
+        self.closed = closed
         self.handle: Any = None
+        self.path = folder
+        self.opened: float | None = None
         self.size = 0
 
     def write(self, rows: list[Row]) -> None:
@@ -60,7 +76,9 @@ class JsonlSink:
                         for row in rows)
         if self.handle is None or self.size >= self.rotate_bytes:
             self.close()
-            self.handle = (self.folder / _file_name(self.model, "jsonl")).open("ab")
+            self.path = self.folder / _file_name(self.model, "jsonl")
+            self.handle = self.path.open("ab")
+            self.opened = time.monotonic()
             self.size = 0
         self.handle.write(data)
         self.handle.flush()
@@ -70,6 +88,9 @@ class JsonlSink:
         if self.handle is not None:
             self.handle.close()
             self.handle = None
+            self.opened = None
+            if self.closed is not None:
+                self.closed(self.path)
 
 
 class ParquetSink:
@@ -78,11 +99,15 @@ class ParquetSink:
     Parquet buffers and compresses, so the size checked for rotation is the Arrow (uncompressed)
     size of the rows written: files end up at most `rotate_mb`, usually well under."""
 
-    def __init__(self, folder: Path, model: str, rotate_bytes: int) -> None:
+    def __init__(self, folder: Path, model: str, rotate_bytes: int,
+                 closed: Closed | None = None) -> None:
         import pyarrow  # noqa: F401  (fail at start-up, not at the first flush)
 
         self.folder, self.model, self.rotate_bytes = folder, model, rotate_bytes
+        self.closed = closed
         self.writer: Any = None
+        self.path = folder
+        self.opened: float | None = None
         self.size = 0
 
     def write(self, rows: list[Row]) -> None:
@@ -94,8 +119,9 @@ class ParquetSink:
                                         or table.schema != self.writer.schema):
             self.close()
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.folder / _file_name(self.model, "parquet"),
-                                           table.schema)
+            self.path = self.folder / _file_name(self.model, "parquet")
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+            self.opened = time.monotonic()
             self.size = 0
         self.writer.write_table(table)
         self.size += table.nbytes
@@ -104,6 +130,9 @@ class ParquetSink:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+            self.opened = None
+            if self.closed is not None:
+                self.closed(self.path)
 
 
 class RequestLogger:
@@ -122,15 +151,19 @@ class RequestLogger:
         except OSError as error:
             raise OSError(f"request_log.path {folder}: {error.strerror}") from None
         rotate = config.rotate_mb * 1024 * 1024
-        stem = model if variant == "champion" else f"{model}-{variant}"
+        stem = file_stem(model, variant)
+        self.uploader = (Uploader(config.upload, config.buffer_mb * 1024 * 1024)
+                         if config.upload else None)
+        self.max_age = config.rotate_after_s if self.uploader is not None else None
+        closed = self.uploader.add if self.uploader is not None else None
         if config.format == "parquet":
             try:
-                self.sink: Sink = ParquetSink(folder, stem, rotate)
+                self.sink: Sink = ParquetSink(folder, stem, rotate, closed)
             except ImportError:
                 raise OSError("request_log.format parquet needs pyarrow in the server's "
                               "environment (pip install pyarrow)") from None
         else:
-            self.sink = JsonlSink(folder, stem, rotate)
+            self.sink = JsonlSink(folder, stem, rotate, closed)
         self.pending: list[Row] = []
         self.lock = threading.Lock()
         self.wake = threading.Event()
@@ -174,9 +207,16 @@ class RequestLogger:
             rows, self.pending = self.pending, []
         if rows:
             self.sink.write(rows)
+        opened = self.sink.opened
+        if self.max_age is not None and opened is not None and (
+                time.monotonic() - opened >= self.max_age):
+            self.sink.close()  # idle or not, the bucket is at most rotate_after behind
 
     def close(self) -> None:
-        """Write what is buffered and close the file (called on shutdown, after draining)."""
+        """Write what is buffered and close the file (called on shutdown, after draining), then
+        give the uploader its bounded time to send the closed files."""
         self.stopping = True
         self.wake.set()
         self.thread.join(timeout=10)
+        if self.uploader is not None:
+            self.uploader.close()

@@ -2,7 +2,8 @@
 
 SIGTERM: uvicorn stops accepting, lets in-flight requests finish for up to DRAIN_SECONDS (inside
 the 30 s grace period the Kubernetes manifests declare), then the lifespan shutdown flushes the
-request log; the process exits 0.
+request log (and, with request_log.upload, gives its last files a bounded time to reach the
+store: serving/log_upload.py); the process exits 0.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import uvicorn
 from . import logs
 from .app import METRICS_DIR_ENV, build_app
 from .config import CONFIG_ENV, ServerConfig
+from .log_upload import Uploader, upload_leftovers
+from .request_log import file_stem
 from .verify import verify_before_serving
 
 DRAIN_SECONDS = 25
@@ -38,6 +41,25 @@ def run(config: ServerConfig, access_log: bool = True) -> None:
     loaded and warmed up, all before the port opens."""
     logging.config.dictConfig(logs.log_config())
     verify_before_serving(config)  # once, here: workers load the file this checked
+    earlier = _leftovers(config)
+    try:
+        _serve(config, access_log)
+    finally:
+        if earlier is not None:
+            earlier.close()
+
+
+def _leftovers(config: ServerConfig) -> Uploader | None:
+    """Files an earlier server left unsent (serving.request_log.upload), listed before any
+    worker of this one opens a file of its own."""
+    log = config.request_log
+    if log is None or not log.upload or log.sample_rate <= 0:
+        return None
+    return upload_leftovers(Path(log.path), file_stem(config.name, config.variant), log.upload,
+                            log.buffer_mb * 1024 * 1024)
+
+
+def _serve(config: ServerConfig, access_log: bool) -> None:
     # uvicorn re-raises the signal it caught once it has drained; a no-op handler turns that
     # into a normal return, so a SIGTERM'd server exits 0 (Kubernetes reads it as a clean stop).
     signal.signal(signal.SIGTERM, lambda number, frame: None)

@@ -34,7 +34,7 @@ from mlops.core.catalogue import (
 from mlops.core.contract import ColumnRule
 from mlops.core.contract import ColumnType as ColumnType
 from mlops.core.contract import Task as Task
-from mlops.core.locations import check_location, scheme
+from mlops.core.locations import GLOB, check_location, scheme
 
 from .threshold import THRESHOLD_JSON_SCHEMA, Operator, Severity, Threshold
 from .types import (
@@ -444,6 +444,16 @@ class Load(Strict):
 # --- serving ---------------------------------------------------------------------------------
 
 
+def _upload_prefix(value: str) -> str:
+    """serving.request_log.upload: an object-store prefix; the local folder is `path`."""
+    if scheme(value) is None:
+        raise ValueError(f"expected an s3://, gs:// or abfs:// URI (the local folder is "
+                         f"request_log.path), got {value!r}")
+    if GLOB.search(value):
+        raise ValueError(f"expected a prefix without wildcards, got {value!r}")
+    return check_location(value)
+
+
 class RequestLog(Strict):
     """Sampled request/prediction logging for the monitor job."""
 
@@ -460,6 +470,30 @@ class RequestLog(Strict):
                           "the monitor CronJob; without it the log is pod-local and the in-cluster "
                           "monitor cannot read it.",
     )
+    upload: Annotated[str, AfterValidator(_upload_prefix)] | None = Field(
+        None, description="Object-store prefix (s3://, gs:// or abfs://) each closed log file is "
+                          "uploaded to, under <prefix>/<pod name>/, and deleted locally once "
+                          "there; the monitor reads the log from it, so no volume is shared. "
+                          "Credentials come from the environment (AWS_*, "
+                          "GOOGLE_APPLICATION_CREDENTIALS, AZURE_*).",
+    )
+    rotate_after: Duration = Field(
+        300.0, description="With upload: also start a new file this long after the last one "
+                           "opened, so the bucket is never further behind (a file is uploaded "
+                           "once closed).",
+    )
+    buffer_mb: int = Field(
+        512, ge=1, description="With upload: most MiB of closed files a server process keeps "
+                               "while the object store is unreachable; beyond it the oldest are "
+                               "deleted, and logged as lost.",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_share(self) -> RequestLog:
+        if self.claim is not None and self.upload is not None:
+            raise ValueError("set claim or upload, not both: upload ships the log to object "
+                             "storage, where the monitor reads it; a claim shares a volume")
+        return self
 
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"

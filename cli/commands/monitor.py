@@ -59,7 +59,8 @@ def monitor() -> None:
               help="A monitor.yaml as `mlops compile` writes it (generated/monitoring/monitor.yaml, "
                    "the CronJob's ConfigMap). Default: the same values, from MLOPS_YAML.")
 @click.option("--log-dir", type=path_option, default=None,
-              help="Request log folder (default: serving.request_log.path).")
+              help="Request log folder (default: serving.request_log.upload's prefix, else "
+                   "its path).")
 @click.option("--window", callback=_window, default=None,
               help="Traffic examined, ending at --now, e.g. 1h (default: monitors.window).")
 @click.option("--feedback", type=path_option, default=None,

@@ -60,7 +60,7 @@ class Verdict:
     metric_drop: float | None = None
 
 
-def challenger_checks(config: MonitorConfig, folder: Path, now: float,
+def challenger_checks(config: MonitorConfig, folder: Path | str, now: float,
                       feedback: Feedback | None, labels: Sequence[str],
                       samples: Samples) -> list[CheckResult]:
     """The window's verdict on the challenger; its numbers go to `samples` (the alert rules and
@@ -81,17 +81,15 @@ def challenger_checks(config: MonitorConfig, folder: Path, now: float,
     return verdict.checks
 
 
-def read_answers(folder: Path, start: float, end: float, model: str) -> Answers:
-    """Rows of `model` with start <= timestamp < end, split by variant; rows without a usable
-    request id, prediction or score are counted, not fatal."""
+def read_answers(folder: Path | str, start: float, end: float, model: str) -> Answers:
+    """Rows of `model` with start <= timestamp < end, split by variant, from a local folder or
+    an object-store prefix; rows without a usable request id, prediction or score are counted,
+    not fatal."""
     answers = Answers()
-    for path in log_files(folder):
-        try:
-            if path.stat().st_mtime < start:
-                continue
-        except FileNotFoundError:
+    for file in log_files(folder):
+        if file.mtime < start:
             continue
-        for _, record in file_records(path, answers.unreadable):
+        for _, record in file_records(file, answers.unreadable):
             _add(answers, record, start, end, model)
     return answers
 

@@ -71,7 +71,8 @@ class MonitorConfig:
     model: str
     task: str
     window_s: float
-    log_dir: Path | None
+    log_dir: Path | str | None
+    """The request log: a local folder, or the object-store prefix the servers upload to."""
     reference: str
     """The reference data's location: an absolute path or an object-store URI."""
     drift: DriftRules | None
@@ -96,7 +97,7 @@ class MonitorConfig:
             root / monitors.performance.labels)
         return cls(
             model=spec.name, task=spec.model.task, window_s=monitors.window,
-            log_dir=None if log is None else root / log.path,
+            log_dir=None if log is None else log.upload or root / log.path,
             reference=absolute(root, spec.data.reference_path), drift=drift, performance=performance,
             textfile=root / DEFAULT_REPORTS / "metrics.prom", pushgateway=monitors.pushgateway,
             job=DEFAULT_JOB, report_dir=root / DEFAULT_REPORTS, on_alert=tuple(monitors.on_alert),
@@ -124,7 +125,9 @@ class MonitorConfig:
         return cls(
             model=reader.text(reader.doc, "model"), task=reader.text(reader.doc, "task"),
             window_s=reader.duration("window"),
-            log_dir=None if log is None else root / reader.text(log, "request_log.path"),
+            log_dir=None if log is None else (
+                reader.text(log, "request_log.upload") if log.get("upload") is not None
+                else root / reader.text(log, "request_log.path")),
             reference=absolute(root, reader.text(reader.doc, "reference")),
             drift=None if drift is None else DriftRules(
                 reader.choice(drift, "drift.method", ("psi", "ks", "wasserstein", "jensen_shannon",

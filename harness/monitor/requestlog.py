@@ -1,7 +1,10 @@
 """Reading the server's sampled request log over a time window (schema: serving/request_log.py).
 
-Every `*.jsonl` and `*.parquet` file of the folder is read (rotated files included; a file last
-modified before the window starts is skipped unread). A line or row that cannot be used is skipped
+The log is a local folder, or the object-store prefix the servers upload to
+(serving.request_log.upload: `<prefix>/<pod>/<file>`, read through core/storage's filesystems).
+Every `*.jsonl` and `*.parquet` file below it is read, one file at a time and streamed (rotated
+files included; a file last modified before the window starts is skipped unread: an uploaded
+object's time is its upload, after every row it holds). A line or row that cannot be used is skipped
 and counted with its `file:line`, never fatal: one torn write must not hide an hour of traffic.
 A Parquet file the server is still writing has no footer yet; it is listed as unreadable.
 Numeric features go into a bounded uniform sample (the data gate's `Reservoir`), so memory stays
@@ -16,16 +19,21 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeGuard
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, TypeGuard
 
 import numpy as np
 import orjson
+
+from mlops.core.errors import MlopsError
+from mlops.core.locations import scheme
 
 from ..stats import Reservoir, category_key
 from .feedback import Key
 
 CHUNK_ROWS = 8192
+READ_BYTES = 1 << 20
+SUFFIXES = (".jsonl", ".parquet")
 SHOWN_PROBLEMS = 5
 UNRECORDED = "unrecorded"
 CHAMPION = "champion"
@@ -56,7 +64,7 @@ class Served:
 class LogWindow:
     """Tallies and samples of the rows logged inside [start, end)."""
 
-    folder: Path
+    folder: Path | str
     start: float
     end: float
     numeric: tuple[str, ...]
@@ -93,62 +101,139 @@ class LogWindow:
             self.problems.append(Problem(where, reason))
 
 
-def log_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix in (".jsonl", ".parquet"))
+@dataclass(frozen=True)
+class LogFile:
+    """One log file: on the local disk (`filesystem` None) or in object storage."""
+
+    path: str
+    name: str
+    """How messages name it: its path below the folder or prefix (`pod-a/requests-....jsonl`)."""
+    mtime: float
+    filesystem: Any = None
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.path).suffix
+
+    def open(self) -> IO[bytes]:
+        """A stream of the file's bytes (random access for Parquet's footer)."""
+        if self.filesystem is None:
+            return Path(self.path).open("rb")
+        opened: IO[bytes] = (self.filesystem.open_input_file(self.path) if self.suffix == ".parquet"
+                             else self.filesystem.open_input_stream(self.path))
+        return opened
 
 
-def read_window(folder: Path, start: float, end: float, model: str, numeric: Sequence[str],
-                categorical: Sequence[str], wanted: frozenset[Key]) -> LogWindow:
+def log_files(location: Path | str) -> list[LogFile]:
+    """The log files below a local folder or an object-store prefix, in name order; raises
+    MlopsError naming the location when a store cannot be listed."""
+    if isinstance(location, Path) or scheme(location) is None:
+        folder = Path(location)
+        found = []
+        for path in folder.rglob("*"):
+            try:
+                if path.suffix in SUFFIXES and path.is_file():
+                    found.append(LogFile(str(path), path.relative_to(folder).as_posix(),
+                                         path.stat().st_mtime))
+            except FileNotFoundError:  # rotated away (deleted) while listing
+                continue
+        return sorted(found, key=lambda file: file.name)
+    return _stored_files(location)
+
+
+def _stored_files(location: str) -> list[LogFile]:
+    import pyarrow.fs as pafs
+
+    from mlops.core.storage import open_location
+
+    filesystem, base = open_location(location, Path.cwd())
+    try:
+        infos = filesystem.get_file_info(pafs.FileSelector(base, recursive=True,
+                                                          allow_not_found=True))
+    except OSError as error:
+        raise MlopsError(f"{location}: cannot list the request log: {error}") from None
+    return sorted((LogFile(info.path, PurePosixPath(info.path).relative_to(base).as_posix(),
+                           info.mtime.timestamp() if info.mtime else math.inf, filesystem)
+                   for info in infos
+                   if info.type == pafs.FileType.File and info.extension in ("jsonl", "parquet")),
+                  key=lambda file: file.name)
+
+
+def read_window(folder: Path | str, start: float, end: float, model: str,
+                numeric: Sequence[str], categorical: Sequence[str],
+                wanted: frozenset[Key]) -> LogWindow:
     """Rows with start <= timestamp < end; `wanted` are the (request_id, row) keys to keep."""
     window = LogWindow(folder, start, end, tuple(numeric), tuple(categorical))
     reader = _RowReader(window, model, wanted)
-    for path in log_files(folder):
-        try:
-            if path.stat().st_mtime < start:
-                continue
-        except FileNotFoundError:  # rotated away (deleted) while listing
+    for file in log_files(folder):
+        if file.mtime < start:
             continue
         window.files += 1
-        for where, record in file_records(path, window.unreadable):
+        for where, record in file_records(file, window.unreadable):
             reader.add(where, record)
     reader.flush()
     return window
 
 
-def file_records(path: Path, unreadable: list[Problem]) -> Iterator[tuple[str, Any]]:
+def file_records(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str, Any]]:
     """Every record of one log file with its `file:line` (a line that is not JSON as a broken
-    record, not a mapping); a Parquet file that cannot be read is added to `unreadable`."""
-    return _jsonl(path) if path.suffix == ".jsonl" else _parquet(path, unreadable)
+    record, not a mapping); a file that cannot be read is added to `unreadable`."""
+    return _jsonl(file, unreadable) if file.suffix == ".jsonl" else _parquet(file, unreadable)
 
 
-def _jsonl(path: Path) -> Iterator[tuple[str, Any]]:
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
+def _jsonl(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str, Any]]:
+    try:
+        handle = file.open()
+    except FileNotFoundError:  # rotated away (deleted) since the listing
+        return
+    except OSError as error:
+        unreadable.append(Problem(file.name, f"cannot read: {error}"))
+        return
+    with handle:
+        for number, line in enumerate(_lines(handle), start=1):
             if not line.strip():
                 continue
-            where = f"{path.name}:{number}"
+            where = f"{file.name}:{number}"
             try:
                 yield where, orjson.loads(line.rstrip(b"\r\n"))
             except orjson.JSONDecodeError as error:
                 yield where, _Broken(f"not JSON ({error.msg})")
 
 
-def _parquet(path: Path, unreadable: list[Problem]) -> Iterator[tuple[str, Any]]:
+def _lines(handle: IO[bytes]) -> Iterator[bytes]:
+    """Lines a megabyte read at a time: pyarrow's object-store streams have no readline."""
+    rest = b""
+    while chunk := handle.read(READ_BYTES):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
+def _parquet(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str, Any]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(path)
-    except (OSError, pa.ArrowException) as error:
-        unreadable.append(Problem(path.name, f"cannot read as Parquet (still being written, "
-                                                    f"or truncated): {error}"))
+        handle = file.open()
+    except FileNotFoundError:  # rotated away (deleted) since the listing
         return
-    number = 0
-    for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
-        for record in batch.to_pylist():
-            number += 1
-            yield f"{path.name}:{number}", record
+    except OSError as error:
+        unreadable.append(Problem(file.name, f"cannot read: {error}"))
+        return
+    with handle:
+        try:
+            parquet = pq.ParquetFile(handle)
+        except (OSError, pa.ArrowException) as error:
+            unreadable.append(Problem(file.name, f"cannot read as Parquet (still being written, "
+                                                 f"or truncated): {error}"))
+            return
+        number = 0
+        for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
+            for record in batch.to_pylist():
+                number += 1
+                yield f"{file.name}:{number}", record
 
 
 @dataclass(frozen=True)

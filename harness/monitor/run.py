@@ -139,13 +139,17 @@ def _window(config: MonitorConfig, now: float, numeric: list[str], categorical: 
                             "no traffic, so there is nothing to monitor (set it, or pass "
                             "--log-dir)"))
         return None
-    if not folder.is_dir():
+    if isinstance(folder, Path) and not folder.is_dir():
         checks.append(CHECK("window", "error", f"request log folder {folder} not found: is "
                             "serving.request_log.path mounted here? (or pass --log-dir)"))
         return None
     start = now - config.window_s
-    window = read_window(folder, start, now, config.model, numeric, categorical,
-                         feedback.keys if feedback is not None else frozenset())
+    try:
+        window = read_window(folder, start, now, config.model, numeric, categorical,
+                             feedback.keys if feedback is not None else frozenset())
+    except MlopsError as error:  # an object store that cannot be reached or listed
+        checks.append(CHECK("window", "error", f"request log not read: {error}"))
+        return None
     span = f"between {_utc(start)} and {_utc(now)}"
     if window.rows:
         served = f"; served by {window.served_by()}" if window.digests else ""

@@ -1,0 +1,187 @@
+"""Shipping closed request-log files to object storage (serving.request_log.upload), so the
+monitor reads the log wherever it runs instead of only where a volume is shared.
+
+A file the request log closes (on rotation, or at shutdown) is queued here; a background thread
+uploads it with pyarrow's filesystem to `<prefix>/<host name>/<file name>` and deletes the local
+copy once the object is complete. Requests never wait: the request log's writer thread only
+queues a path. A failed upload is logged and retried, 1 s after the first failure, doubling up to
+RETRY_MAX_SECONDS. While the store stays unreachable, closed files wait on the local disk up to
+`buffer_mb`; past that the oldest are deleted, each logged as lost, so a long outage cannot fill
+the pod's volume (its sizeLimit would evict the pod, losing everything). At shutdown the queue gets
+SHUTDOWN_SECONDS; what is left stays on disk, and the next server started on the same folder
+(a restarted container keeps its emptyDir) uploads it first (`leftovers`).
+
+Object names never collide: the host name (the pod's) keeps pods apart, and a file's name carries
+its creation time, process id and a counter. So an object already at a file's key can only be an
+earlier attempt at the same file: the same size means it landed (only the answer was lost) and it
+is not sent again; another size means an interrupted attempt, which is replaced.
+
+The filesystem is opened in the thread, at the first upload: resolving an S3 bucket's region is a
+network call, and an unreachable store must not stop the server from starting.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("mlops.serve")
+
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 30.0
+SHUTDOWN_SECONDS = 10.0
+CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class _Pending:
+    path: Path
+    size: int
+
+
+class Uploader:
+    """Uploads queued files in order on its own thread; `close` waits a bounded time."""
+
+    def __init__(self, prefix: str, buffer_bytes: int, host: str | None = None) -> None:
+        try:
+            import pyarrow.fs  # noqa: F401  (fail at start-up, not at the first upload)
+        except ImportError:
+            raise OSError("request_log.upload needs pyarrow in the server's environment "
+                          "(pip install 'mlops-yaml[monitor]')") from None
+        self.prefix = prefix.rstrip("/")
+        self.buffer_bytes = buffer_bytes
+        self.host = host or socket.gethostname()
+        self.filesystem: Any = None
+        self.base = ""
+        self.pending: list[_Pending] = []
+        self.current: Path | None = None
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, name="request-log-upload", daemon=True)
+        self.thread.start()
+
+    def add(self, path: Path) -> None:
+        """Queue a closed file; past the buffer, the oldest queued files are given up."""
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return
+        with self.lock:
+            self.pending.append(_Pending(path, size))
+            lost = self._over_buffer()
+        for item in lost:
+            item.path.unlink(missing_ok=True)
+            log.error("request log %s (%d bytes) deleted without upload: %s unreachable and "
+                      "request_log.buffer_mb (%d MiB) full", item.path.name, item.size,
+                      self.prefix, self.buffer_bytes // (1024 * 1024))
+        self.wake.set()
+
+    def _over_buffer(self) -> list[_Pending]:
+        """The oldest files beyond the buffer (never the newest, nor the one being sent)."""
+        total = sum(item.size for item in self.pending)
+        lost = []
+        for item in list(self.pending[:-1]):
+            if total <= self.buffer_bytes:
+                break
+            if item.path == self.current:
+                continue
+            self.pending.remove(item)
+            total -= item.size
+            lost.append(item)
+        return lost
+
+    def close(self, timeout: float = SHUTDOWN_SECONDS) -> None:
+        """Upload what is queued, for at most `timeout` seconds; the rest stays on disk."""
+        self.stopping = True
+        self.wake.set()
+        self.thread.join(timeout)
+        with self.lock:
+            left = [item.path.name for item in self.pending]
+        if left:
+            log.warning("request log: %d file(s) not uploaded to %s at shutdown, kept on disk "
+                        "for the next start: %s", len(left), self.prefix, ", ".join(left))
+
+    def _loop(self) -> None:
+        delay = 0.0
+        while True:
+            self.wake.wait(delay if delay else None)
+            self.wake.clear()
+            if self._send_all():
+                delay = 0.0
+                if self.stopping:
+                    return
+            elif self.stopping:
+                return
+            else:
+                delay = min(RETRY_MAX_SECONDS, max(RETRY_FIRST_SECONDS, 2 * delay))
+
+    def _send_all(self) -> bool:
+        """Upload queued files oldest first; False at the first failure (logged)."""
+        while True:
+            with self.lock:
+                if not self.pending:
+                    self.current = None
+                    return True
+                item = self.pending[0]
+                self.current = item.path
+            try:
+                if item.path.exists():  # else given up (buffer full) or removed by hand
+                    self._send(item.path)
+            except Exception as error:  # pyarrow raises OSError, ArrowException, MlopsError
+                log.warning("request log %s not uploaded to %s (retrying): %s", item.path.name,
+                            self.prefix, error)
+                return False
+            with self.lock:
+                if item in self.pending:
+                    self.pending.remove(item)
+                self.current = None
+            item.path.unlink(missing_ok=True)
+
+    def _send(self, path: Path) -> None:
+        import pyarrow.fs as pafs
+
+        from mlops.core.storage import open_location
+
+        if self.filesystem is None:
+            self.filesystem, self.base = open_location(self.prefix, path.parent)
+        key = f"{self.base}/{self.host}/{path.name}"
+        size = path.stat().st_size
+        found = self.filesystem.get_file_info(key)
+        if found.type == pafs.FileType.File and found.size == size:
+            return
+        with path.open("rb") as source, self.filesystem.open_output_stream(key) as target:
+            shutil.copyfileobj(source, target, CHUNK_BYTES)
+
+
+def leftovers(folder: Path, stem: str) -> list[Path]:
+    """Log files of this server (`stem`: the model, or `<model>-challenger`) left in `folder` by
+    an earlier process, oldest first. Call it before this server writes any."""
+    pattern = re.compile(rf"requests-{re.escape(stem)}-\d{{8}}T\d{{6}}-\d+-\d{{6}}"
+                         r"\.(jsonl|parquet)")
+    try:
+        found = [path for path in folder.iterdir() if pattern.fullmatch(path.name)]
+    except FileNotFoundError:
+        return []
+    return sorted(found, key=lambda path: (path.stat().st_mtime, path.name))
+
+
+
+def upload_leftovers(folder: Path, stem: str, prefix: str, buffer_bytes: int) -> Uploader | None:
+    """An uploader already sending the files an earlier server left in `folder` (None when there
+    are none); the caller closes it when the server stops."""
+    files = leftovers(folder, stem)
+    if not files:
+        return None
+    uploader = Uploader(prefix, buffer_bytes)
+    for path in files:
+        uploader.add(path)
+    log.info("request log: %d file(s) left by an earlier server queued for upload to %s",
+             len(files), prefix)
+    return uploader
