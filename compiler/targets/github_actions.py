@@ -25,11 +25,13 @@ from pathlib import PurePosixPath
 
 from mlops.core.locations import GLOB, scheme
 from mlops.spec.install import parse_source
+from mlops.spec.kubernetes_names import DerivedNames
 from mlops.spec.models import GITHUB_OIDC_ISSUER, Spec
 
 from ..install import MONITOR, install_plan
 from ..lock import LOCK_NAME
 from ..plan import GeneratedFile, RenderContext
+from .kubernetes_load import argocd_gate, deadline_seconds
 
 ROOT = PurePosixPath(".")
 CODE_SUFFIXES = (".py", ".sh", ".ipynb", ".R", ".r")
@@ -210,6 +212,68 @@ def data_environment(spec: Spec) -> dict[str, str]:
             "MLOPS_DATA_TEST": data.test, "MLOPS_DATA_TARGET": data.target}
 
 
+ARGOCD_SERVER_VARIABLE = "ARGOCD_SERVER"
+"""Repository (or environment) variable: the Argo CD server's URL, as the runner reaches it."""
+ARGOCD_TOKEN_SECRET = "ARGOCD_TOKEN"
+"""Secret of the environment being promoted: an Argo CD API token that may get the previous
+environment's Application."""
+ARGOCD_POLL_SECONDS = 15
+ARGOCD_SYNC_SECONDS = 1200
+"""Besides the load test's own deadline: Argo CD noticing the commit, syncing and rolling out."""
+PROMOTE_MINUTES = 15
+MERGE_WAIT_MINUTES = 360
+
+
+@dataclass(frozen=True)
+class LoadGate:
+    """What `promote-<env>` waits for before it pins: Argo CD's sync of the previous
+    environment's promotion commit (output `commit` of `promote-<previous>`), whose PostSync
+    hooks run that environment's load test; a failed hook fails the sync operation."""
+
+    environment: str
+    application: str
+    load_job: str
+    namespace: str
+    timeout_seconds: int
+
+    @property
+    def job(self) -> str:
+        return f"promote-{self.environment}"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """One `promote-<env>` job: what it waits for, whether the next job waits for its commit,
+    and how long it may take."""
+
+    gate: LoadGate | None
+    outputs_commit: bool
+    timeout_minutes: int
+
+
+def promotions(spec: Spec) -> dict[str, Promotion]:
+    """Every environment's promote job, by environment name."""
+    names = DerivedNames(spec)
+    environments = spec.deploy.environments
+    gates: dict[str, LoadGate | None] = {}
+    for env in environments:
+        previous = argocd_gate(spec, env)
+        gates[env.name] = None if previous is None else LoadGate(
+            previous.name, names.environment(previous), names.load_master, previous.namespace,
+            deadline_seconds(spec) + ARGOCD_SYNC_SECONDS)
+    result = {}
+    for index, env in enumerate(environments):
+        last = index == len(environments) - 1
+        gate = gates[env.name]
+        minutes = (MERGE_WAIT_MINUTES if spec.deploy.promotion == "pull_request" and not last
+                   else PROMOTE_MINUTES)
+        if gate is not None:
+            minutes += -(-gate.timeout_seconds // 60)
+        result[env.name] = Promotion(
+            gate, not last and gates[environments[index + 1].name] is not None, minutes)
+    return result
+
+
 def workflow_view(ctx: RenderContext) -> dict[str, object]:
     """The values every workflow template uses, computed once."""
     spec = ctx.loaded.spec
@@ -231,6 +295,9 @@ def workflow_view(ctx: RenderContext) -> dict[str, object]:
         "image_name": image_name(spec.deploy.image),
         "install_monitor": pip_install(plan.pip_args(MONITOR)),
         "promotion_branch": f"mlops/promote-{spec.name}",
+        "promotions": promotions(spec),
+        "argocd": {"server": ARGOCD_SERVER_VARIABLE, "token": ARGOCD_TOKEN_SECRET,
+                   "poll_seconds": ARGOCD_POLL_SECONDS},
         "pull_request": spec.deploy.promotion == "pull_request",
         "promotion_paths": [f"{ctx.output('k8s', 'overlays')}/**", str(ctx.output(LOCK_NAME))],
         "reports_path": f"{reports}/",

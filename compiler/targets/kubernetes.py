@@ -262,7 +262,9 @@ class KubernetesTarget:
         gitops = ctx.loaded.spec.deploy.gitops
         for overlay in overlays:
             variables = {**common, "overlay": overlay, "env": overlay.env,
-                         "path": str(root / "overlays" / overlay.env.name)}
+                         "path": str(root / "overlays" / overlay.env.name),
+                         "load_dependency": kubernetes_load.load_dependency(ctx.loaded.spec,
+                                                                            overlay.env)}
             template = "application.yaml" if gitops == "argocd" else "kustomization.yaml"
             yield GeneratedFile(root / gitops / f"{overlay.env.name}.yaml",
                                 ctx.render(f"kubernetes/{gitops}/{template}.j2", **variables),

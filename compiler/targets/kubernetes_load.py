@@ -16,6 +16,13 @@ Where it runs:
   the workers (over localhost: Argo Rollouts names that Job itself, so no Service can find it)
   against the canary's own Service; a failed load test aborts the rollout.
 
+What it gates: the next environment. The Jobs' pod templates carry the image digest their
+environment is pinned to (`mlops compile --promote` records it in the lock), so every promotion
+is a new Job spec that Flux's `force` replaces (Argo CD re-creates its hooks anyway). With Flux
+the next environment's Kustomization `dependsOn` the load Kustomization (`load_dependency`); with
+Argo CD, which has no dependency between Applications, the release workflow waits for the
+Application's sync (`argocd_gate`).
+
 Locust runs in the official image of the Locust version the `load` extra installs, pinned by tag:
 the server image deliberately carries no load stack (a smaller attack surface for what serves
 users), and a second generated image would need its own build, scan, signing and promotion for
@@ -103,12 +110,17 @@ class LoadTest:
                 "LOCUST_MASTER_NODE_PORT": str(MASTER_PORT)}
 
 
+def deadline_seconds(spec: Spec) -> int:
+    """How long a load test's master may run: the workers' wait, the run, a margin to finish."""
+    return math.ceil(spec.load.duration) + WORKERS_WAIT_SECONDS + FINISH_MARGIN_SECONDS
+
+
 def load_test(spec: Spec, env: Environment, service: str, port: int) -> LoadTest:
     """The load test of `service` (the environment's, or its canary's) in its namespace."""
     cluster = spec.load.cluster
     assert cluster is not None
-    deadline = math.ceil(spec.load.duration) + WORKERS_WAIT_SECONDS + FINISH_MARGIN_SECONDS
-    return LoadTest(env, f"http://{service}.{env.namespace}.svc:{port}", cluster.workers, deadline)
+    return LoadTest(env, f"http://{service}.{env.namespace}.svc:{port}", cluster.workers,
+                    deadline_seconds(spec))
 
 
 def is_staging(spec: Spec, env: Environment) -> bool:
@@ -119,6 +131,58 @@ def is_staging(spec: Spec, env: Environment) -> bool:
 def argocd_hook(spec: Spec, env: Environment) -> bool:
     """Whether the environment's overlay runs the load Jobs as Argo CD PostSync hooks."""
     return spec.load.cluster is not None and spec.deploy.gitops == "argocd" and is_staging(spec, env)
+
+
+def flux_load(spec: Spec, env: Environment) -> bool:
+    """Whether Flux runs the environment's load test in a Kustomization of its own.
+
+    Not for a canary environment: its analysis already load-tests every new version before it
+    is promoted, and its overlay applies the load test's ConfigMap, which a second Kustomization
+    would then fight over.
+    """
+    return (spec.load.cluster is not None and spec.deploy.gitops == "flux"
+            and is_staging(spec, env) and env.rollout.strategy != "canary")
+
+
+def _previous(spec: Spec, env: Environment) -> Environment | None:
+    environments = spec.deploy.environments
+    index = next(i for i, e in enumerate(environments) if e is env)
+    return environments[index - 1] if index else None
+
+
+def load_dependency(spec: Spec, env: Environment) -> str | None:
+    """The load Kustomization the environment's Flux Kustomization `dependsOn`: the previous
+    environment's, when Flux runs one; else None.
+
+    kustomize-controller reconciles a Kustomization only when each dependency is Ready and,
+    when both use the same source (here one GitRepository), has applied that source's current
+    revision (`checkDependencies` in fluxcd/kustomize-controller
+    internal/controller/kustomization_controller.go: "dependency '...' is not ready",
+    "dependency '...' revision is not up to date"; docs/spec/v1/kustomizations.md,
+    "Dependencies"). The load Kustomization `wait`s for its Jobs, so it is Ready at a revision
+    only when the master Job of that revision's image completed: a failed load test holds the
+    next environment at its old revision, and the dependency is re-checked every
+    `retryInterval` (by default `interval`) until a later revision passes.
+
+    The generated layout is one cluster: every Kustomization lives in flux-system and reads one
+    GitRepository (Argo CD's Applications target the in-cluster server alike). Applied in
+    another cluster, the next environment's Kustomization finds no dependency there and Flux
+    holds it back for good ("dependency '...' not found"): it fails closed, and such a team
+    must replace this dependency with a check of its own.
+    """
+    previous = _previous(spec, env)
+    if previous is None or not flux_load(spec, previous):
+        return None
+    return DerivedNames(spec).load_environment(previous)
+
+
+def argocd_gate(spec: Spec, env: Environment) -> Environment | None:
+    """The environment whose Argo CD sync, PostSync load test included, must have succeeded
+    before the release workflow pins `env`: the previous one when its load Jobs are PostSync
+    hooks, else None. Argo CD has no dependency between Applications, so the workflow reads
+    the Application's operation state from Argo CD's API (release.yml.j2)."""
+    previous = _previous(spec, env)
+    return previous if previous is not None and argocd_hook(spec, previous) else None
 
 
 def _rows_csv(ctx: RenderContext, cluster: ClusterLoad) -> str:
@@ -219,7 +283,8 @@ def files(ctx: RenderContext, root: PurePosixPath, common: dict[str, object],
     for index, env in enumerate(spec.deploy.environments):
         test = load_test(spec, env, names.model, cluster.service_port)
         folder = root / "load" / env.name
-        variables = {"env": env, "test": test, "hook": argocd_hook(spec, env), "path": str(folder)}
+        variables = {"env": env, "test": test, "hook": argocd_hook(spec, env), "path": str(folder),
+                     "digest": ctx.promoted_digest(env.name)}
         for name in ("kustomization.yaml", "service.yaml", "jobs.yaml"):
             yield GeneratedFile(folder / name, _render(ctx, name, shared, **variables),
                                 ("deploy", "environments", index))
@@ -266,15 +331,10 @@ def overlay_variables(ctx: RenderContext, env: Environment, common: dict[str, ob
 
 def flux_file(ctx: RenderContext, root: PurePosixPath, env: Environment, index: int,
               common: dict[str, object], cluster: Cluster) -> GeneratedFile | None:
-    """Flux's stand-in for a PostSync hook: a Kustomization applied after the environment's.
-
-    None for a canary environment: its analysis already load-tests every new version before it
-    is promoted, and its overlay applies the load test's ConfigMap, which a second Kustomization
-    would then fight over.
-    """
+    """Flux's stand-in for a PostSync hook: a Kustomization applied after the environment's
+    (None where `flux_load` says Flux runs none)."""
     spec = ctx.loaded.spec
-    if (spec.load.cluster is None or spec.deploy.gitops != "flux" or not is_staging(spec, env)
-            or env.rollout.strategy == "canary"):
+    if not flux_load(spec, env):
         return None
     test = load_test(spec, env, DerivedNames(spec).model, cluster.service_port)
     return GeneratedFile(root / "flux" / f"{env.name}-load.yaml",
