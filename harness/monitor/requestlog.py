@@ -152,6 +152,10 @@ def _stored_files(location: str) -> list[LogFile]:
                                                           allow_not_found=True))
     except OSError as error:
         raise MlopsError(f"{location}: cannot list the request log: {error}") from None
+    bucket = base.split("/", 1)[0]
+    if not infos and filesystem.get_file_info(bucket).type == pafs.FileType.NotFound:
+        # No prefix yet is a quiet start (nothing uploaded); no bucket is a wrong setting.
+        raise MlopsError(f"{location}: bucket '{bucket}' not found")
     return sorted((LogFile(info.path, PurePosixPath(info.path).relative_to(base).as_posix(),
                            info.mtime.timestamp() if info.mtime else math.inf, filesystem)
                    for info in infos

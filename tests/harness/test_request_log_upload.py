@@ -25,7 +25,9 @@ import pyarrow.fs as pafs
 import pytest
 
 from mlops.cli.main import main
+from mlops.harness.monitor.requestlog import log_files, read_window
 from mlops.serving.log_upload import Uploader, leftovers
+from mlops.serving.request_log import ParquetSink
 from tests.harness.conftest import BUCKET, HINT
 from tests.serving.serve_helpers import FEATURES, Server, free_port, make_project
 from tests.specs import edit_spec
@@ -251,3 +253,58 @@ def test_leftovers_are_this_servers_files_only(tmp_path: Path) -> None:
         os.utime(tmp_path / name, (1_700_000_000 + age, 1_700_000_000 + age))
     assert [path.name for path in leftovers(tmp_path, "tiny")] == names[:2]
     assert [path.name for path in leftovers(tmp_path, "tiny-challenger")] == [names[2]]
+
+
+def test_parquet_logs_are_read_from_the_bucket_as_from_the_disk(
+        s3: pafs.S3FileSystem, tmp_path: Path) -> None:
+    """A Parquet log file uploaded by the real uploader (twice: the second attempt finds the object
+    and sends nothing) reads the same from the bucket, row batch by row batch, as from the disk."""
+    local = tmp_path / "logs"
+    local.mkdir()
+    sink = ParquetSink(local, "tiny", rotate_bytes=1 << 20)
+    now = time.time()
+    sink.write([{"timestamp": now, "request_id": f"p-{number}", "model": "tiny", "row": 0,
+                 **dict.fromkeys(FEATURES, float(number)), "prediction": "yes", "score": 0.75,
+                 "variant": "champion"} for number in range(50)])
+    sink.close()
+    (path,) = local.iterdir()
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    uploader = Uploader(f"s3://{BUCKET}/parquet", buffer_bytes=1 << 20, host="pod-p")
+    try:
+        uploader.add(path)
+        uploader.add(copy)  # the same name and size: already there, not sent again
+    finally:
+        uploader.close()
+    assert not path.exists() and not copy.exists()
+    disk = tmp_path / "disk" / "pod-p"
+    disk.mkdir(parents=True)
+    with s3.open_input_stream(f"{BUCKET}/parquet/pod-p/{path.name}") as stream:
+        (disk / path.name).write_bytes(stream.read())
+    assert [file.name for file in log_files(f"s3://{BUCKET}/parquet")] == [f"pod-p/{path.name}"]
+    windows = [read_window(where, now - 1, now + 1, "tiny", FEATURES, [], frozenset())
+               for where in (f"s3://{BUCKET}/parquet", disk.parent)]
+    assert [(w.files, w.rows, w.corrupt, w.unreadable, w.predictions) for w in windows] == [
+        (1, 50, 0, [], {"yes": 50})] * 2
+
+
+def test_a_missing_bucket_is_a_monitor_error_and_an_empty_prefix_a_quiet_window(
+        s3: pafs.S3FileSystem, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = make_project(tmp_path, serving={"request_log": {
+        "path": "logs", "upload": "s3://no-such-bucket/requests"}})
+    with pytest.raises(SystemExit) as exited:
+        main(["monitor", "run", str(spec), "--no-push", "--report-dir", str(tmp_path / "out")])
+    assert exited.value.code == 2
+    assert capsys.readouterr().out.splitlines() == [
+        "tiny: the monitor could not run",
+        "  error: window: request log not read: s3://no-such-bucket/requests: bucket "
+        "'no-such-bucket' not found"]
+    edit_spec(spec, {"serving.request_log.upload": f"s3://{BUCKET}/nothing-yet"})
+    with pytest.raises(SystemExit) as exited:
+        main(["monitor", "run", str(spec), "--no-push", "--report-dir", str(tmp_path / "out"),
+              "--now", "2026-12-01T10:00:00Z", "--window", "1h"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "  warn: window: no requests logged between 2026-12-01T09:00:00Z and "
+        f"2026-12-01T10:00:00Z in s3://{BUCKET}/nothing-yet: nothing to compare; an empty window "
+        "is not an alert")
