@@ -40,7 +40,9 @@ def concat(parts: Sequence[Columns]) -> dict[str, npt.NDArray[Any]]:
 def text_array(values: Iterable[Any]) -> npt.NDArray[np.object_]:
     """An object array of str/None from any iterable of text cells (a float NaN, as pandas
     writes a missing text cell, is None too)."""
-    items = [None if isinstance(value, float) and value != value else value for value in values]
+    items = list(values)
+    if any(issubclass(kind, float) for kind in set(map(type, items))):
+        items = [None if isinstance(value, float) and value != value else value for value in items]
     array = np.empty(len(items), dtype=object)
     array[:] = items
     return array

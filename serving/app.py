@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import time
-import uuid
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -406,7 +406,13 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
         if key == b"x-request-id" and 0 < len(value) <= 128 and value.isascii() and (
                 value.replace(b"-", b"").replace(b"_", b"").replace(b".", b"").isalnum()):
             return value.decode()
-    return uuid.uuid4().hex
+    return f"{_ids.getrandbits(128):032x}"
+
+
+_ids = random.Random(os.urandom(32))
+"""Request ids: 128 random bits from a generator seeded once per process, not uuid4's system
+call per request (which also hands the GIL to the model's thread mid-request)."""
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
 
 
 def create_app() -> InferenceApp:

@@ -4,6 +4,10 @@ The model runs on one worker thread (onnxruntime releases the GIL), so the event
 parsing requests meanwhile; whatever queued up during a run forms the next batch, up to
 `max_batch_size` rows. The batcher waits up to `max_batch_delay_ms` for more rows only while other
 requests are still being read, so a lone request (concurrency 1) never waits.
+
+A lone batch of a fast model (nothing else queued or being read, the last run under
+`INLINE_SECONDS`) runs on the event loop itself: handing it to the worker thread and back costs
+two thread wake-ups and the GIL changing hands, more than such a run, with nothing to overlap.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from mlops.core.columns import Columns, concat
 Outputs = dict[str, np.ndarray]
 RunModel = Callable[[Columns], Outputs]
 OnBatch = Callable[[Columns, int, Outputs], None]
+INLINE_SECONDS = 0.002
+"""The longest model run a lone batch may block the event loop for (health checks, new
+connections and SIGTERM wait at most this long)."""
 
 
 @dataclass
@@ -33,7 +40,7 @@ class _Job:
 
 class MicroBatcher:
     def __init__(self, run: RunModel, on_batch: OnBatch, max_rows: int,
-                 max_delay_ms: float) -> None:
+                 max_delay_ms: float, inline_seconds: float = INLINE_SECONDS) -> None:
         self.run = run
         self.on_batch = on_batch
         self.max_rows = max_rows
@@ -43,6 +50,8 @@ class MicroBatcher:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnxruntime")
         self.worker: asyncio.Task[None] | None = None
         self.arrived = asyncio.Event()
+        self.inline_seconds = inline_seconds
+        self.last_run = inline_seconds  # unknown until measured: the first run goes to the thread
 
     async def predict(self, columns: Columns, rows: int) -> Outputs:
         """Outputs for these rows (raw columns), computed in whichever batch they land in."""
@@ -60,7 +69,10 @@ class MicroBatcher:
             batch = jobs[0].columns if len(jobs) == 1 else concat([j.columns for j in jobs])
             rows = sum(job.rows for job in jobs)
             try:
-                outputs = await loop.run_in_executor(self.executor, self.run, batch)
+                if self.reading == 0 and not self.queue and self.last_run < self.inline_seconds:
+                    outputs = self._timed(batch)
+                else:
+                    outputs = await loop.run_in_executor(self.executor, self._timed, batch)
             except Exception as error:  # a model failure answers every request of the batch
                 for job in jobs:
                     if not job.future.done():
@@ -73,6 +85,13 @@ class MicroBatcher:
                 if not job.future.done():  # the client may have gone away
                     job.future.set_result({k: v[start:end] for k, v in outputs.items()})
                 start = end
+
+    def _timed(self, batch: Columns) -> Outputs:
+        started = time.perf_counter()
+        try:
+            return self.run(batch)
+        finally:
+            self.last_run = time.perf_counter() - started
 
     async def _collect(self) -> list[_Job]:
         """Take queued jobs up to max_rows; wait briefly for more only if more are coming."""

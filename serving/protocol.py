@@ -40,6 +40,8 @@ NUMERIC = ", ".join(name for name in V2_DTYPES if name != "BOOL")
 NUMPY_TO_V2 = {np.dtype(v): k for k, v in V2_DTYPES.items()}
 DUMPS_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 Columns = dict[str, npt.NDArray[Any]]
+_TEXT_CELLS = frozenset({str, type(None)})
+"""The cell types a text tensor's JSON data may hold (check_cell's answer for text)."""
 
 
 def dumps(value: Any) -> bytes:
@@ -259,13 +261,18 @@ def _json_text(data: Any, count: int, need: str, where: str, rules: SchemaRules,
                model_input: ModelInput) -> npt.NDArray[Any]:
     if not isinstance(data, list):
         raise invalid(f"{where}: data must be a list of strings, got {describe(data)}")
-    flat: list[Any] = []
-    for item in data:
-        flat.extend(item if isinstance(item, list) else [item])
-    rule = rules.rules[model_input.columns[0]]
-    for row, value in enumerate(flat):
-        if not check_cell(rule, value):
-            raise type_error(f"{where}: row {{row}}, ", row, rule, value)
+    kinds = set(map(type, data))
+    flat: list[Any] = data
+    if list in kinds:
+        flat = []
+        for item in data:
+            flat.extend(item if isinstance(item, list) else [item])
+        kinds = set(map(type, flat))
+    if not kinds <= _TEXT_CELLS:  # only then is a cell by cell look needed to name the first
+        rule = rules.rules[model_input.columns[0]]
+        for row, value in enumerate(flat):
+            if not check_cell(rule, value):
+                raise type_error(f"{where}: row {{row}}, ", row, rule, value)
     if len(flat) != count:
         raise invalid(f"{where}: data has {len(flat)} values but {need}")
     return text_array(flat)

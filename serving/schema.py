@@ -92,9 +92,11 @@ class SchemaRules:
         self._low = np.array([-math.inf if r.min is None else r.min for r in numeric])[:, None]
         self._high = np.array([math.inf if r.max is None else r.max for r in numeric])[:, None]
         self._nullable = np.array([r.nullable or allow_non_finite for r in numeric])[:, None]
-        self._careful = {index for index, rule in enumerate(numeric)
-                         if rule.allowed is not None or rule.dtype in ("int", "bool")}
-        """Numeric columns whose every value needs a look (allowed values, integers, bools)."""
+        self._integers = np.array([r.dtype == "int" for r in numeric])[:, None]
+        self._bools = np.array([r.dtype == "bool" for r in numeric])[:, None]
+        self._allowed_numbers = {index: np.array(sorted(float(v) for v in rule.allowed))
+                                 for index, rule in enumerate(numeric) if rule.allowed is not None}
+        """Per numeric column: what else than null, range and FP32 can flag a value."""
         names = list(self.rules)
         self._plan = [(names.index(rule.name), rule,
                        max(-FLOAT32_MAX, -math.inf if rule.min is None else rule.min),
@@ -159,24 +161,46 @@ class SchemaRules:
         numeric = [name for name in self.numeric if name in columns]
         if numeric:
             block = np.array([columns[name] for name in numeric], dtype=np.float64)
-            index = [self.numeric.index(name) for name in numeric]
-            suspect = ((np.isnan(block) & ~self._nullable[index]) | (block < self._low[index])
-                       | (block > self._high[index]) | (np.abs(block) > FLOAT32_MAX))
-            suspect[[i for i, n in enumerate(index) if n in self._careful]] = True
-            for position, row in zip(*np.nonzero(suspect), strict=True):
+            for position, row in zip(*np.nonzero(self._suspects(block, numeric)), strict=True):
                 rule = self.rules[numeric[position]]
                 number = float(block[position, row])
-                if not check_cell(rule, number):
+                if not math.isnan(number) and not check_cell(rule, number):
                     raise type_error(where, int(row), rule, number)
                 self._finite(rule, number, int(row), where)
                 if (broken := self._broken(rule, number)) is not None:
                     found.append(Violation(int(row), rule.name, *broken))
         for name, values in columns.items():
             rule = self.rules[name]
-            if rule.text:
+            if rule.text and not self._text_passes(rule, values):
                 found += [Violation(row, name, *broken) for row, text in enumerate(values.tolist())
                           if (broken := self._broken(rule, text)) is not None]
         return sorted(found, key=lambda v: (v.row, self._position[v.feature]))
+
+    def _suspects(self, block: npt.NDArray[np.float64], numeric: list[str]) -> npt.NDArray[np.bool_]:
+        """The values (one row of `block` per column) that may break a rule: only these are
+        looked at one by one, so a clean request costs a few numpy operations."""
+        index = [self.numeric.index(name) for name in numeric]
+        nan = np.isnan(block)
+        with np.errstate(invalid="ignore"):
+            suspect: npt.NDArray[np.bool_] = ((nan & ~self._nullable[index]) | (block < self._low[index])
+                       | (block > self._high[index]) | (np.abs(block) > FLOAT32_MAX)
+                       | (self._integers[index] & np.isfinite(block) & (block != np.trunc(block)))
+                       | (self._bools[index] & ~nan & (block != 0) & (block != 1)))
+        for position, column in enumerate(index):
+            allowed = self._allowed_numbers.get(column)
+            if allowed is not None:
+                suspect[position] |= ~nan[position] & ~np.isin(block[position], allowed)
+        return suspect
+
+    def _text_passes(self, rule: ColumnRule, values: npt.NDArray[Any]) -> bool:
+        """Whether no value of a text column can break a rule, from its distinct values alone."""
+        distinct = set(values.tolist())
+        if None in distinct:
+            if not rule.nullable:
+                return False
+            distinct.discard(None)
+        allowed = self._allowed.get(rule.name)
+        return (allowed is None or distinct <= allowed) and rule.min is None and rule.max is None
 
     # --- one value --------------------------------------------------------------------------
 

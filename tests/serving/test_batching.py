@@ -1,0 +1,81 @@
+"""Micro-batching: where a batch runs, and which requests share one run."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import numpy as np
+
+from mlops.core.columns import Columns
+from mlops.serving.batching import MicroBatcher, Outputs
+
+
+class Model:
+    """Doubles its input; notes the thread and the batch size of every run."""
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        self.seconds = seconds
+        self.runs: list[tuple[str, int]] = []
+
+    def __call__(self, columns: Columns) -> Outputs:
+        time.sleep(self.seconds)
+        self.runs.append((threading.current_thread().name, len(columns["x"])))
+        return {"y": columns["x"] * 2}
+
+
+def batcher(model: Model, inline_seconds: float = 10.0) -> MicroBatcher:
+    """Whether a run counts as fast is the test's choice, never the machine's speed."""
+    return MicroBatcher(model, lambda columns, rows, outputs: None, max_rows=32, max_delay_ms=50,
+                        inline_seconds=inline_seconds)
+
+
+def test_a_lone_request_to_a_fast_model_runs_on_the_event_loop_once_measured() -> None:
+    model = Model()
+
+    async def three_in_a_row() -> list[float]:
+        running = batcher(model)
+        answers = [float((await running.predict({"x": np.array([v])}, 1))["y"][0])
+                   for v in (1.0, 2.0, 3.0)]
+        running.close()
+        return answers
+
+    assert asyncio.run(three_in_a_row()) == [2.0, 4.0, 6.0]
+    loop_thread = threading.current_thread().name
+    assert [thread for thread, _ in model.runs] == [
+        "onnxruntime_0", loop_thread, loop_thread]  # the first run measures the model
+
+
+def test_a_slow_model_always_runs_on_its_thread() -> None:
+    model = Model(seconds=0.02)
+
+    async def two_in_a_row() -> None:
+        running = batcher(model, inline_seconds=0.01)
+        for value in (1.0, 2.0):
+            await running.predict({"x": np.array([value])}, 1)
+        running.close()
+
+    asyncio.run(two_in_a_row())
+    assert [thread for thread, _ in model.runs] == ["onnxruntime_0", "onnxruntime_0"]
+
+
+def test_requests_still_being_read_join_one_batch_on_the_thread() -> None:
+    model = Model()
+
+    async def concurrent() -> list[float]:
+        running = batcher(model)
+        await running.predict({"x": np.array([0.0])}, 1)  # measured: fast
+        running.reading = 3  # three more requests are being read
+        first = asyncio.ensure_future(running.predict({"x": np.array([1.0])}, 1))
+        await asyncio.sleep(0.01)
+        running.reading = 2
+        second = asyncio.ensure_future(running.predict({"x": np.array([2.0, 3.0])}, 2))
+        running.reading = 1  # the third is still being read when the batch's delay runs out
+        answers = [*(await first)["y"], *(await second)["y"]]
+        running.reading = 0
+        running.close()
+        return [float(v) for v in answers]
+
+    assert asyncio.run(concurrent()) == [2.0, 4.0, 6.0]
+    assert model.runs[1:] == [("onnxruntime_0", 3)]
