@@ -11,7 +11,7 @@ from collections import defaultdict
 from bench.common import ROOT
 
 LEVELS = ("c=1", "c=8", "c=32", "c=128", "locust u=8")
-_POINT = re.compile(r"^(\w+): (.+) (c=\d+|locust u=\d+) (throughput|p50|p99|CPU)$")
+_POINT = re.compile(r"^([\w-]+): (.+) (c=\d+|locust u=\d+) (throughput|p50|p99|CPU)$")
 
 
 def tables(results: list[dict[str, object]]) -> str:

@@ -5,8 +5,10 @@
 - forest: a 300-tree random forest on the same data, exported with skl2onnx (built here once,
   cached under .mlops/bench-serve/): inference dominates.
 - churn: examples/churn, a LightGBM pipeline with one graph input per column, four of them strings.
+- forest-64, churn-64: the same models, 64 rows per request, where the model's time is no longer
+  small beside the HTTP request's: the workloads for served vs in-process rows/s.
 
-Every server gets one row per request, the same row (the test set's first complete one): Open
+Every server gets the same row (the test set's first complete one), once or 64 times: Open
 Inference Protocol v2 JSON for mlops, MLServer and KServe (the same bytes), BentoML's own JSON for
 BentoML, and mlops' /predict instances as an extra row for the example.
 """
@@ -23,6 +25,8 @@ from bench.common import ROOT
 
 CACHE = ROOT / ".mlops" / "bench-serve"
 FOREST_TREES = 300
+ROWS_PER_REQUEST = 64
+"""Rows in each request of the many-row workloads (forest-64, churn-64)."""
 _V2_TYPES = {"tensor(float)": "FP32", "tensor(double)": "FP64", "tensor(int64)": "INT64",
              "tensor(int32)": "INT32", "tensor(string)": "BYTES"}
 
@@ -34,6 +38,8 @@ class Workload:
     model: Path
     served_name: str
     row: dict[str, Any]
+    rows: int = 1
+    """Rows per request: copies of `row`."""
 
     def graph_inputs(self) -> list[tuple[str, str, list[int | None]]]:
         """(name, onnx type, shape) of each graph input."""
@@ -42,17 +48,20 @@ class Workload:
         session = ort.InferenceSession(str(self.model), providers=["CPUExecutionProvider"])
         return [(i.name, i.type, list(i.shape)) for i in session.get_inputs()]
 
-    def tensors(self) -> dict[str, list[list[Any]]]:
-        """{graph input: [[value, ...]]}: one row, all features in one input or one per column."""
+    def tensors(self, rows: int | None = None) -> dict[str, list[list[Any]]]:
+        """{graph input: [[value, ...], ...]}: `rows` (default: the request's) copies of the row,
+        all features in one input or one input per column."""
+        count = self.rows if rows is None else rows
         inputs = self.graph_inputs()
         if len(inputs) == 1:
-            return {inputs[0][0]: [list(self.row.values())]}
-        return {name: [[self.row[name]]] for name, _, _ in inputs}
+            return {inputs[0][0]: [list(self.row.values())] * count}
+        return {name: [[self.row[name]]] * count for name, _, _ in inputs}
 
     def v2_body(self) -> dict[str, Any]:
         tensors = self.tensors()
-        return {"inputs": [{"name": name, "shape": [1, len(tensors[name][0])],
-                            "datatype": _V2_TYPES[kind], "data": tensors[name][0]}
+        return {"inputs": [{"name": name, "shape": [self.rows, len(tensors[name][0])],
+                            "datatype": _V2_TYPES[kind],
+                            "data": [value for row in tensors[name] for value in row]}
                            for name, kind, _ in self.graph_inputs()]}
 
     def bentoml_request(self) -> tuple[str, dict[str, Any]]:
@@ -63,7 +72,7 @@ class Workload:
         return "/predict_columns", {"inputs": tensors}
 
     def predict_body(self) -> dict[str, Any]:
-        return {"instances": [self.row]}
+        return {"instances": [self.row] * self.rows}
 
 
 def _first_complete_row(spec_path: Path) -> tuple[str, dict[str, Any]]:
@@ -119,6 +128,11 @@ def workloads(names: list[str] | None = None) -> list[Workload]:
                                    root_row),
         "churn": lambda: Workload("churn", churn_spec, churn_spec.parent / "models" / "model.onnx",
                                   churn_name, churn_row),
+        "forest-64": lambda: Workload("forest-64", ROOT / "mlops.yaml", forest_model(),
+                                      root_name, root_row, ROWS_PER_REQUEST),
+        "churn-64": lambda: Workload("churn-64", churn_spec,
+                                     churn_spec.parent / "models" / "model.onnx", churn_name,
+                                     churn_row, ROWS_PER_REQUEST),
     }
     return [found[name]() for name in (names or list(found))]
 

@@ -43,6 +43,16 @@ def test_every_server_gets_the_same_row_in_its_own_shape() -> None:
     assert body["inputs"]["plan"] == [[churn.row["plan"]]]
 
 
+def test_a_many_row_request_carries_the_row_once_per_row_in_every_shape() -> None:
+    (forest,) = workloads(["forest-64"])
+    (single,) = forest.v2_body()["inputs"]
+    assert single["shape"] == [64, 30]
+    assert single["data"] == list(forest.row.values()) * 64
+    assert forest.bentoml_request() == ("/predict", {"input": [list(forest.row.values())] * 64})
+    assert forest.predict_body() == {"instances": [forest.row] * 64}
+    assert forest.tensors(1) == {"input": [list(forest.row.values())]}
+
+
 def test_ratios_put_mlops_over_each_peer_and_each_variant_over_today() -> None:
     def point(rps: float, p99: float) -> Point:
         return Point(LoadResult(rps, 1.0, p99, 0, int(rps * 6)), 0.5)
