@@ -75,7 +75,8 @@ def _logged(objects: dict[str, bytes]) -> Counter[tuple[str, str, int]]:
 
 @pytest.fixture(scope="module")
 def served(s3: pafs.S3FileSystem, tmp_path_factory: pytest.TempPathFactory) -> Served:
-    """A champion and its shadow challenger, mirrored the same requests, then SIGTERM'd."""
+    """A champion (two worker processes) and its shadow challenger (one), mirrored the same
+    requests, then SIGTERM'd."""
     root = tmp_path_factory.mktemp("upload")
     spec = make_project(root)
     shutil.copy(root / "models" / "model.onnx", root / "models" / "challenger.onnx")
@@ -87,7 +88,7 @@ def served(s3: pafs.S3FileSystem, tmp_path_factory: pytest.TempPathFactory) -> S
         "serving.challenger": {"model": "models/challenger.onnx", "mode": "shadow"},
         "monitors.challenger": {"min_requests": 50}})
     rng = np.random.default_rng(5)
-    champion = Server(spec, "--no-access-log")
+    champion = Server(spec, "--no-access-log", "--workers", "2")
     challenger = Server(spec, "--no-access-log", "--variant", "challenger")
     try:
         start = time.time()
@@ -110,10 +111,12 @@ def served(s3: pafs.S3FileSystem, tmp_path_factory: pytest.TempPathFactory) -> S
 def test_every_logged_row_is_in_the_bucket_once(served: Served, s3: pafs.S3FileSystem) -> None:
     objects = _objects(s3, f"{BUCKET}/{PREFIX}")
     host = socket.gethostname()
-    for stem in ("tiny", "tiny-challenger"):
-        names = [path for path in objects if path.startswith(f"{BUCKET}/{PREFIX}/{host}/requests-"
-                                                             f"{stem}-2")]
-        assert len(names) >= 2, sorted(objects)  # rotated, then closed by the drain
+    def files(stem: str) -> list[str]:
+        return [path.rsplit("/", 1)[1] for path in objects
+                if path.startswith(f"{BUCKET}/{PREFIX}/{host}/requests-{stem}-2")]
+
+    assert len(files("tiny-challenger")) >= 2, sorted(objects)  # rotated, then the drain's
+    assert len({name.split("-")[3] for name in files("tiny")}) == 2, sorted(objects)  # 2 pids
     expected = {(variant, f"r-{burst}-{number}", row) for variant in ("champion", "challenger")
                 for burst in range(BURSTS) for number in range(REQUESTS) for row in range(ROWS)}
     counted = _logged(objects)
