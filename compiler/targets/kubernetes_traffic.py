@@ -8,7 +8,9 @@ Service) and the canary Service; Argo Rollouts pins both to their pods by pod-te
 A `serving.challenger` runs in every routed environment as a Deployment derived from the base
 Deployment (the one hardened pod template, parsed back rather than written twice) with its own
 labels, its own model (`mlops serve --variant challenger`) and resources. The route mirrors a
-share of requests to it (shadow) or gives it a weighted share and a header match (ab).
+share of requests to it (shadow) or gives it a weighted share and a header match (ab). Like the
+champion it has a PodDisruptionBudget and, where the environment autoscales, a
+HorizontalPodAutoscaler, both derived from the champion's and sized to its share of the traffic.
 """
 
 from __future__ import annotations
@@ -74,12 +76,17 @@ class Routing:
         files = ["canary-service.yaml", self.route_file]
         return [*files, "challenger.yaml"] if self.challenger is not None else files
 
-    @property
-    def challenger_replicas(self) -> int:
-        """The challenger's share of the champion's replicas, at least one pod."""
+    def challenger_share(self, replicas: int) -> int:
+        """The challenger's share of a number of the champion's replicas, at least one pod: it
+        gets (shadow: is mirrored) `percent`% of the requests."""
         if self.challenger is None:
             return 0
-        return max(1, math.ceil(self.env.replicas * self.challenger.percent / 100))
+        return max(1, math.ceil(replicas * self.challenger.percent / 100))
+
+    @property
+    def challenger_replicas(self) -> int:
+        """The challenger's share of the champion's replicas."""
+        return self.challenger_share(self.env.replicas)
 
     def variables(self) -> dict[str, object]:
         challenger = self.challenger
@@ -108,15 +115,21 @@ def overlay_files(ctx: RenderContext, folder: PurePosixPath, route: Routing,
                                        **route.variables()),
                             where)
     if route.challenger is not None:
-        yield GeneratedFile(folder / "challenger.yaml", challenger_manifest(route, base),
+        autoscaler = (ctx.render("kubernetes/overlay/hpa.yaml.j2", **variables)
+                      if route.env.autoscale is not None else None)
+        yield GeneratedFile(folder / "challenger.yaml",
+                            challenger_manifest(route, base, autoscaler),
                             ("serving", "challenger"))
 
 
-def challenger_manifest(route: Routing, base: Mapping[str, str]) -> str:
-    """The challenger's Deployment, Service and NetworkPolicy, derived from the base's own."""
+def challenger_manifest(route: Routing, base: Mapping[str, str], autoscaler: str | None) -> str:
+    """The challenger's Deployment, Service, NetworkPolicy and PodDisruptionBudget, derived from
+    the base's own, and its HorizontalPodAutoscaler from the champion's (`autoscaler`, None where
+    the environment does not autoscale)."""
     name = route.names.challenger
     deployment = _relabel(_first(base["deployment.yaml"]), name)
-    deployment["spec"]["replicas"] = route.challenger_replicas
+    if autoscaler is None:
+        deployment["spec"]["replicas"] = route.challenger_replicas
     pod = deployment["spec"]["template"]["spec"]
     for constraint in pod.get("topologySpreadConstraints", []):
         _select(constraint["labelSelector"]["matchLabels"])
@@ -127,12 +140,26 @@ def challenger_manifest(route: Routing, base: Mapping[str, str]) -> str:
         "requests": {"cpu": resources.cpu, "memory": resources.memory},
         "limits": {"cpu": resources.cpu_limit or resources.cpu,
                    "memory": resources.memory_limit or resources.memory}}
-    service = _relabel(_first(base["service.yaml"]), name)
-    policy = _relabel(_first(base["networkpolicy.yaml"]), name)
-    header = ("# The challenger (serving.challenger): the server's pod template and network policy "
-              "with its own\n# labels and model. Derived from base/; edit mlops.yaml, not this "
-              "file.\n")
-    return header + "---\n".join(yaml_emit.dump(doc) for doc in (deployment, service, policy))
+    docs = [deployment, _relabel(_first(base["service.yaml"]), name),
+            _relabel(_first(base["networkpolicy.yaml"]), name),
+            _relabel(_first(base["pdb.yaml"]), name)]
+    if autoscaler is not None:
+        docs.append(_challenger_autoscaler(route, _relabel(_first(autoscaler), name)))
+    header = ("# The challenger (serving.challenger): the server's pod template, network policy, "
+              "disruption budget\n# and autoscaler with its own labels, model and share of the "
+              "traffic. Derived from the\n# champion's; edit mlops.yaml, not this file.\n")
+    return header + "---\n".join(yaml_emit.dump(doc) for doc in docs)
+
+
+def _challenger_autoscaler(route: Routing, hpa: dict[str, Any]) -> dict[str, Any]:
+    """The champion's autoscaler aimed at the challenger's Deployment, its bounds the
+    challenger's share of the champion's (its CPU target and behaviour unchanged)."""
+    spec = hpa["spec"]
+    spec["scaleTargetRef"] = {"apiVersion": "apps/v1", "kind": "Deployment",
+                              "name": route.names.challenger}
+    spec["minReplicas"] = route.challenger_share(spec["minReplicas"])
+    spec["maxReplicas"] = route.challenger_share(spec["maxReplicas"])
+    return hpa
 
 
 def _first(text: str) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from mlops.core import telemetry
 from mlops.spec.models import Environment, Resources, Spec
 
 Doc = dict[str, Any]
+COMPONENT = "app.kubernetes.io/component"
+CHALLENGER = "challenger"
 NAMESPACED = {"Deployment", "Service", "ServiceAccount", "ConfigMap", "PodDisruptionBudget", "Job",
               "NetworkPolicy", "CronJob", "HorizontalPodAutoscaler", "Rollout", "AnalysisTemplate",
               "HTTPRoute", "VirtualService", "Ingress"}
@@ -106,8 +108,9 @@ def _problems(docs: list[Doc], spec: Spec, env: Environment) -> Iterator[str]:
         if get.get("path") != path or get.get("port") not in ports:
             yield f"{probe} is {get or 'missing'}; expected {path} on a declared container port"
 
-    # Replicas, autoscaling and the canary workload.
+    # Replicas, autoscaling and the canary workload; the challenger's, where one runs.
     yield from _scaling(docs, spec, env, deployment, server_labels)
+    yield from _challenger(docs, env, server_labels)
 
     # Both pods: hardened, sized like the environment, running the same image.
     yield from _pod_security("server", pod["spec"], container, env.resources)
@@ -169,7 +172,8 @@ def _scaling(docs: list[Doc], spec: Spec, env: Environment, deployment: Doc,
         one(docs, "AnalysisTemplate", template["templateName"])
     elif rollouts:
         yield "a rolling environment must not have a Rollout"
-    hpas = by_kind(docs, "HorizontalPodAutoscaler")
+    hpas = [hpa for hpa in by_kind(docs, "HorizontalPodAutoscaler")
+            if hpa["metadata"]["labels"].get(COMPONENT) != CHALLENGER]
     if env.autoscale is None:
         if hpas:
             yield "an environment without autoscale has a HorizontalPodAutoscaler"
@@ -194,6 +198,45 @@ def _scaling(docs: list[Doc], spec: Spec, env: Environment, deployment: Doc,
     cpu = _container(deployment["spec"]["template"], "server")["resources"]["requests"].get("cpu")
     if not cpu:
         yield "autoscaling on CPU needs a CPU request"
+
+
+def _challenger(docs: list[Doc], env: Environment, server_labels: dict[str, str]
+                ) -> Iterator[str]:
+    """The challenger's Deployment has its own disruption budget and, in an autoscaled
+    environment, its own autoscaler owning its replicas; neither touches the champion's pods."""
+    deployments = [d for d in by_kind(docs, "Deployment")
+                   if d["metadata"]["labels"].get(COMPONENT) == CHALLENGER]
+    hpas = [h for h in by_kind(docs, "HorizontalPodAutoscaler")
+            if h["metadata"]["labels"].get(COMPONENT) == CHALLENGER]
+    if not deployments:
+        if hpas:
+            yield "a challenger HorizontalPodAutoscaler without a challenger"
+        return
+    (deployment,) = deployments
+    name = deployment["metadata"]["name"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    budget = one(docs, "PodDisruptionBudget", name)["spec"]["selector"]["matchLabels"]
+    if not matches(budget, labels) or matches(budget, server_labels):
+        yield f"the challenger's PodDisruptionBudget selector {budget} is not its pods' alone"
+    if env.autoscale is None:
+        if hpas:
+            yield "an environment without autoscale has a challenger HorizontalPodAutoscaler"
+        if not deployment["spec"].get("replicas"):
+            yield "the challenger needs replicas without an autoscaler"
+        return
+    if len(hpas) != 1:
+        yield "an autoscaled environment's challenger needs exactly one HorizontalPodAutoscaler"
+        return
+    hpa = hpas[0]["spec"]
+    target = hpa["scaleTargetRef"]
+    if (target["kind"], target["name"]) != ("Deployment", name):
+        yield f"the challenger's HPA targets {target['kind']}/{target['name']}, not its Deployment"
+    if not 1 <= hpa["minReplicas"] <= hpa["maxReplicas"] <= env.autoscale.max:
+        yield f"the challenger's HPA bounds {hpa['minReplicas']}..{hpa['maxReplicas']} are off"
+    if hpa["metrics"][0]["resource"]["target"]["averageUtilization"] != env.autoscale.cpu_percent:
+        yield "the challenger's HPA CPU target is not the spec's cpu_percent"
+    if "replicas" in deployment["spec"]:
+        yield "an autoscaled challenger must leave replicas to its HPA"
 
 
 def _pod_security(what: str, pod: Doc, container: Doc, resources: Resources) -> Iterator[str]:

@@ -27,7 +27,7 @@ from tests.compiler.k8s_naming import problems as naming_problems
 from tests.compiler.k8s_semantics import Doc, by_kind, one
 from tests.compiler.k8s_semantics import problems as semantic_problems
 from tests.compiler.k8s_support import CHECKOV, SPECS, documents, kustomize, render, run, tool, write_tree
-from tests.specs import breast_cancer, changed, spec_yaml
+from tests.specs import REMOVE, breast_cancer, changed, spec_yaml
 
 PRODUCTION = "deploy.environments.1"
 HOSTS = ["cancer.example.com"]
@@ -162,7 +162,7 @@ def test_the_challenger_runs_the_servers_pod_template(built: dict[str, list[Doc]
     assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "challenger"
     (server,) = pod["spec"]["containers"]
     assert server["args"] == list(CHALLENGER_ARGS)
-    assert challenger["spec"]["replicas"] == 1  # 20% of 3 replicas, at least one pod
+    assert "replicas" not in challenger["spec"]  # production autoscales: its HPA owns them
     expected = copy.deepcopy(champion)
     expected["metadata"]["name"] = "breast-cancer-challenger"
     for labels in (expected["metadata"]["labels"], expected["spec"]["selector"]["matchLabels"],
@@ -170,7 +170,7 @@ def test_the_challenger_runs_the_servers_pod_template(built: dict[str, list[Doc]
                    expected["spec"]["template"]["spec"]["topologySpreadConstraints"][0][
                        "labelSelector"]["matchLabels"]):
         labels["app.kubernetes.io/component"] = "challenger"
-    expected["spec"]["replicas"] = 1
+    del expected["spec"]["replicas"]
     (expected_server,) = expected["spec"]["template"]["spec"]["containers"]
     expected_server["args"] = list(CHALLENGER_ARGS)
     assert challenger == expected
@@ -185,6 +185,46 @@ def test_the_challenger_runs_the_servers_pod_template(built: dict[str, list[Doc]
     assert all(labels.get(k) == v for k, v in policy["podSelector"]["matchLabels"].items())
     service = one(docs, "Service", "breast-cancer-challenger")["spec"]
     assert all(labels.get(k) == v for k, v in service["selector"].items())
+
+
+def test_the_challenger_has_the_champions_disruption_budget_and_autoscaler_at_its_share(
+        built: dict[str, list[Doc]]) -> None:
+    """A node drain takes challenger pods down one at a time, as the champion's; it autoscales
+    on the same CPU target between its share (20%) of the champion's bounds (3..10)."""
+    docs = built["gateway-shadow"]
+    budgets = {d["metadata"]["name"]: d["spec"] for d in by_kind(docs, "PodDisruptionBudget")}
+    champion, challenger = budgets["breast-cancer"], budgets["breast-cancer-challenger"]
+    assert challenger["maxUnavailable"] == champion["maxUnavailable"] == 1
+    assert challenger["selector"]["matchLabels"] == {
+        **champion["selector"]["matchLabels"], "app.kubernetes.io/component": "challenger"}
+    autoscalers = {d["metadata"]["name"]: d["spec"] for d in by_kind(docs, "HorizontalPodAutoscaler")}
+    assert autoscalers["breast-cancer-challenger"] == {
+        **autoscalers["breast-cancer"], "minReplicas": 1, "maxReplicas": 2,
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                           "name": "breast-cancer-challenger"}}
+
+
+def test_a_challenger_without_autoscaling_keeps_its_replica_share(tmp_path: Path) -> None:
+    changes = {**CASES["gateway-ab"], f"{PRODUCTION}.autoscale": REMOVE, f"{PRODUCTION}.replicas": 4}
+    loaded = spec_with(changes)
+    tree = write_tree(render(loaded), tmp_path)
+    docs = documents(kustomize(tree / "k8s" / "overlays" / "production"))
+    assert one(docs, "Deployment", "breast-cancer-challenger")["spec"]["replicas"] == 1  # 10% of 4
+    assert not by_kind(docs, "HorizontalPodAutoscaler")
+    one(docs, "PodDisruptionBudget", "breast-cancer-challenger")
+    assert semantic_problems(docs, loaded.spec, loaded.spec.deploy.environments[1]) == []
+
+
+def test_a_challenger_of_a_model_at_its_longest_name_passes_the_naming_rules(
+        tmp_path: Path) -> None:
+    name = "customer-lifetime-value-forecast-model-v"  # 40 characters, the spec's limit
+    loaded = spec_with(CASES["gateway-shadow"], name=name)
+    tree = write_tree(render(loaded), tmp_path)
+    docs = documents(kustomize(tree / "k8s" / "overlays" / "production"))
+    assert {d["kind"] for d in docs if d["metadata"]["name"] == f"{name}-challenger"} == {
+        "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler"}
+    assert naming_problems(docs) == []
+    assert semantic_problems(docs, loaded.spec, loaded.spec.deploy.environments[1]) == []
 
 
 def test_environments_without_a_router_keep_the_replica_fallback(
