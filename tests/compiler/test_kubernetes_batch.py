@@ -40,6 +40,8 @@ BATCH = {"input": "s3://team-data/scoring/", "output": "s3://team-data/predictio
          "schedule": "30 2 * * *", "secret": "team-bucket"}
 RAY = {**BATCH, "engine": "ray", "workers": 3}
 KUBERNETES_VERSION = "1.32.0"
+DIGEST = "sha256:" + "ab" * 32
+"""What `mlops compile --promote production=DIGEST` pinned: the batch job must run it too."""
 
 
 def _spec(folder: Path, batch: dict[str, Any], name: str = "breast-cancer") -> Path:
@@ -48,9 +50,10 @@ def _spec(folder: Path, batch: dict[str, Any], name: str = "breast-cancer") -> P
 
 
 def _tree(folder: Path, batch: dict[str, Any], name: str = "breast-cancer") -> Path:
-    """generated/ of the suite's spec with `batch`, written as `mlops compile` writes it."""
+    """generated/ of the suite's spec with `batch`, written as `mlops compile` writes it after
+    a release promoted DIGEST to production."""
     loaded = load_spec(_spec(folder, batch, name), check_files=False)
-    return write_tree(render(loaded), folder)
+    return write_tree(render(loaded, {"production": DIGEST}), folder)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +107,7 @@ def test_the_local_engine_runs_a_cronjob_in_the_last_environment(
     pod = job["template"]["spec"]
     _hardened(pod, "team-bucket")
     [container] = pod["containers"]
-    assert container["image"] == _served_image(docs)  # the release pins both in the overlay
+    assert container["image"] == _served_image(docs) == f"ghcr.io/acme/breast-cancer@{DIGEST}"
     assert container["command"] == [
         "mlops", "predict", "/app/mlops.yaml", "--engine", "local",
         "--output", "s3://team-data/predictions/$(MLOPS_BATCH_RUN)"]
@@ -154,6 +157,7 @@ def test_the_ray_engine_runs_a_raycronjob_of_the_same_image_and_security(
     assert (workers["replicas"], workers["minReplicas"], workers["maxReplicas"]) == (3, 3, 3)
     pods = [cluster["headGroupSpec"]["template"], workers["template"], job["submitterPodTemplate"]]
     image = _served_image(docs)
+    assert image == f"ghcr.io/acme/breast-cancer@{DIGEST}"
     for template in pods:
         _hardened(template["spec"], "team-bucket")
         assert template["spec"]["containers"][0]["image"] == image
