@@ -161,8 +161,8 @@ def load_dependency(spec: Spec, env: Environment) -> str | None:
     "dependency '...' revision is not up to date"; docs/spec/v1/kustomizations.md,
     "Dependencies"). The load Kustomization `wait`s for its Jobs, so it is Ready at a revision
     only when the master Job of that revision's image completed: a failed load test holds the
-    next environment at its old revision, and the dependency is re-checked every
-    `retryInterval` (by default `interval`) until a later revision passes.
+    next environment at its old revision, and kustomize-controller re-checks the dependency at
+    its `--requeue-dependency` interval until a later revision passes.
 
     The generated layout is one cluster: every Kustomization lives in flux-system and reads one
     GitRepository (Argo CD's Applications target the in-cluster server alike). Applied in
