@@ -22,8 +22,9 @@ from ruamel.yaml import YAML
 
 from mlops.cli.main import main
 from mlops.compiler.compile import prepare, write
+from mlops.compiler.targets.github_actions import promotions
 from mlops.spec.kubernetes_names import DerivedNames
-from mlops.spec.loader import validate_text
+from mlops.spec.loader import LoadedSpec, validate_text
 from tests.compiler.compiler_helpers import copy_case, find_tool, run_tool
 from tests.compiler.k8s_crds import is_custom
 from tests.compiler.k8s_crds import problems as crd_problems
@@ -101,6 +102,33 @@ def test_flux_waits_for_no_load_test_a_canary_environment_does_not_have() -> Non
     files = render(loaded)
     (_, production) = parse(files[K8S / "flux" / "production.yaml"])
     assert "dependsOn" not in production["spec"]
+
+
+def _three_environments(gitops: str) -> LoadedSpec:
+    """dev, staging (a canary), production: each environment waits for the one before it, where
+    that one runs a load test of its own (Argo CD: PostSync hooks, also in a canary staging;
+    Flux: a load Kustomization, never for a canary)."""
+    spec = changed(breast_cancer(), {"load.cluster": {"workers": 1, "rows": 20},
+                                     "deploy.gitops": gitops})
+    spec["deploy"]["environments"].insert(0, {"name": "dev", "namespace": "ml-dev"})
+    spec["deploy"]["environments"][1]["rollout"] = {"strategy": "canary", "steps": [50, 100]}
+    return validate_text(spec_yaml(spec), SPECS["root"], display="mlops.yaml")
+
+
+def test_with_argo_cd_each_environment_waits_for_the_one_before() -> None:
+    waits = {env: (p.gate.environment if p.gate else None, p.outputs_commit)
+             for env, p in promotions(_three_environments("argocd").spec).items()}
+    assert waits == {"dev": (None, True), "staging": ("dev", True), "production": ("staging", False)}
+
+
+def test_with_flux_each_environment_depends_on_the_load_test_before_it() -> None:
+    files = render(_three_environments("flux"))
+    depends = {env: [d["spec"].get("dependsOn") for d in parse(files[K8S / "flux" / f"{env}.yaml"])
+                     if d["kind"] == "Kustomization"]
+               for env in ("dev", "staging", "production")}
+    # staging is a canary: its analysis load-tests it, no Kustomization runs a test to wait for.
+    assert depends == {"dev": [None], "staging": [[{"name": "breast-cancer-dev-load"}]],
+                       "production": [None]}
 
 
 def _workflow(root: Path, name: str) -> dict[str, Any]:
