@@ -86,7 +86,8 @@ def loop(folder: Path, output: Path) -> dict[str, Any]:
     started, rows = time.perf_counter(), 0
     for index, path in enumerate(sorted(folder.glob("*/*.parquet"))):
         ids, scores = [], []
-        for batch in pq.ParquetFile(path).iter_batches(LOOP_BATCH, [*spec.data.features, "id"]):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=LOOP_BATCH,
+                                                         columns=[*spec.data.features, "id"]):
             matrix = np.column_stack([batch.column(f).to_numpy() for f in spec.data.features])
             scores.append(session.run(["probabilities"], {name: matrix.astype(np.float32)})[0])
             ids.append(batch.column("id"))
@@ -140,8 +141,10 @@ def run() -> list[Measurement]:
         output = folder.parent / f"{folder.name}-out-{mode}"
         shutil.rmtree(output, ignore_errors=True)
         finished = subprocess.run([sys.executable, "-m", "bench.bench_batch_scoring", mode,
-                                   str(folder), str(output)], env=env, cwd=ROOT, check=True,
+                                   str(folder), str(output)], env=env, cwd=ROOT,
                                   capture_output=True, text=True)
+        if finished.returncode != 0:
+            raise RuntimeError(f"{mode} failed:\n{finished.stderr}")
         results[mode] = json.loads(finished.stdout.strip().splitlines()[-1])
         shutil.rmtree(output, ignore_errors=True)
     loop_rate = results["loop"]["rows"] / results["loop"]["seconds"]

@@ -92,8 +92,8 @@ class SchemaRules:
         self._low = np.array([-math.inf if r.min is None else r.min for r in numeric])[:, None]
         self._high = np.array([math.inf if r.max is None else r.max for r in numeric])[:, None]
         self._nullable = np.array([r.nullable or allow_non_finite for r in numeric])[:, None]
-        self._integers = np.array([r.dtype == "int" for r in numeric])[:, None]
-        self._bools = np.array([r.dtype == "bool" for r in numeric])[:, None]
+        self._integers = {index for index, rule in enumerate(numeric) if rule.dtype == "int"}
+        self._bools = {index for index, rule in enumerate(numeric) if rule.dtype == "bool"}
         self._allowed_numbers = {index: np.array(sorted(float(v) for v in rule.allowed))
                                  for index, rule in enumerate(numeric) if rule.allowed is not None}
         """Per numeric column: what else than null, range and FP32 can flag a value."""
@@ -181,15 +181,20 @@ class SchemaRules:
         looked at one by one, so a clean request costs a few numpy operations."""
         index = [self.numeric.index(name) for name in numeric]
         nan = np.isnan(block)
-        with np.errstate(invalid="ignore"):
-            suspect: npt.NDArray[np.bool_] = ((nan & ~self._nullable[index]) | (block < self._low[index])
-                       | (block > self._high[index]) | (np.abs(block) > FLOAT32_MAX)
-                       | (self._integers[index] & np.isfinite(block) & (block != np.trunc(block)))
-                       | (self._bools[index] & ~nan & (block != 0) & (block != 1)))
+        suspect: npt.NDArray[np.bool_] = ((nan & ~self._nullable[index])
+                                          | (block < self._low[index])
+                                          | (block > self._high[index])
+                                          | (np.abs(block) > FLOAT32_MAX))
         for position, column in enumerate(index):
+            values = block[position]
+            if column in self._integers:
+                with np.errstate(invalid="ignore"):
+                    suspect[position] |= np.isfinite(values) & (values != np.trunc(values))
+            elif column in self._bools:
+                suspect[position] |= ~nan[position] & (values != 0) & (values != 1)
             allowed = self._allowed_numbers.get(column)
             if allowed is not None:
-                suspect[position] |= ~nan[position] & ~np.isin(block[position], allowed)
+                suspect[position] |= ~nan[position] & ~np.isin(values, allowed)
         return suspect
 
     def _text_passes(self, rule: ColumnRule, values: npt.NDArray[Any]) -> bool:

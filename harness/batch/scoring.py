@@ -143,16 +143,16 @@ def _predictions(plan: ScoringPlan, model: OnnxModel, data: pa.RecordBatch,
     if model.classifier:
         classes = list(model.classes)
         probabilities = np.asarray(values, dtype=np.float64).reshape(rows, len(classes))
-        best = probabilities.argmax(axis=1)
-        columns[LABEL] = pa.array([classes[index] for index in best.tolist()], pa.string())
+        best = pa.array(probabilities.argmax(axis=1))
+        columns[LABEL] = pa.array([str(label) for label in classes], pa.string()).take(best)
         for position, label in enumerate(classes):
             columns[f"{PROBABILITY}{label}"] = pa.array(probabilities[:, position], pa.float64())
     else:
         columns[PREDICTION] = pa.array(np.asarray(values, dtype=np.float64).reshape(rows),
                                        pa.float64())
-    columns["model_version"] = pa.array([plan.model.version] * rows, pa.string())
-    columns["model_digest"] = pa.array([plan.model.digest] * rows, pa.string())
-    columns["scored_at"] = pa.array([plan.scored_at] * rows, pa.timestamp("ms", tz="UTC"))
+    columns["model_version"] = pa.repeat(pa.scalar(plan.model.version, pa.string()), rows)
+    columns["model_digest"] = pa.repeat(pa.scalar(plan.model.digest, pa.string()), rows)
+    columns["scored_at"] = pa.repeat(pa.scalar(plan.scored_at, pa.timestamp("ms", tz="UTC")), rows)
     return pa.table(columns)
 
 
