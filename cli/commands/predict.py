@@ -49,7 +49,7 @@ def predict(spec_path: Path, source: str | None, destination: str | None, keys: 
     from mlops.harness.batch.predict import predict as run_predict
     from mlops.harness.engine.base import data_engine, open_engine
 
-    loaded = load_spec(spec_path)
+    loaded = load_spec(spec_path, check_files=False)  # the image ships no training data
     spec = loaded.spec
     batch = spec.batch
     source = source or (batch.input if batch else None)
