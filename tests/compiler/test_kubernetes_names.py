@@ -158,7 +158,7 @@ def test_the_crd_checker_catches_broken_fields(kind: str, mutate: Any, expected:
 def test_every_crd_fixture_names_its_source() -> None:
     assert {kind for _, kind in crds()} == {"Rollout", "AnalysisTemplate", "Application",
                                             "GitRepository", "Kustomization", "HTTPRoute",
-                                            "VirtualService"}
+                                            "VirtualService", "RayCronJob"}
     assert all(crd.source for crd in crds().values())
 
 
