@@ -792,7 +792,9 @@ class Monitors(Strict):
         None, description="Generate the scheduled GitHub workflow that runs the monitor on a runner "
                           "and takes the on_alert actions. Default: only when a runner can read "
                           "the request log (a serving.request_log.path relative to the spec, i.e. "
-                          "in the repository); otherwise the in-cluster CronJob is the monitor.",
+                          "in the repository, without upload); otherwise the in-cluster CronJob is "
+                          "the monitor. With upload and true, give the workflow the bucket's "
+                          "credentials yourself.",
     )
     prometheus_url: str = Field("http://prometheus-operated.monitoring.svc:9090",
                                 description="Prometheus the canary analysis queries.")

@@ -167,11 +167,13 @@ def pip_install(args: list[str]) -> str:
 
 def monitor_workflow(spec: Spec) -> bool:
     """Whether to generate the scheduled monitor workflow: as `monitors.workflow` says, else only
-    when a runner can read the request log (a path relative to the spec, in the checkout)."""
+    when a runner can read the request log (a path relative to the spec, in the checkout, and not
+    uploaded to a bucket the runner has no credentials for)."""
     if spec.monitors.workflow is not None:
         return spec.monitors.workflow
     log = spec.serving.request_log
-    return log is not None and not PurePosixPath(log.path).is_absolute()
+    return (log is not None and log.upload is None
+            and not PurePosixPath(log.path).is_absolute())
 
 
 def required_check(spec: Spec) -> str:

@@ -221,6 +221,11 @@ def test_the_monitor_workflow_exists_only_where_a_runner_can_read_the_request_lo
     edit_spec(spec, {"monitors.workflow": False})
     write(prepare([spec]))
     assert monitors(tmp_path / "off") == []
+    # uploaded to a bucket: the checkout holds no log, and the runner has no bucket credentials
+    spec = copy_case("canary-argocd", tmp_path / "uploaded")
+    edit_spec(spec, {"serving.request_log.upload": "s3://acme-logs/churn"})
+    write(prepare([spec]))
+    assert monitors(tmp_path / "uploaded") == []
 
 
 def test_retrain_only_with_a_train_command(compiled: Callable[[str], Path]) -> None:
