@@ -6,6 +6,10 @@ GOOGLE_APPLICATION_CREDENTIALS, AZURE_*), never from the spec. A folder holds ev
 in path order, except hidden and bookkeeping files (`.crc`, `_SUCCESS`, `_common_metadata`): Spark
 and pyarrow write those beside the data. The order depends on the names alone, so the parts cut from
 the files, and everything computed from them, are the same wherever they are read.
+
+Below a folder (or the fixed folder above a glob's first wildcard), `key=value` folders are Hive
+partitions: each file carries the keys of its path, URI-decoded as Spark and pyarrow write them
+(`__HIVE_DEFAULT_PARTITION__` is a null). Folders without `=` are only folders.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 
 import pyarrow.fs as pafs
 
@@ -30,6 +35,8 @@ class DataFile:
     path: str
     display: str
     size: int
+    partitions: tuple[tuple[str, str | None], ...] = ()
+    """The Hive partition keys of the file's path below the dataset's folder, outermost first."""
 
 
 def resolve(location: str, root: Path) -> list[DataFile]:
@@ -38,6 +45,7 @@ def resolve(location: str, root: Path) -> list[DataFile]:
     filesystem, path = open_location(location, root)
     remote = scheme(location) is not None
     glob = _glob_start(path)
+    base: str | None = None
     if glob is not None:
         base, pattern = glob
         files = [info for info in _listing(filesystem, base, location)
@@ -49,13 +57,37 @@ def resolve(location: str, root: Path) -> list[DataFile]:
         if info.type == pafs.FileType.File:
             files = [info]
         elif info.type == pafs.FileType.Directory:
+            base = path
             files = _listing(filesystem, path, location)
             if not files:
                 raise MlopsError(f"{location}: the folder holds no data files")
         else:
             raise MlopsError(f"{location}: file not found")
-    return [DataFile(filesystem, info.path, _display(info.path, location, root, remote),
-                     info.size or 0) for info in sorted(files, key=lambda i: i.path)]
+    found = []
+    for info in sorted(files, key=lambda i: i.path):
+        display = _display(info.path, location, root, remote)
+        keys = partitions(info.path, base, display) if base is not None else ()
+        found.append(DataFile(filesystem, info.path, display, info.size or 0, keys))
+    return found
+
+
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+"""The folder name Hive, Spark and pyarrow give a null partition value."""
+
+
+def partitions(path: str, base: str, display: str) -> tuple[tuple[str, str | None], ...]:
+    """The `key=value` folders of `path` below `base` (values URI-decoded, HIVE_NULL as None);
+    raises MlopsError naming the file when a key appears twice."""
+    keys: dict[str, str | None] = {}
+    for folder in PurePosixPath(path).relative_to(base).parts[:-1]:
+        key, equals, value = folder.partition("=")
+        if not equals or not key:
+            continue
+        key = unquote(key)
+        if key in keys:
+            raise MlopsError(f"{display}: partition key '{key}' appears twice in the path")
+        keys[key] = None if value == HIVE_NULL else unquote(value)
+    return tuple(keys.items())
 
 
 def open_location(location: str, root: Path) -> tuple[pafs.FileSystem, str]:

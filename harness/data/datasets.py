@@ -13,6 +13,15 @@ found text 'abc' at row 17". Rows are numbered from 1, not counting the header.
 
 CSV cells are parsed typed at full speed; only when pyarrow rejects a value is the part parsed
 again with that one column as text (the rows already delivered are dropped, not repeated).
+
+A file in a Hive-partitioned folder (`dt=2026-11-01/country=DE/part-0.parquet`) also has its path's
+partition keys as columns, one value for all its rows (`partition_values`). A key is in `header` (so
+the data gate's schema check, quality rules, drift and row fingerprints see it) only when the
+spec's schema declares it, typed as declared: an undeclared folder level was never data, and
+showing it would add a column the schema check warns about and drift compares on every existing
+partitioned dataset. A reader may still ask for any key by name (`mlops predict`'s batch.keys), as
+text. A declared key joins duplicate detection like any column: the same values under `dt=1` and
+`dt=2` are two different rows, not a duplicate.
 """
 
 from __future__ import annotations
@@ -127,6 +136,8 @@ class Part:
         self.dataset = dataset
         self.index = index
         self.columns = columns
+        self.stored = [name for name in columns if name not in dataset.keys]
+        """The columns read from the file; the others are partition keys of its path."""
         self.rows = 0
         self.problems: dict[str, TypeProblem] = {}
         self.malformed = MalformedRows()
@@ -139,8 +150,16 @@ class Part:
     def _read(self) -> Iterator[Batch]:
         raise NotImplementedError
 
-    def _batch(self, start: int, data: pa.RecordBatch) -> Batch:
-        return Batch(start, data, data.num_rows, self.index, start)
+    def _batch(self, start: int, data: pa.RecordBatch, rows: int | None = None) -> Batch:
+        """The rows read from the file (`rows` of them when no stored column is read), with the
+        partition keys asked for, in the order of `columns`."""
+        rows = data.num_rows if rows is None else rows
+        if len(self.stored) != len(self.columns):
+            keys = self.dataset.keys
+            data = pa.RecordBatch.from_arrays(
+                [pa.repeat(keys[name], rows) if name in keys else data.column(name)
+                 for name in self.columns], names=self.columns)
+        return Batch(start, data, rows, self.index, start)
 
 
 class _CsvPart(Part):
@@ -155,7 +174,7 @@ class _CsvPart(Part):
         text_columns: set[str] = set()
         delivered = 0
         # pyarrow reads every column for an empty list; one column still counts the rows
-        included = self.columns or self.dataset.header[:1]
+        included = self.stored or self.dataset.stored[:1]
         while True:
             self.malformed = MalformedRows()  # a restart parses the part again from its start
             resume, passed = delivered, 0
@@ -185,7 +204,7 @@ class _CsvPart(Part):
             return "skip"
 
         dataset = self.dataset
-        names = dataset.header if self.begin else None
+        names = dataset.stored if self.begin else None
         source = _ByteRange(dataset.open(), self.begin, self.end)
         try:
             return dataset.open_csv(source, included, text_columns, names, on_malformed)
@@ -197,18 +216,19 @@ class _CsvPart(Part):
         match = _CSV_COLUMN.search(str(error))
         if not match:
             raise self.dataset.unreadable(error) from None
-        name = self.dataset.header[int(match.group(1))]
+        name = self.dataset.stored[int(match.group(1))]
         if name in text_columns:  # already text: the failure is something else
             raise self.dataset.unreadable(error) from None
         return name
 
     def _fix_types(self, record_batch: pa.RecordBatch, text_columns: set[str], start: int) -> Batch:
-        names = [name for name in record_batch.schema.names if name in self.columns]
+        names = [name for name in record_batch.schema.names if name in self.stored]
         if not text_columns & set(names) and len(names) == record_batch.num_columns:
             return self._batch(start, record_batch)
         arrays = [self._from_text(name, record_batch.column(name), start)
                   if name in text_columns else record_batch.column(name) for name in names]
-        return self._batch(start, pa.RecordBatch.from_arrays(arrays, names=names))
+        return self._batch(start, pa.RecordBatch.from_arrays(arrays, names=names),
+                           record_batch.num_rows)
 
     def _from_text(self, name: str, text: pa.Array, start: int) -> pa.Array:
         """Convert a text column to its spec type; values that do not fit become null."""
@@ -251,11 +271,12 @@ class _ParquetPart(Part):
             parquet = self.dataset.parquet_file()
             for record_batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS,
                                                      row_groups=self.row_groups,
-                                                     columns=self.columns):
+                                                     columns=self.stored):
                 arrays = [pc.cast(record_batch.column(name), ARROW_TYPES[expected[name]])
                           if name in expected else record_batch.column(name)
-                          for name in self.columns]
-                yield self._batch(start, pa.RecordBatch.from_arrays(arrays, names=self.columns))
+                          for name in self.stored]
+                yield self._batch(start, pa.RecordBatch.from_arrays(arrays, names=self.stored),
+                                  record_batch.num_rows)
                 start += record_batch.num_rows
         except (pa.ArrowInvalid, OSError) as error:
             raise self.dataset.unreadable(error) from None
@@ -285,7 +306,10 @@ class _ByteRange(io.RawIOBase):
 
 
 class Dataset:
-    """One data file. `problems` and `malformed` describe the last complete read."""
+    """One data file. `problems` and `malformed` describe the last complete read. `stored` are the
+    file's own columns, `keys` its path's partition values, `header` the stored columns and the
+    keys the spec types (see the module docstring), `available` every column a reader may ask
+    for."""
 
     def __init__(self, path: Path | DataFile, display: str, file_format: FileFormat,
                  expected: Mapping[str, ColumnType]) -> None:
@@ -299,7 +323,10 @@ class Dataset:
         self.expected = dict(expected)
         self.problems: dict[str, TypeProblem] = {}
         self.malformed = MalformedRows()
-        self.header = self._read_header()
+        self.stored = self._read_header()
+        self.keys = partition_values(path.partitions, self.stored, self.expected, display)
+        self.header = [*self.stored, *(key for key in self.keys if key in self.expected)]
+        self.available = [*self.stored, *self.keys]
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[Batch]:
         """Batches of the expected columns present in the file (or of `columns`), in spec types,
@@ -314,7 +341,8 @@ class Dataset:
 
     def parts(self, columns: Sequence[str] | None = None) -> list[Part]:
         """Parts to read (in any order, at the same time); hand them to `collect` when all are read."""
-        wanted = [c for c in (columns if columns is not None else self.expected) if c in self.header]
+        wanted = [c for c in (columns if columns is not None else self.expected)
+                  if c in self.available]
         self.problems = {}
         self.malformed = MalformedRows()
         if self.format == "parquet":
@@ -426,6 +454,9 @@ class Dataset:
         schema = parquet.schema_arrow
         readable = []
         for name in wanted:
+            if name in self.keys:
+                readable.append(name)
+                continue
             found = schema.field(name).type
             if name not in self.expected or _fits(found, self.expected[name]):
                 readable.append(name)  # a column the spec does not type is read as stored
@@ -443,6 +474,36 @@ class Dataset:
             sizes[-1] += parquet.metadata.row_group(group).num_rows
         return [_ParquetPart(self, index, readable, row_groups, rows)
                 for index, (row_groups, rows) in enumerate(zip(groups, sizes, strict=True))]
+
+
+def partition_values(partitions: Sequence[tuple[str, str | None]], stored: Sequence[str],
+                     expected: Mapping[str, ColumnType], display: str) -> dict[str, pa.Scalar]:
+    """A file's partition keys as typed values (the spec's type, else text); raises MlopsError
+    naming the file for a key that is also a stored column or a value that does not fit."""
+    values: dict[str, pa.Scalar] = {}
+    for key, text in partitions:
+        if key in stored:
+            raise MlopsError(f"{display}: column '{key}' is both in the file and a partition key "
+                             f"of its path ({key}={text}); rename one of them")
+        dtype = expected.get(key, "str")
+        value = None if text is None else _key_value(text, dtype)
+        if text is not None and value is None:
+            raise MlopsError(f"{display}: partition key '{key}' expected {dtype} (data.schema."
+                             f"{key}), found '{text}' in the path")
+        values[key] = pa.scalar(value, ARROW_TYPES[dtype])
+    return values
+
+
+def _key_value(text: str, dtype: ColumnType) -> str | int | float | bool | None:
+    """A partition value in its spec type, or None when it does not fit."""
+    if dtype == "int":
+        return int(text) if re.match(_INT_TEXT, text) else None
+    if dtype == "float":
+        return float(text) if re.match(_FLOAT_TEXT, text, re.IGNORECASE) else None
+    if dtype == "bool":
+        lowered = text.strip().lower()
+        return lowered in _TRUE if lowered in _BOOL_TEXT else None
+    return text
 
 
 def _check_local(path: Path, display: str) -> None:

@@ -5,6 +5,9 @@ through the whole set, and messages that name the file a row is in.
 local or in object storage) to its files; each file is a `datasets.Dataset` and cuts its own parts,
 so the parts depend on the data alone. Part indices run through the set, which keeps row keys (and
 so the drift sample) distinct across files.
+
+Every file of a Hive-partitioned set must have the same keys in its path as the first: a key the
+spec declares is checked when the set opens, one asked for by name when its parts are cut.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class FileSet:
         self.display = display
         self.expected = self.files[0].expected
         self.header = self.files[0].header
+        self.available = self.files[0].available
         self.problems: dict[str, TypeProblem] = {}
         self.malformed = MalformedRows()
         self._starts: list[int] = [0]
@@ -58,6 +62,10 @@ class FileSet:
 
     def parts(self, columns: Sequence[str] | None = None) -> list[Part]:
         """Every file's parts, in path order, numbered through the set."""
+        for file in self.files[1:]:
+            for name in columns or ():
+                if name in self.available and name not in file.available:
+                    raise MlopsError(_no_key(file, self.files[0], name))
         with ThreadPoolExecutor(max_workers=_OPENING) as pool:
             parts = [part for found in pool.map(lambda file: file.parts(columns), self.files)
                      for part in found]
@@ -108,8 +116,17 @@ class FileSet:
 
 
 def _differs(file: Dataset, first: Dataset) -> str:
+    for one, other in ((file, first), (first, file)):
+        keys = [name for name in other.header if name in other.keys and name not in one.header]
+        if keys:
+            return _no_key(one, other, keys[0])
     missing = [name for name in first.header if name not in file.header]
     extra = [name for name in file.header if name not in first.header]
     said = [f"missing column '{name}'" for name in missing]
     said += [f"column '{name}' not in {first.display}" for name in extra]
     return f"{file.display}: columns differ from {first.display}'s: {'; '.join(said)}"
+
+
+def _no_key(file: Dataset, first: Dataset, key: str) -> str:
+    return (f"{file.display}: no partition key '{key}' in its path ({first.display} has "
+            f"{key}={first.keys[key].as_py()})")
