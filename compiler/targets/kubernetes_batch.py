@@ -57,6 +57,10 @@ SUBMITTER_RESOURCES = Resources(cpu="100m", memory="256Mi", cpu_limit="500m", me
 """The RayJob's submitter pod only runs `ray job submit` and follows the logs."""
 DASHBOARD_PORT = 8265
 """The Ray head's dashboard: the job submitter and the KubeRay operator call it."""
+RAYLET_HEALTH = "http://127.0.0.1:52365/api/local_raylet_healthz"
+"""The dashboard agent's raylet check on every Ray node (what KubeRay's own probes ask)."""
+GCS_HEALTH = f"http://127.0.0.1:{DASHBOARD_PORT}/api/gcs_healthz"
+"""The head's GCS check, on its dashboard."""
 OPERATOR_LABEL = {"app.kubernetes.io/name": "kuberay-operator"}
 """The KubeRay operator's pods (its Helm chart's label), allowed to poll the dashboard."""
 
@@ -97,6 +101,24 @@ class BatchJob:
         words = ("mlops", "predict", str(APP_DIR / self.spec_file), "--engine", "ray",
                  "--address", "auto", "--output")
         return " ".join(words) + f" {self.output_prefix}/{RAY_RUN_FOLDER}"
+
+
+@dataclass(frozen=True)
+class RayProbes:
+    """Health commands of the Ray head and workers: each URL must answer 'success'."""
+
+    head: tuple[str, ...]
+    worker: tuple[str, ...]
+
+
+def health_command(*urls: str) -> tuple[str, ...]:
+    """A probe run with the image's Python (no wget or curl in a slim image)."""
+    check = ("import sys, urllib.request; sys.exit(any(b'success' not in "
+             "urllib.request.urlopen(url, timeout=4).read() for url in sys.argv[1:]))")
+    return ("python", "-c", check, *urls)
+
+
+RAY_PROBES = RayProbes(health_command(GCS_HEALTH, RAYLET_HEALTH), health_command(RAYLET_HEALTH))
 
 
 def image_extras(spec: Spec) -> tuple[str, ...]:
@@ -170,7 +192,7 @@ def files(ctx: RenderContext, root: PurePosixPath, common: dict[str, object], us
                  "run_variable": RUN_VARIABLE, "job_name_label": JOB_NAME_LABEL,
                  "history_seconds": HISTORY_SECONDS, "dashboard_port": DASHBOARD_PORT,
                  "cluster_ttl_seconds": CLUSTER_TTL_SECONDS,
-                 "submitter_resources": SUBMITTER_RESOURCES,
+                 "submitter_resources": SUBMITTER_RESOURCES, "ray_probes": RAY_PROBES,
                  "operator_label": OPERATOR_LABEL, "workload": workload}
     origin = ("batch", "schedule")
     for name in ("serviceaccount.yaml", "networkpolicy.yaml", workload, "kustomization.yaml"):

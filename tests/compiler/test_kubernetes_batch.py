@@ -16,7 +16,7 @@ import pytest
 
 from mlops.compiler.headers import with_header
 from mlops.compiler.targets import docker
-from mlops.compiler.targets.kubernetes_batch import RAYCRONJOB_NAME_MAX
+from mlops.compiler.targets.kubernetes_batch import RAYCRONJOB_NAME_MAX, health_command
 from mlops.spec.errors import SpecError
 from mlops.spec.kubernetes_names import CRONJOB_NAME_MAX
 from mlops.spec.loader import load_spec
@@ -269,3 +269,32 @@ def test_mlops_compile_reports_it_without_a_traceback(tmp_path: Path) -> None:
     assert "batch.environment: no environment 'prod' in deploy.environments" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "generated").exists()
+
+
+def test_the_ray_probe_passes_only_when_every_endpoint_says_success() -> None:
+    """The probe's own logic, against a local HTTP server standing in for Ray's endpoints."""
+    import http.server
+    import threading
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"success" if self.path.endswith("/ok") else b"GCS is down"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for urls, code in (((f"{base}/ok", f"{base}/ok"), 0), ((f"{base}/ok", f"{base}/down"), 1)):
+            command = health_command(*urls)
+            done = subprocess.run([sys.executable, *command[1:]], capture_output=True, check=False)
+            assert done.returncode == code, done.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
