@@ -169,7 +169,7 @@ def batch_job(ctx: RenderContext) -> BatchJob | None:
         raise SpecError([loaded.source.diagnostic(
             ("batch", "output"),
             f"{batch.output!r} has characters a shell would read (the Ray job's entrypoint is a "
-            "shell command line): use letters, digits and / . _ - : only")])
+            "shell command line): use letters, digits and _ @ % + = : , . / - only")])
     limit = RAYCRONJOB_NAME_MAX if engine == "ray" else CRONJOB_NAME_MAX
     return BatchJob(batch, engine, environments[index], fit(f"{spec.name}-batch", limit),
                     loaded.path.name)

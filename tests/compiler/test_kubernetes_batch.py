@@ -298,3 +298,14 @@ def test_the_ray_probe_passes_only_when_every_endpoint_says_success() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_output_the_ray_entrypoints_shell_would_read_is_located(tmp_path: Path) -> None:
+    path = _spec(tmp_path, {**RAY, "output": "s3://team-data/predictions;day/"})
+    with pytest.raises(SpecError) as raised:
+        render(load_spec(path, check_files=False))
+    line = location(path.read_text(), "batch.output")
+    assert str(raised.value) == (
+        f"{path}:{line}: batch.output: 's3://team-data/predictions;day/' has characters a shell "
+        "would read (the Ray job's entrypoint is a shell command line): use letters, digits and "
+        "_ @ % + = : , . / - only")
