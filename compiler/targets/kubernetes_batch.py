@@ -143,6 +143,7 @@ def batch_engine(spec: Spec) -> DataEngine:
 
 
 def scheduled(spec: Spec) -> bool:
+    """Whether the cluster runs `mlops predict` (batch.schedule); without it, nothing is made."""
     return spec.batch is not None and spec.batch.schedule is not None
 
 
