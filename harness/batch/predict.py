@@ -82,7 +82,7 @@ def predict(loaded: LoadedSpec, model: ModelSource, source: str, destination: st
     if missing:
         raise MlopsError(f"{source}: missing feature column(s) {', '.join(missing)} of "
                          "data.schema")
-    require_keys(dataset.header, keys, source)
+    require_keys(dataset.available, keys, source)  # a Hive partition key too
     try:
         model_session(model)  # a model that does not fit the contract stops the run before any part
     except ModelError as error:
