@@ -22,7 +22,6 @@ import yaml
 from mlops.compiler.targets.docker import image_install
 from mlops.core.version import release_version
 from mlops.spec.loader import load_spec
-from tests.harness.batch.test_scheduled_batch_run import PREDICT_CHECKS_DATA_FILES
 from tests.harness.conftest import BUCKET
 from tests.projects import ROOT, breast_cancer_project
 from tests.tooling import require_tool
@@ -76,7 +75,6 @@ def built(tmp_path_factory: pytest.TempPathFactory, s3: pafs.S3FileSystem
         subprocess.run([str(PODMAN / "stop-api.sh"), str(state)], check=False)
 
 
-@pytest.mark.xfail(strict=True, reason=PREDICT_CHECKS_DATA_FILES)
 def test_the_cronjobs_command_runs_in_the_image_read_only_as_non_root(
         built: tuple[Path, str, float], s3: pafs.S3FileSystem) -> None:
     import docker

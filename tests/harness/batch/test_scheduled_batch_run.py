@@ -123,17 +123,10 @@ def test_the_raycronjobs_entrypoint_scores_on_the_cluster(projects: dict[str, Pa
     assert summary["rows"] == 114
 
 
-PREDICT_CHECKS_DATA_FILES = (
-    "mlops predict loads the spec with its file checks on (data.test, data.current, "
-    "install.requirements must exist), which the image does not carry; the fix is "
-    "load_spec(spec_path, check_files=False) in cli/commands/predict.py, as gate, monitor and "
-    "build do (outside this change's files)")
-
-
-@pytest.mark.xfail(strict=True, reason=PREDICT_CHECKS_DATA_FILES)
 def test_the_command_needs_only_what_the_image_carries(projects: dict[str, Path],
                                                        tmp_path: Path) -> None:
-    """/app as the Dockerfile fills it: the spec and the files it ships (the model), no data."""
+    """/app as the Dockerfile fills it: the spec and the files it ships (the model), no data
+    (the spec's data.test, data.current and install.requirements are not there)."""
     folder = projects["local"]
     app = tmp_path / "app"
     for name in ["mlops.yaml", *shipped_files(load_spec(folder / "mlops.yaml").spec)]:
