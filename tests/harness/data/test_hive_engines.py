@@ -27,6 +27,7 @@ from mlops.harness.engine import open_engine
 from mlops.harness.gate import GateOptions
 from mlops.harness.model.gate import GATE as MODEL_GATE
 from mlops.harness.model.loading import load_model
+from mlops.harness.monitor.reference import ReferenceData, read_reference
 from mlops.harness.result import GateResult
 from mlops.spec.loader import load_spec
 from mlops.spec.models import DataEngine
@@ -181,3 +182,40 @@ def test_the_cli_scores_a_local_hive_folder_with_a_key_from_the_path(
                              capture_output=True, text=True, timeout=300, check=False)
     assert missing.returncode == 1
     assert missing.stderr.startswith("hive/test: key column 'region' is not in the input")
+
+
+def _reference(spec: Path, engine: DataEngine) -> ReferenceData:
+    loaded = load_spec(spec, check_files=False)
+    with open_engine(engine) as running:
+        return read_reference(loaded, loaded.spec.data.reference_path, NUMERIC, KEYS, running)
+
+
+NUMERIC = ("tenure_months", "monthly_charges")
+
+
+def test_the_monitors_reference_counts_the_keys_the_same_on_both_engines(
+        projects: dict[str, Path], ray_cluster: Any) -> None:
+    local, ray = _reference(projects["s3"], "local"), _reference(projects["s3"], "ray")
+    flat = _reference(projects["flat"], "local")
+    assert local.categories == ray.categories == flat.categories
+    assert sorted(local.categories["country"]) == ["DE", "ES", "FR", "GB", "US"]
+    for name in NUMERIC:
+        assert local.column(name).tolist() == ray.column(name).tolist()
+
+
+def test_a_file_outside_the_partitions_fails_the_data_gate_with_its_path(
+        projects: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "team"
+    shutil.copytree(projects["local"].parent, folder)
+    late = folder / "hive" / "test" / "dt=2026-11-03"
+    late.mkdir()
+    first = folder / "hive" / "test" / "dt=2026-11-01" / "plan=basic" / "country=DE" / "part-0.parquet"
+    shutil.copy(first, late / "part-0.parquet")
+    done = subprocess.run([sys.executable, "-m", "mlops", "gate", "data", "mlops.yaml",
+                           "--report-dir", str(tmp_path / "reports")], cwd=folder,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1, done.stderr
+    assert ("  fail: test.file: hive/test/dt=2026-11-03/part-0.parquet: no partition key 'plan' "
+            "in its path (hive/test/dt=2026-11-01/plan=basic/country=DE/part-0.parquet has "
+            "plan=basic)\n") in done.stderr
+    assert "Traceback" not in done.stderr
