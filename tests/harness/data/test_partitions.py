@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlops.core.errors import MlopsError
+from mlops.harness.data import datasets
 from mlops.harness.data.datasets import FileFormat
 from mlops.harness.data.fileset import FileSet
 from mlops.spec.models import ColumnType
@@ -23,7 +24,7 @@ def _write(root: Path, relative: str, table: pa.Table, file_format: FileFormat) 
     path = root / f"{relative}.{file_format}"
     path.parent.mkdir(parents=True, exist_ok=True)
     if file_format == "parquet":
-        pq.write_table(table, path)
+        pq.write_table(table, path, row_group_size=1)
     else:
         pcsv.write_csv(table, path)
 
@@ -42,12 +43,15 @@ def _read(root: Path, file_format: FileFormat, expected: dict[str, ColumnType],
 
 
 @pytest.mark.parametrize("file_format", ["parquet", "csv"])
-def test_declared_keys_are_typed_columns_of_every_row(tmp_path: Path,
-                                                      file_format: FileFormat) -> None:
+def test_declared_keys_are_typed_columns_of_every_row(tmp_path: Path, file_format: FileFormat,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datasets, "PART_ROWS", 1)  # one part per row: a CSV part past the header
+    monkeypatch.setattr(datasets, "PART_BYTES", 8)
     _sales(tmp_path, file_format)
     dataset, rows = _read(tmp_path, file_format,
                           {"amount": "float", "dt": "int", "country": "category"})
     assert dataset.header == ["amount", "id", "dt", "country"]
+    assert len(dataset.parts()) == 6
     assert rows == {"amount": [0.0, 1.0, 10.0, 11.0, 20.0, 21.0],
                     "dt": [20261101] * 4 + [20261102] * 2,
                     "country": ["DE", "DE", "FR", "FR", "DE", "DE"]}
