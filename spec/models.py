@@ -879,7 +879,8 @@ class BatchScoring(Strict):
     output: DataPath = Field(description="Folder the predictions go to (one Parquet file per part "
                                          "of the input, then _SUCCESS); it must hold no data yet.")
     keys: list[str] = Field(default_factory=list,
-                            description="Input columns copied to every prediction row (e.g. an id).")
+                            description="Input columns copied to every prediction row (e.g. an id, "
+                                        "or a Hive partition key of the path such as dt).")
     engine: DataEngine | None = Field(None, description="local or ray (default: data.engine).")
     schedule: Cron | None = Field(
         None, description="Run it in the cluster on this schedule (UTC): a CronJob with the local "
