@@ -64,7 +64,7 @@ def _partitions(table: pa.Table) -> list[tuple[str, pa.Table]]:
 
 def _project(folder: Path, location: str) -> Path:
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    changes: dict[str, Any] = {"model.baseline": REMOVE}
+    changes: dict[str, Any] = {"model.baseline": REMOVE, "metrics.robustness.examples": 10}
     if location:
         changes.update({"data.format": "parquet", "data.reference": REMOVE,
                         **{f"data.{split}": f"{location}/{split}" for split in SPLITS}})
