@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from mlops.compiler.plan import GeneratedFile, RenderContext
-from mlops.spec.container import APP_DIR
+from mlops.spec.container import APP_DIR, VENV_DIR
 from mlops.spec.errors import SpecError
 from mlops.spec.kubernetes_names import CRONJOB_NAME_MAX, fit
 from mlops.spec.models import BatchScoring, DataEngine, Environment, Resources, Spec
@@ -112,10 +112,11 @@ class RayProbes:
 
 
 def health_command(*urls: str) -> tuple[str, ...]:
-    """A probe run with the image's Python (no wget or curl in a slim image)."""
+    """A probe run with the image's Python (no wget or curl in a slim image), by its path: the
+    base image's own interpreter is `python3` and has no Ray."""
     check = ("import sys, urllib.request; sys.exit(any(b'success' not in "
              "urllib.request.urlopen(url, timeout=4).read() for url in sys.argv[1:]))")
-    return ("python", "-c", check, *urls)
+    return ((VENV_DIR / "bin" / "python").as_posix(), "-c", check, *urls)
 
 
 RAY_PROBES = RayProbes(health_command(GCS_HEALTH, RAYLET_HEALTH), health_command(RAYLET_HEALTH))
