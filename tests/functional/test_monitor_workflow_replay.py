@@ -1,6 +1,7 @@
 """The scheduled monitor workflow, replayed in a fresh virtualenv that installs exactly what the
 workflow installs (`mlops-yaml[monitor]`, from a wheel of this checkout), where it is generated:
-a repository whose request log lives in the checkout (a relative serving.request_log.path)."""
+a repository whose request log lives in the checkout (a relative serving.request_log.path). pip
+installs without byte-compiling (tests.tooling.NO_COMPILE): the same distributions, sooner."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from mlops.compiler.compile import prepare, write
 from tests.monitor.monitor_helpers import data_rows, records, write_jsonl
 from tests.projects import breast_cancer_project
+from tests.tooling import NO_COMPILE
 from tests.workflow_replay import replay
 
 pytestmark = pytest.mark.slow
@@ -34,7 +36,7 @@ def test_the_monitor_workflow_runs_with_exactly_what_it_installs(tmp_path: Path,
                                                                  wheel: Path) -> None:
     project = monitored_repository(tmp_path / "team")
     workflow = project / ".github" / "workflows" / "mlops-breast-cancer-monitor.yml"
-    result = replay(workflow, project, wheel.parent, job="monitor")
+    result = replay(workflow, project, wheel.parent, job="monitor", env=NO_COMPILE)
     assert result.ok, str(result)
     assert [step.name for step in result.steps if step.ran] == [
         "Install mlops", "Run the monitor", "Write the step summary"]

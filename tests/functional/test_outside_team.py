@@ -15,8 +15,7 @@ train.py, requirements.txt, checks) and the wheel built from this checkout, whic
   exactly what the workflow installs.
 
 The wheel and each venv are built once per session; pip's download cache is shared. Both venvs
-install with PIP_NO_COMPILE=1: the same distributions, without byte-compiling every module of
-pandas, scipy and pyarrow up front (about half of an install's time on 2 cores); the modules the
+install without byte-compiling (tests.tooling.NO_COMPILE): the same distributions; the modules the
 team's commands import are compiled when first imported, as usual.
 """
 
@@ -42,6 +41,7 @@ import pytest
 import tritonclient.http as triton
 
 from tests.projects import commit_and_push, files_of, make_repository
+from tests.tooling import NO_COMPILE
 from tests.workflow_replay import ReplayResult, replay
 
 pytestmark = pytest.mark.slow
@@ -55,7 +55,6 @@ FLOATS = ("monthly_charges", "avg_session_minutes")
 FEATURES = (*STRINGS, *INTEGERS, *FLOATS)
 LABELS = ("no", "yes")
 INSTALL_TIMEOUT = 1200
-NO_COMPILE = {"PIP_NO_COMPILE": "1"}
 # Scores of the same rows through the server and through onnxruntime here: the server batches
 # rows with other requests' rows, which may change float32 rounding in the last place only.
 ATOL = 1e-6

@@ -4,7 +4,8 @@ pull request its model only when every gate passed (the pull request job, which 
 token, is not replayed: it needs GitHub).
 
 The team's repository has a bare `origin` holding `main`, so the model gate's baseline
-(`origin/main`) is the committed model, as on GitHub.
+(`origin/main`) is the committed model, as on GitHub. pip installs without byte-compiling
+(tests.tooling.NO_COMPILE): the same distributions, sooner.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from mlops.compiler.compile import prepare, write
 from tests.projects import breast_cancer_project, files_of, git, make_repository
 from tests.specs import REMOVE
+from tests.tooling import NO_COMPILE
 from tests.workflow_replay import ReplayResult, replay
 
 pytestmark = pytest.mark.slow
@@ -62,7 +64,7 @@ def retrain(tmp_path: Path, wheel: Path, changes: dict[str, Any]
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
     result = replay(project / WORKFLOW, project, wheel.parent, job="retrain",
-                    env={"RUNNER_TEMP": str(runner_temp)})
+                    env={**NO_COMPILE, "RUNNER_TEMP": str(runner_temp)})
     return project, runner_temp, result
 
 
