@@ -357,6 +357,10 @@ def _deploy_rules(spec: Spec) -> Iterator[Finding]:
     if spec.deploy.gitops != "none" and not spec.deploy.repository:
         yield ("deploy", "repository"), (f"gitops: {spec.deploy.gitops} needs the Git URL the "
                                          "controller syncs from")
+    batch = spec.batch
+    if batch is not None and batch.environment is not None and batch.environment not in seen:
+        yield ("batch", "environment"), (f"no environment '{batch.environment}' in "
+                                         f"deploy.environments ({', '.join(seen)})")
 
 
 def _monitor_rules(spec: Spec) -> Iterator[Finding]:

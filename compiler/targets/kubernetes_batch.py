@@ -149,23 +149,17 @@ def scheduled(spec: Spec) -> bool:
 
 
 def batch_job(ctx: RenderContext) -> BatchJob | None:
-    """The scheduled run, or None without batch.schedule; a located error for an environment
-    the spec does not deploy to, or an output the Ray entrypoint cannot carry."""
+    """The scheduled run, or None without batch.schedule; a located error for an output the Ray
+    entrypoint cannot carry."""
     loaded = ctx.loaded
     spec = loaded.spec
     batch = spec.batch
     if batch is None or batch.schedule is None:
         return None
     environments = spec.deploy.environments
-    index = len(environments) - 1
+    index = len(environments) - 1  # a batch.environment the spec does not deploy to: semantic.py
     if batch.environment is not None:
-        names = [env.name for env in environments]
-        if batch.environment not in names:
-            raise SpecError([loaded.source.diagnostic(
-                ("batch", "environment"),
-                f"no environment '{batch.environment}' in deploy.environments "
-                f"({', '.join(names)})")])
-        index = names.index(batch.environment)
+        index = [env.name for env in environments].index(batch.environment)
     engine = batch_engine(spec)
     if engine == "ray" and shlex.quote(batch.output) != batch.output:
         raise SpecError([loaded.source.diagnostic(

@@ -253,9 +253,8 @@ def test_a_bad_schedule_and_deadline_are_located() -> None:
 
 def test_an_unknown_environment_is_located(tmp_path: Path) -> None:
     path = _spec(tmp_path, {**BATCH, "environment": "prod"})
-    loaded = load_spec(path, check_files=False)
     with pytest.raises(SpecError) as raised:
-        render(loaded)
+        load_spec(path, check_files=False)
     line = location(path.read_text(), "batch.environment")
     assert str(raised.value) == (f"{path}:{line}: batch.environment: no environment 'prod' in "
                                  "deploy.environments (staging, production)")
