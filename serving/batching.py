@@ -5,9 +5,11 @@ parsing requests meanwhile; whatever queued up during a run forms the next batch
 `max_batch_size` rows. The batcher waits up to `max_batch_delay_ms` for more rows only while other
 requests are still being read, so a lone request (concurrency 1) never waits.
 
-A lone batch of a fast model (nothing else queued or being read, the last run under
-`INLINE_SECONDS`) runs on the event loop itself: handing it to the worker thread and back costs
-two thread wake-ups and the GIL changing hands, more than such a run, with nothing to overlap.
+A lone request to a fast model (a batch of one request, nothing else queued or being read, the
+last run under `INLINE_SECONDS`) runs on the event loop itself: handing it to the worker thread
+and back costs two thread wake-ups and the GIL changing hands, more than such a run, with nothing
+to overlap. Batches of several requests keep the thread, so the loop reads the next ones
+meanwhile.
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ class MicroBatcher:
             batch = jobs[0].columns if len(jobs) == 1 else concat([j.columns for j in jobs])
             rows = sum(job.rows for job in jobs)
             try:
-                if self.reading == 0 and not self.queue and self.last_run < self.inline_seconds:
+                if (len(jobs) == 1 and self.reading == 0 and not self.queue
+                        and self.last_run < self.inline_seconds):
                     outputs = self._timed(batch)
                 else:
                     outputs = await loop.run_in_executor(self.executor, self._timed, batch)

@@ -60,6 +60,20 @@ def test_a_slow_model_always_runs_on_its_thread() -> None:
     assert [thread for thread, _ in model.runs] == ["onnxruntime_0", "onnxruntime_0"]
 
 
+def test_a_batch_of_several_requests_runs_on_the_thread() -> None:
+    model = Model()
+
+    async def two_at_once() -> None:
+        running = batcher(model)
+        await running.predict({"x": np.array([0.0])}, 1)  # measured: fast
+        await asyncio.gather(running.predict({"x": np.array([1.0])}, 1),
+                             running.predict({"x": np.array([2.0])}, 1))
+        running.close()
+
+    asyncio.run(two_at_once())
+    assert model.runs[1:] == [("onnxruntime_0", 2)]
+
+
 def test_requests_still_being_read_join_one_batch_on_the_thread() -> None:
     model = Model()
 
