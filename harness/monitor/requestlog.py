@@ -186,12 +186,8 @@ def file_records(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str
 
 
 def _jsonl(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str, Any]]:
-    try:
-        handle = file.open()
-    except FileNotFoundError:  # rotated away (deleted) since the listing
-        return
-    except OSError as error:
-        unreadable.append(Problem(file.name, f"cannot read: {error}"))
+    handle = _open(file, unreadable)
+    if handle is None:
         return
     with handle:
         for number, line in enumerate(_lines(handle), start=1):
@@ -202,6 +198,17 @@ def _jsonl(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str, Any]
                 yield where, orjson.loads(line.rstrip(b"\r\n"))
             except orjson.JSONDecodeError as error:
                 yield where, _Broken(f"not JSON ({error.msg})")
+
+
+def _open(file: LogFile, unreadable: list[Problem]) -> IO[bytes] | None:
+    """The file's stream, or None: gone (rotated away since the listing), or unreadable (noted)."""
+    try:
+        return file.open()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        unreadable.append(Problem(file.name, f"cannot read: {error}"))
+        return None
 
 
 def _lines(handle: IO[bytes]) -> Iterator[bytes]:
@@ -219,12 +226,8 @@ def _parquet(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str, An
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        handle = file.open()
-    except FileNotFoundError:  # rotated away (deleted) since the listing
-        return
-    except OSError as error:
-        unreadable.append(Problem(file.name, f"cannot read: {error}"))
+    handle = _open(file, unreadable)
+    if handle is None:
         return
     with handle:
         try:
