@@ -75,9 +75,15 @@ HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 """The folder name Hive, Spark and pyarrow give a null partition value."""
 
 
+class PartitionKeyError(MlopsError):
+    """A Hive partition key of a file's path the dataset cannot use. The message names the file;
+    a reader that knows which spec value named the dataset adds that value's place in the spec
+    (`harness.data.fileset.located`), since the fix is often there (a schema dtype, a path)."""
+
+
 def partitions(path: str, base: str, display: str) -> tuple[tuple[str, str | None], ...]:
     """The `key=value` folders of `path` below `base` (values URI-decoded, HIVE_NULL as None);
-    raises MlopsError naming the file when a key appears twice."""
+    raises PartitionKeyError naming the file when a key appears twice."""
     keys: dict[str, str | None] = {}
     for folder in PurePosixPath(path).relative_to(base).parts[:-1]:
         key, equals, value = folder.partition("=")
@@ -85,7 +91,7 @@ def partitions(path: str, base: str, display: str) -> tuple[tuple[str, str | Non
             continue
         key = unquote(key)
         if key in keys:
-            raise MlopsError(f"{display}: partition key '{key}' appears twice in the path")
+            raise PartitionKeyError(f"{display}: partition key '{key}' appears twice in the path")
         keys[key] = None if value == HIVE_NULL else unquote(value)
     return tuple(keys.items())
 

@@ -47,6 +47,7 @@ def predict(spec_path: Path, source: str | None, destination: str | None, keys: 
     digest, scoring time."""
     from mlops.harness.batch.predict import model_source
     from mlops.harness.batch.predict import predict as run_predict
+    from mlops.harness.data.fileset import located
     from mlops.harness.engine.base import data_engine, open_engine
 
     loaded = load_spec(spec_path, check_files=False)  # the image ships no training data
@@ -66,7 +67,7 @@ def predict(spec_path: Path, source: str | None, destination: str | None, keys: 
         raise UsageError(f"cannot read the model {artifact}: {error.strerror}") from None
     requested = cast("DataEngine | None", engine) or (batch.engine if batch else None)
     name, joined = data_engine(spec.data, requested, address)
-    with open_engine(name, joined) as running:
+    with open_engine(name, joined) as running, located(loaded, source):
         scored = run_predict(loaded, model_source(loaded, onnx, model_version), source,
                              destination, chosen, running)
     click.echo(f"{spec.name}: {scored.describe()}")

@@ -42,7 +42,7 @@ import pyarrow.csv as pcsv
 import pyarrow.fs as pafs
 
 from mlops.core.errors import MlopsError
-from mlops.core.storage import DataFile
+from mlops.core.storage import DataFile, PartitionKeyError
 from mlops.spec.models import ColumnType
 
 if TYPE_CHECKING:
@@ -478,17 +478,18 @@ class Dataset:
 
 def partition_values(partitions: Sequence[tuple[str, str | None]], stored: Sequence[str],
                      expected: Mapping[str, ColumnType], display: str) -> dict[str, pa.Scalar]:
-    """A file's partition keys as typed values (the spec's type, else text); raises MlopsError
-    naming the file for a key that is also a stored column or a value that does not fit."""
+    """A file's partition keys as typed values (the spec's type, else text); raises
+    PartitionKeyError naming the file for a key that is also a stored column or a value that does
+    not fit."""
     values: dict[str, pa.Scalar] = {}
     for key, text in partitions:
         if key in stored:
-            raise MlopsError(f"{display}: column '{key}' is both in the file and a partition key "
+            raise PartitionKeyError(f"{display}: column '{key}' is both in the file and a partition key "
                              f"of its path ({key}={text}); rename one of them")
         dtype = expected.get(key, "str")
         value = None if text is None else _key_value(text, dtype)
         if text is not None and value is None:
-            raise MlopsError(f"{display}: partition key '{key}' expected {dtype} (data.schema."
+            raise PartitionKeyError(f"{display}: partition key '{key}' expected {dtype} (data.schema."
                              f"{key}), found '{text}' in the path")
         values[key] = pa.scalar(value, ARROW_TYPES[dtype])
     return values

@@ -15,12 +15,16 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 from mlops.core.errors import MlopsError
-from mlops.core.storage import DataFile, resolve
+from mlops.core.locations import scheme
+from mlops.core.storage import DataFile, PartitionKeyError, resolve
+from mlops.spec.loader import LoadedSpec
 from mlops.spec.models import ColumnType
+from mlops.spec.yaml_source import KeyPath
 
 from .datasets import Batch, Dataset, FileFormat, MalformedRows, Part, TypeProblem
 
@@ -44,7 +48,7 @@ class FileSet:
         self._starts: list[int] = [0]
         for file in self.files[1:]:
             if sorted(file.header) != sorted(self.header):
-                raise MlopsError(_differs(file, self.files[0]))
+                raise _differs(file, self.files[0])
 
     @classmethod
     def open(cls, location: str, root: Path, file_format: FileFormat,
@@ -65,7 +69,7 @@ class FileSet:
         for file in self.files[1:]:
             for name in columns or ():
                 if name in self.available and name not in file.available:
-                    raise MlopsError(_no_key(file, self.files[0], name))
+                    raise _no_key(file, self.files[0], name)
         with ThreadPoolExecutor(max_workers=_OPENING) as pool:
             parts = [part for found in pool.map(lambda file: file.parts(columns), self.files)
                      for part in found]
@@ -115,7 +119,7 @@ class FileSet:
         return f"{row - self._starts[index]} of {self.files[index].display}"
 
 
-def _differs(file: Dataset, first: Dataset) -> str:
+def _differs(file: Dataset, first: Dataset) -> MlopsError:
     for one, other in ((file, first), (first, file)):
         keys = [name for name in other.header if name in other.keys and name not in one.header]
         if keys:
@@ -124,9 +128,46 @@ def _differs(file: Dataset, first: Dataset) -> str:
     extra = [name for name in file.header if name not in first.header]
     said = [f"missing column '{name}'" for name in missing]
     said += [f"column '{name}' not in {first.display}" for name in extra]
-    return f"{file.display}: columns differ from {first.display}'s: {'; '.join(said)}"
+    return MlopsError(f"{file.display}: columns differ from {first.display}'s: {'; '.join(said)}")
 
 
-def _no_key(file: Dataset, first: Dataset, key: str) -> str:
-    return (f"{file.display}: no partition key '{key}' in its path ({first.display} has "
-            f"{key}={first.keys[key].as_py()})")
+def _no_key(file: Dataset, first: Dataset, key: str) -> PartitionKeyError:
+    return PartitionKeyError(f"{file.display}: no partition key '{key}' in its path "
+                             f"({first.display} has {key}={first.keys[key].as_py()})")
+
+
+@contextmanager
+def located(loaded: LoadedSpec, location: str) -> Iterator[None]:
+    """Partition-key errors raised inside also name the spec value that gave `location`
+    (`mlops.yaml:LINE:COL: data.train: <file>: ...`): the fix is often there (the schema's dtype
+    of the key, or the path). A location the spec does not name (a command-line option) keeps
+    the file alone."""
+    try:
+        yield
+    except PartitionKeyError as error:
+        key = spec_key(loaded, location)
+        if key is None:
+            raise
+        raise MlopsError(str(loaded.source.diagnostic(key, str(error)))) from None
+
+
+def spec_key(loaded: LoadedSpec, location: str) -> KeyPath | None:
+    """The first of data.train, data.test, data.reference, data.current and batch.input whose
+    value is `location` (as written, or the same local path made absolute)."""
+    data, batch = loaded.spec.data, loaded.spec.batch
+    named: list[tuple[KeyPath, str | None]] = [
+        (("data", "train"), data.train), (("data", "test"), data.test),
+        (("data", "reference"), data.reference), (("data", "current"), data.current),
+        (("batch", "input"), batch.input if batch is not None else None)]
+    for key, value in named:
+        if value is not None and _same_location(value, location, loaded.root):
+            return key
+    return None
+
+
+def _same_location(value: str, location: str, root: Path) -> bool:
+    if value == location:
+        return True
+    if scheme(value) is not None or scheme(location) is not None:
+        return False
+    return (root / value).absolute() == (root / location).absolute()

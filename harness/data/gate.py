@@ -22,7 +22,7 @@ from ..gate import GateOptions
 from ..result import CheckResult, GateResult
 from ..stats import DriftScore, score_categories, score_numeric
 from .drift import DriftVerdict, is_numeric, judge
-from .fileset import FileSet
+from .fileset import FileSet, located
 from .rules import CHECK, NAME, file_checks
 from .scan import FileScan
 
@@ -50,7 +50,8 @@ class DataGate:
                 continue
             sampled = data.current is not None and relative in (data.reference_path, data.current)
             try:
-                dataset = FileSet.open(relative, loaded.root, data.format, dtypes)
+                with located(loaded, relative):
+                    dataset = FileSet.open(relative, loaded.root, data.format, dtypes)
                 scan = FileScan(dataset, data, numeric if sampled else [],
                                 categorical if sampled else []).scan(engine)
             except MlopsError as error:

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from mlops.core.errors import MlopsError
 from mlops.core.locations import GLOB, scheme
-from mlops.harness.data.fileset import FileSet
+from mlops.harness.data.fileset import FileSet, located
 from mlops.spec.loader import LoadedSpec
 
 MAX_ROWS = 10_000
@@ -28,7 +28,8 @@ def local_rows_file(loaded: LoadedSpec, folder: Path) -> Path | None:
     if scheme(location) is None and not GLOB.search(location) and loaded.resolve(location).is_file():
         return None
     dtypes = {name: data.columns[name].dtype for name in data.features}
-    dataset = FileSet.open(location, loaded.root, data.format, dtypes)
+    with located(loaded, location):
+        dataset = FileSet.open(location, loaded.root, data.format, dtypes)
     batches: list[pa.RecordBatch] = []
     rows = 0
     for batch in dataset.batches(list(dtypes)):

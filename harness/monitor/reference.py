@@ -20,7 +20,7 @@ from mlops.spec.loader import LoadedSpec
 
 from ..data import arrow_numpy
 from ..data.datasets import Part
-from ..data.fileset import FileSet
+from ..data.fileset import FileSet, located
 from ..data.scan import Sample, sample_bound
 from ..engine import Engine, PartProgress, open_engine
 from ..stats import CategoryCounter
@@ -87,7 +87,8 @@ def _summarise_part(job: tuple[tuple[str, ...], tuple[str, ...], int | None, Par
 def _dataset(loaded: LoadedSpec, location: str) -> FileSet:
     data = loaded.spec.data
     dtypes = {name: data.columns[name].dtype for name in data.features}
-    return FileSet.open(location, loaded.root, data.format, dtypes)
+    with located(loaded, location):
+        return FileSet.open(location, loaded.root, data.format, dtypes)
 
 
 def _floats(array: pa.Array) -> FloatArray:

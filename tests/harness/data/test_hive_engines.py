@@ -32,7 +32,7 @@ from mlops.harness.result import GateResult
 from mlops.spec.loader import load_spec
 from mlops.spec.models import DataEngine
 from tests.harness.conftest import BUCKET
-from tests.specs import REMOVE, edit_spec
+from tests.specs import REMOVE, edit_spec, location
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
@@ -215,7 +215,9 @@ def test_a_file_outside_the_partitions_fails_the_data_gate_with_its_path(
                            "--report-dir", str(tmp_path / "reports")], cwd=folder,
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 1, done.stderr
-    assert ("  fail: test.file: hive/test/dt=2026-11-03/part-0.parquet: no partition key 'plan' "
+    where = location((folder / "mlops.yaml").read_text(), "data.test")
+    assert (f"  fail: test.file: mlops.yaml:{where}: data.test: "
+            "hive/test/dt=2026-11-03/part-0.parquet: no partition key 'plan' "
             "in its path (hive/test/dt=2026-11-01/plan=basic/country=DE/part-0.parquet has "
             "plan=basic)\n") in done.stderr
     assert "Traceback" not in done.stderr
