@@ -51,6 +51,29 @@ MODEL_INFO = MetricName("mlops_model_info", "gauge",
                         "and the git commit it was built from.",
                         ("model", "variant", "version", "digest", "commit"))
 
+# --- exported by the inference server with serving.request_log.upload (serving/log_upload.py) ---
+# Each worker process uploads its own closed files; the sums over workers are the server's.
+UPLOADED_FILES = MetricName("mlops_request_log_uploaded_files_total", "counter",
+                            "Closed request-log files uploaded to serving.request_log.upload.",
+                            ("model", "variant"))
+UPLOADED_BYTES = MetricName("mlops_request_log_uploaded_bytes_total", "counter",
+                            "Bytes of the request-log files uploaded.", ("model", "variant"))
+UPLOAD_FAILURES = MetricName("mlops_request_log_upload_failures_total", "counter",
+                             "Failed request-log upload attempts (each one is retried).",
+                             ("model", "variant"))
+UPLOAD_DROPPED = MetricName("mlops_request_log_dropped_files_total", "counter",
+                            "Closed request-log files deleted without upload because "
+                            "serving.request_log.buffer_mb was full.", ("model", "variant"))
+UPLOAD_BUFFERED_FILES = MetricName("mlops_request_log_buffered_files", "gauge",
+                                   "Closed request-log files on the local disk waiting for upload.",
+                                   ("model", "variant"))
+UPLOAD_BUFFERED_BYTES = MetricName("mlops_request_log_buffered_bytes", "gauge",
+                                   "Bytes of the closed request-log files waiting for upload.",
+                                   ("model", "variant"))
+UPLOAD_METRICS = (UPLOADED_FILES, UPLOADED_BYTES, UPLOAD_FAILURES, UPLOAD_DROPPED,
+                  UPLOAD_BUFFERED_FILES, UPLOAD_BUFFERED_BYTES)
+"""Per worker: its gauges add up over workers (the server's readiness and info gauges do not)."""
+
 # --- exported by the monitor job (`mlops monitor run`) ------------------------------------------
 DRIFT_SCORE = MetricName("mlops_drift_score", "gauge",
                          "Drift statistic of served inputs against the reference, per feature.",
@@ -74,7 +97,7 @@ MONITOR_LAST_RUN = MetricName("mlops_monitor_last_run_timestamp_seconds", "gauge
                               "Unix time of the last completed monitor run.", ("model",))
 
 SERVER_METRICS = (REQUESTS, REQUEST_DURATION, ERRORS, BATCH_SIZE, PREDICTIONS, PREDICTION_VALUE,
-                  FEATURE_VALUE, SCHEMA_VIOLATIONS, MODEL_READY, MODEL_INFO)
+                  FEATURE_VALUE, SCHEMA_VIOLATIONS, MODEL_READY, MODEL_INFO, *UPLOAD_METRICS)
 MONITOR_METRICS = (DRIFT_SCORE, DRIFTED_FRACTION, PERFORMANCE, CHALLENGER_AGREEMENT,
                    CHALLENGER_SHIFT, CHALLENGER_METRIC_DROP, MONITOR_LAST_RUN)
 

@@ -102,6 +102,8 @@ class InferenceApp:
         self.request_log = (RequestLogger(config.request_log, config.name, config.features,
                                           lineage.digest, config.variant)
                             if config.request_log and config.request_log.sample_rate > 0 else None)
+        if self.request_log is not None and self.request_log.uploader is not None:
+            self.metrics.upload = self.request_log.uploader.samples
         self.rules = SchemaRules(config.columns, config.allow_non_finite)
         self.inputs = tuple(
             ModelInput(info, binding.columns, binding.element == "string")
@@ -134,12 +136,13 @@ class InferenceApp:
     def _observe(self, columns: Columns, rows: int, outputs: Outputs) -> None:
         scores = self.model.scores(outputs, rows)
         if self.config.task == "regression":
-            self.metrics.batch(columns, rows, scores, ())
+            self.metrics.batch(columns, rows, scores, {})
             return
-        best = scores.argmax(axis=1)
-        values = scores[:, self.positive] if self.positive is not None else scores.max(axis=1)
         labels = self.model.labels
-        self.metrics.batch(columns, rows, values, [labels[i] for i in best.tolist()])
+        counts = np.bincount(scores.argmax(axis=1), minlength=len(labels)).tolist()
+        values = scores[:, self.positive] if self.positive is not None else scores.max(axis=1)
+        tally = zip(labels, counts, strict=True)
+        self.metrics.batch(columns, rows, values, {label: n for label, n in tally if n})
 
     def _log_sample(self, request_id: str, columns: Columns, scores: np.ndarray) -> None:
         assert self.request_log is not None

@@ -18,6 +18,10 @@ is not sent again; another size means an interrupted attempt, which is replaced.
 
 The filesystem is opened in the thread, at the first upload: resolving an S3 bucket's region is a
 network call, and an unreachable store must not stop the server from starting.
+
+Operators see it on the server's /metrics (`samples`, names in `mlops.core.telemetry`): files and
+bytes uploaded, failed attempts, files given up on a full buffer, and what waits on the disk. A
+store that stays unreachable shows as failures rising while nothing is uploaded.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlops.core import telemetry as t
+
+from .metrics import Labels, Sample
+
 log = logging.getLogger("mlops.serve")
 
 RETRY_FIRST_SECONDS = 1.0
@@ -43,6 +51,16 @@ CHUNK_BYTES = 1 << 20
 class _Pending:
     path: Path
     size: int
+
+
+@dataclass
+class UploadCounts:
+    """What this process's uploader has done since it started (the counters of /metrics)."""
+
+    files: int = 0
+    bytes: int = 0
+    failures: int = 0
+    dropped: int = 0
 
 
 class Uploader:
@@ -61,6 +79,7 @@ class Uploader:
         self.base = ""
         self.pending: list[_Pending] = []
         self.current: Path | None = None
+        self.counts = UploadCounts()
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.stopping = False
@@ -76,6 +95,7 @@ class Uploader:
         with self.lock:
             self.pending.append(_Pending(path, size))
             lost = self._over_buffer()
+            self.counts.dropped += len(lost)
         for item in lost:
             item.path.unlink(missing_ok=True)
             log.error("request log %s (%d bytes) deleted without upload: %s unreachable and "
@@ -132,9 +152,12 @@ class Uploader:
                 item = self.pending[0]
                 self.current = item.path
             try:
-                if item.path.exists():  # else given up (buffer full) or removed by hand
+                sent = item.path.exists()  # else given up (buffer full) or removed by hand
+                if sent:
                     self._send(item.path)
             except Exception as error:  # pyarrow raises OSError, ArrowException, MlopsError
+                with self.lock:
+                    self.counts.failures += 1
                 log.warning("request log %s not uploaded to %s (retrying): %s", item.path.name,
                             self.prefix, error)
                 return False
@@ -142,7 +165,21 @@ class Uploader:
                 if item in self.pending:
                     self.pending.remove(item)
                 self.current = None
+                if sent:
+                    self.counts.files += 1
+                    self.counts.bytes += item.size
             item.path.unlink(missing_ok=True)
+
+    def samples(self, labels: Labels) -> list[Sample]:
+        """The upload metrics of this process with `labels` (model, variant), zeros included so
+        a rate is defined from the server's start."""
+        with self.lock:
+            counts = self.counts
+            values = ((t.UPLOADED_FILES, counts.files), (t.UPLOADED_BYTES, counts.bytes),
+                      (t.UPLOAD_FAILURES, counts.failures), (t.UPLOAD_DROPPED, counts.dropped),
+                      (t.UPLOAD_BUFFERED_FILES, len(self.pending)),
+                      (t.UPLOAD_BUFFERED_BYTES, sum(item.size for item in self.pending)))
+        return [(metric.name, labels, float(value)) for metric, value in values]
 
     def _send(self, path: Path) -> None:
         import pyarrow.fs as pafs

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +25,20 @@ Sample = tuple[str, Labels, float]
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                     5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
-GAUGES = frozenset(m.name for m in t.SERVER_METRICS if m.kind == "gauge")
+GAUGES = frozenset(m.name for m in t.SERVER_METRICS if m.kind == "gauge") - {
+    m.name for m in t.UPLOAD_METRICS}
+"""Gauges of the whole server (readiness, model info): several workers' values merge to the
+lowest. A worker's own gauges (its upload buffer) add up like counters."""
 
 
 class Histogram:
     """Cumulative-on-render histogram for one label set."""
 
-    __slots__ = ("bounds", "count", "counts", "total")
+    __slots__ = ("bounds", "count", "counts", "sorted", "total")
 
     def __init__(self, bounds: Sequence[float]) -> None:
         self.bounds = tuple(bounds)
+        self.sorted = np.array(self.bounds, dtype=np.float64)
         self.counts = [0] * (len(self.bounds) + 1)
         self.total = 0.0
         self.count = 0
@@ -45,9 +49,11 @@ class Histogram:
         self.count += 1
 
     def observe_many(self, values: np.ndarray) -> None:
-        indices = np.searchsorted(self.bounds, values, side="left")
-        for index, hits in enumerate(np.bincount(indices, minlength=len(self.counts)).tolist()):
-            self.counts[index] += hits
+        """A batch's values with two numpy calls; only the buckets they hit are touched."""
+        hits = np.bincount(self.sorted.searchsorted(values, side="left"),
+                           minlength=len(self.counts))
+        for index in np.flatnonzero(hits).tolist():
+            self.counts[index] += int(hits[index])
         self.total += float(values.sum())
         self.count += len(values)
 
@@ -82,6 +88,8 @@ class ServerMetrics:
         self.feature_counts = np.zeros(len(self.features), dtype=np.float64)
         self.violations: dict[tuple[str, str], float] = {}
         self.ready = 0.0
+        self.upload: Callable[[Labels], Iterable[Sample]] | None = None
+        """The request-log uploader's samples (serving.request_log.upload), when it runs."""
 
     def request(self, endpoint: str, status: int, seconds: float) -> None:
         key = (endpoint, str(status))
@@ -99,17 +107,19 @@ class ServerMetrics:
         self.violations[key] = self.violations.get(key, 0.0) + 1.0
 
     def batch(self, columns: Columns, rows: int, values: np.ndarray,
-              labels: Sequence[str]) -> None:
-        """One model run: its size, its numeric inputs, its predictions (score or value)."""
+              labels: Mapping[str, int]) -> None:
+        """One model run: its size, its numeric inputs, its predictions (score or value) and how
+        many rows got each label."""
         self.batches.observe(rows)
         if self.features:
             block = np.array([columns[name] for name in self.features], dtype=np.float64)
-            present = ~np.isnan(block)
-            self.feature_sums += np.where(present, block, 0.0).sum(axis=1)
-            self.feature_counts += present.sum(axis=1)
+            missing = np.isnan(block)
+            block[missing] = 0.0
+            self.feature_sums += block.sum(axis=1)
+            self.feature_counts += block.shape[1] - missing.sum(axis=1)
         self.values.observe_many(values)
-        for label in labels:
-            self.label_counts[label] = self.label_counts.get(label, 0.0) + 1.0
+        for label, count in labels.items():
+            self.label_counts[label] = self.label_counts.get(label, 0.0) + count
 
     def samples(self) -> list[Sample]:
         m = self.model
@@ -133,6 +143,8 @@ class ServerMetrics:
             out.append((t.SCHEMA_VIOLATIONS.name, (*m, ("feature", feature), ("rule", rule)), value))
         out.append((t.MODEL_READY.name, m, self.ready))
         out.append((t.MODEL_INFO.name, self.info, 1.0))
+        if self.upload is not None:
+            out.extend(self.upload(m))
         return out
 
 
