@@ -27,6 +27,9 @@ MONITOR_DEADLINE_SECONDS = 1200
 """Longest a monitor run may take (the CronJob's activeDeadlineSeconds)."""
 MONITOR_GRACE_SECONDS = 1800
 """Slack on top of the schedule's longest gap before a silent monitor counts as stale."""
+UPLOAD_STUCK_WINDOW = "15m"
+"""A request-log upload failing this long with nothing uploaded is stuck, not a blip: the
+uploader retries at least every 30 s, so a store still down fails dozens of times in it."""
 """Error metrics: `monitors.performance.min` is then a ceiling, not a floor."""
 
 _STEPS = (1, 5, 15, 60, 360, 1440)
@@ -57,6 +60,8 @@ class Alert:
     summary: str
     description: str
     scenarios: tuple[Scenario, ...]
+    kept: tuple[tuple[str, str], ...] = ()
+    """Labels the expression keeps from the scenarios' series, which a firing alert carries."""
 
 
 def stale_after_seconds(spec: Spec) -> float | None:
@@ -85,6 +90,9 @@ def alerts(spec: Spec) -> list[Alert]:
         found.append(_latency(model, monitors.latency.p95_ms, monitors.latency.for_, step))
     if monitors.error_rate is not None:
         found.append(_error_rate(model, monitors.error_rate.max, monitors.error_rate.for_, step))
+    log = spec.serving.request_log
+    if log is not None and log.upload is not None and log.sample_rate > 0:
+        found.append(_upload_stuck(model, log.upload, step))
     if monitors.drift is not None:
         found.append(_drift(model, monitors.drift.max_drifted_features, step))
     if monitors.performance is not None:
@@ -174,6 +182,40 @@ def _error_rate(model: str, maximum: float, for_seconds: float, step: int) -> Al
         description=(f"More than {threshold} of the requests to model {model} have failed with "
                      f"a 5xx status (monitors.error_rate.max) for {prometheus_duration(for_seconds)}."),
         scenarios=tuple(scenarios),
+    )
+
+
+def _upload_stuck(model: str, prefix: str, step: int) -> Alert:
+    """serving.request_log.upload failing while nothing reaches the bucket, per server (variant):
+    the monitor then reads an ever older log, and past buffer_mb the server deletes files."""
+    failures = _selector(telemetry.UPLOAD_FAILURES.name, model)
+    uploaded = _selector(telemetry.UPLOADED_FILES.name, model)
+    window = UPLOAD_STUCK_WINDOW
+    expr = (f"sum by (variant) (increase({failures}[{window}])) > 0 and "
+            f"sum by (variant) (increase({uploaded}[{window}])) == 0")
+    minutes = _aligned(20, step)
+
+    def counters(failing: str, uploading: str) -> tuple[tuple[str, str], ...]:
+        return ((_selector(telemetry.UPLOAD_FAILURES.name, model, variant="champion"), failing),
+                (_selector(telemetry.UPLOADED_FILES.name, model, variant="champion"), uploading))
+
+    return Alert(
+        name="MlopsRequestLogUploadStuck", group="serving", expr=expr, for_seconds=0,
+        severity="warning",
+        summary=f"{model}: request logs not reaching {prefix}",
+        description=(f"For {window} every upload of model {model}'s request logs to {prefix} "
+                     "(serving.request_log.upload) has failed and none has succeeded: the monitor "
+                     "reads an ever older log, and past request_log.buffer_mb the server deletes "
+                     f"the oldest files ({telemetry.UPLOAD_DROPPED.name})."),
+        scenarios=(
+            Scenario("failing uploads with none done fires",
+                     counters(f"0+2x{minutes}", f"5x{minutes}"), 1, minutes, True),
+            Scenario("an occasional failure among uploads stays silent",
+                     counters(f"0+1x{minutes}", f"0+1x{minutes}"), 1, minutes, False),
+            Scenario("an idle uploader stays silent",
+                     counters(f"0x{minutes}", f"0x{minutes}"), 1, minutes, False),
+        ),
+        kept=(("variant", "champion"),),
     )
 
 
@@ -393,7 +435,7 @@ def rule_tests(model: str, found: Sequence[Alert]) -> list[dict[str, Any]]:
                 "eval_time": f"{scenario.eval_minutes}m",
                 "alertname": alert.name,
                 "exp_alerts": [{
-                    "exp_labels": _labels(model, alert),
+                    "exp_labels": {**dict(alert.kept), **_labels(model, alert)},
                     "exp_annotations": {"summary": alert.summary,
                                         "description": alert.description},
                 }] if scenario.fires else [],
