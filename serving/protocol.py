@@ -24,11 +24,11 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from mlops.core.columns import text_array
+from mlops.core.contract import ColumnRule
 
 from .errors import ClientError, invalid
 from .model import TensorInfo
-from .schema import SchemaRules, Violation, check_cell, describe, placeholders_to_null, type_error
+from .schema import SchemaRules, Violation, check_cell, describe, type_error
 
 V2_DTYPES: dict[str, type[np.generic]] = {
     "FP32": np.float32, "FP64": np.float64, "FP16": np.float16,
@@ -156,7 +156,7 @@ def _tensor_values(tensor: dict[str, Any], binary: bytes, offset: int, model_inp
                       f"{NUMERIC}")
     rows = _rows(tensor["shape"], width, info, where)
     count = rows * width
-    need = f"shape {tensor['shape']} needs {count}"
+    need = _Need(tensor["shape"], count)
     parameters = tensor.get("parameters") or {}
     size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
     if size is not None:
@@ -165,7 +165,8 @@ def _tensor_values(tensor: dict[str, Any], binary: bytes, offset: int, model_inp
                           f"{len(binary) - offset} bytes left after the JSON header")
         chunk = binary[offset:offset + size]
         offset += size
-        values = (_binary_text(chunk, count, need, where) if model_input.text
+        values = (_text_column(_binary_text(chunk, count, need, where),
+                               rules.rules[model_input.columns[0]]) if model_input.text
                   else _binary_numbers(chunk, count, need, datatype, where))
     else:
         if "data" not in tensor:
@@ -173,12 +174,15 @@ def _tensor_values(tensor: dict[str, Any], binary: bytes, offset: int, model_inp
         values = (_json_text(tensor["data"], count, need, where, rules, model_input)
                   if model_input.text else _json_numbers(tensor["data"], count, need, datatype,
                                                          where))
-    if model_input.text:
-        values = placeholders_to_null(rules.rules[model_input.columns[0]], values)
     return values, rows, offset
 
 
 def _rows(shape: Any, width: int, info: TensorInfo, where: str) -> int:
+    if type(shape) is list and 0 < len(shape) <= 2:  # the usual case, in a few type tests
+        first, second = shape[0], shape[-1] if len(shape) == 2 else 1
+        if (type(first) is int and type(second) is int and first > 0 and second == width
+                and (len(shape) == 2 or width == 1)):
+            return first
     expected = list(info.shape)
     if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
         raise invalid(f"{where}: shape must be {_shape_text(expected)}, got {describe(shape)}")
@@ -195,7 +199,7 @@ def _shape_text(shape: list[int]) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
-def _binary_numbers(chunk: bytes, count: int, need: str, datatype: str,
+def _binary_numbers(chunk: bytes, count: int, need: _Need, datatype: str,
                     where: str) -> npt.NDArray[Any]:
     itemsize = np.dtype(V2_DTYPES[datatype]).itemsize
     if len(chunk) != count * itemsize:
@@ -204,7 +208,7 @@ def _binary_numbers(chunk: bytes, count: int, need: str, datatype: str,
     return np.frombuffer(chunk, dtype=V2_DTYPES[datatype]).astype(np.float64)
 
 
-def _binary_text(chunk: bytes, count: int, need: str, where: str) -> npt.NDArray[Any]:
+def _binary_text(chunk: bytes, count: int, need: _Need, where: str) -> list[str]:
     """BYTES in binary: each element is a 4-byte little-endian length, then its bytes."""
     items: list[str] = []
     position = 0
@@ -223,10 +227,10 @@ def _binary_text(chunk: bytes, count: int, need: str, where: str) -> npt.NDArray
         position += size
     if len(items) != count:
         raise invalid(f"{where}: data has {len(items)} values but {need}")
-    return text_array(items)
+    return items
 
 
-def _json_numbers(data: Any, count: int, need: str, datatype: str,
+def _json_numbers(data: Any, count: int, need: _Need, datatype: str,
                   where: str) -> npt.NDArray[Any]:
     if not isinstance(data, list):
         raise invalid(f"{where}: data must be a list of numbers, got {describe(data)}")
@@ -257,7 +261,7 @@ def _json_numbers(data: Any, count: int, need: str, datatype: str,
     return np.asarray(values, dtype=np.float64).ravel()
 
 
-def _json_text(data: Any, count: int, need: str, where: str, rules: SchemaRules,
+def _json_text(data: Any, count: int, need: _Need, where: str, rules: SchemaRules,
                model_input: ModelInput) -> npt.NDArray[Any]:
     if not isinstance(data, list):
         raise invalid(f"{where}: data must be a list of strings, got {describe(data)}")
@@ -268,14 +272,36 @@ def _json_text(data: Any, count: int, need: str, where: str, rules: SchemaRules,
         for item in data:
             flat.extend(item if isinstance(item, list) else [item])
         kinds = set(map(type, flat))
+    rule = rules.rules[model_input.columns[0]]
     if not kinds <= _TEXT_CELLS:  # only then is a cell by cell look needed to name the first
-        rule = rules.rules[model_input.columns[0]]
         for row, value in enumerate(flat):
             if not check_cell(rule, value):
                 raise type_error(f"{where}: row {{row}}, ", row, rule, value)
     if len(flat) != count:
         raise invalid(f"{where}: data has {len(flat)} values but {need}")
-    return text_array(flat)
+    return _text_column(flat, rule)
+
+
+def _text_column(items: Sequence[str | None], rule: ColumnRule) -> npt.NDArray[np.object_]:
+    """Checked text cells (str or None) as a raw text column, the column's `null_value` read as
+    null (see `placeholders_to_null`): one C-speed membership test finds whether any is there."""
+    if rule.nullable and rule.null_value in items:
+        items = [None if item == rule.null_value else item for item in items]
+    column = np.empty(len(items), dtype=object)
+    column[:] = items
+    return column
+
+
+class _Need:
+    """The values a tensor's shape asks for, worded only when an error message needs it."""
+
+    __slots__ = ("count", "shape")
+
+    def __init__(self, shape: Any, count: int) -> None:
+        self.shape, self.count = shape, count
+
+    def __str__(self) -> str:
+        return f"shape {self.shape} needs {self.count}"
 
 
 def _requested_outputs(doc: dict[str, Any], model_outputs: Sequence[TensorInfo]

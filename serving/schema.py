@@ -89,14 +89,6 @@ class SchemaRules:
         self._position = {name: index for index, name in enumerate(self.rules)}
         numeric = [rule for rule in rules if not rule.text]
         self.numeric = tuple(rule.name for rule in numeric)
-        self._low = np.array([-math.inf if r.min is None else r.min for r in numeric])[:, None]
-        self._high = np.array([math.inf if r.max is None else r.max for r in numeric])[:, None]
-        self._nullable = np.array([r.nullable or allow_non_finite for r in numeric])[:, None]
-        self._integers = {index for index, rule in enumerate(numeric) if rule.dtype == "int"}
-        self._bools = {index for index, rule in enumerate(numeric) if rule.dtype == "bool"}
-        self._allowed_numbers = {index: np.array(sorted(float(v) for v in rule.allowed))
-                                 for index, rule in enumerate(numeric) if rule.allowed is not None}
-        """Per numeric column: what else than null, range and FP32 can flag a value."""
         names = list(self.rules)
         self._plan = [(names.index(rule.name), rule,
                        max(-FLOAT32_MAX, -math.inf if rule.min is None else rule.min),
@@ -108,6 +100,9 @@ class SchemaRules:
         a float / an int within them needs no other look."""
         self._numeric_index = [entry[0] for entry in self._plan]
         self._all_numeric = len(numeric) == len(names)
+        self._filters: dict[tuple[str, ...], _Filter] = {}
+        """Per set of numeric columns a request carries (nearly always all of them): the
+        pre-filter's bounds and row indices, built once."""
         self._allowed = {rule.name: {str(v) for v in rule.allowed} if rule.text
                          else {float(v) for v in rule.allowed}
                          for rule in rules if rule.allowed is not None}
@@ -158,10 +153,14 @@ class SchemaRules:
     def check_columns(self, columns: Columns, where: str) -> list[Violation]:
         """Violations in raw columns from typed tensors; a wrong type or an infinity raises."""
         found: list[Violation] = []
-        numeric = [name for name in self.numeric if name in columns]
+        numeric = tuple(name for name in self.numeric if name in columns)
         if numeric:
             block = np.array([columns[name] for name in numeric], dtype=np.float64)
-            for position, row in zip(*np.nonzero(self._suspects(block, numeric)), strict=True):
+            plan = self._filters.get(numeric)
+            if plan is None:
+                plan = self._filters[numeric] = _Filter([self.rules[n] for n in numeric],
+                                                        self.allow_non_finite)
+            for position, row in zip(*np.nonzero(plan.suspects(block)), strict=True):
                 rule = self.rules[numeric[position]]
                 number = float(block[position, row])
                 if not math.isnan(number) and not check_cell(rule, number):
@@ -175,27 +174,6 @@ class SchemaRules:
                 found += [Violation(row, name, *broken) for row, text in enumerate(values.tolist())
                           if (broken := self._broken(rule, text)) is not None]
         return sorted(found, key=lambda v: (v.row, self._position[v.feature]))
-
-    def _suspects(self, block: npt.NDArray[np.float64], numeric: list[str]) -> npt.NDArray[np.bool_]:
-        """The values (one row of `block` per column) that may break a rule: only these are
-        looked at one by one, so a clean request costs a few numpy operations."""
-        index = [self.numeric.index(name) for name in numeric]
-        nan = np.isnan(block)
-        suspect: npt.NDArray[np.bool_] = ((nan & ~self._nullable[index])
-                                          | (block < self._low[index])
-                                          | (block > self._high[index])
-                                          | (np.abs(block) > FLOAT32_MAX))
-        for position, column in enumerate(index):
-            values = block[position]
-            if column in self._integers:
-                with np.errstate(invalid="ignore"):
-                    suspect[position] |= np.isfinite(values) & (values != np.trunc(values))
-            elif column in self._bools:
-                suspect[position] |= ~nan[position] & (values != 0) & (values != 1)
-            allowed = self._allowed_numbers.get(column)
-            if allowed is not None:
-                suspect[position] |= ~nan[position] & ~np.isin(values, allowed)
-        return suspect
 
     def _text_passes(self, rule: ColumnRule, values: npt.NDArray[Any]) -> bool:
         """Whether no value of a text column can break a rule, from its distinct values alone."""
@@ -238,6 +216,39 @@ class SchemaRules:
         raise ClientError(400, "non_finite", f"{where.format(row=row)}feature '{rule.name}' is "
                           f"{shown}; infinite values are rejected (set serving.allow_non_finite "
                           "to accept them)")
+
+
+class _Filter:
+    """The values of a numeric block (one row per column) that may break a rule: only these are
+    looked at one by one, so a clean request costs a few numpy operations over the whole block,
+    whatever its number of columns. Bounds are clipped to FP32's range, so one pair of
+    comparisons also flags infinities and floats FP32 cannot hold."""
+
+    def __init__(self, rules: Sequence[ColumnRule], allow_non_finite: bool) -> None:
+        self.low = np.array([max(-FLOAT32_MAX, -math.inf if r.min is None else r.min)
+                             for r in rules])[:, None]
+        self.high = np.array([min(FLOAT32_MAX, math.inf if r.max is None else r.max)
+                              for r in rules])[:, None]
+        self.not_null = np.array([not (r.nullable or allow_non_finite) for r in rules])[:, None]
+        self.integers = np.array([i for i, r in enumerate(rules) if r.dtype == "int"], dtype=int)
+        self.bools = np.array([i for i, r in enumerate(rules) if r.dtype == "bool"], dtype=int)
+        self.allowed = [(i, np.array(sorted(float(v) for v in r.allowed)))
+                        for i, r in enumerate(rules) if r.allowed is not None]
+
+    def suspects(self, block: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        nan = np.isnan(block)
+        suspect: npt.NDArray[np.bool_] = nan & self.not_null
+        suspect |= block < self.low
+        suspect |= block > self.high
+        if self.integers.size:
+            ints = block[self.integers]
+            suspect[self.integers] |= (ints != np.trunc(ints)) & ~nan[self.integers]
+        if self.bools.size:
+            flags = block[self.bools]
+            suspect[self.bools] |= (flags != 0) & (flags != 1) & ~nan[self.bools]
+        for index, allowed in self.allowed:
+            suspect[index] |= ~nan[index] & ~np.isin(block[index], allowed)
+        return suspect
 
 
 def check_cell(rule: ColumnRule, value: Any) -> bool:

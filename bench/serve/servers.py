@@ -95,11 +95,12 @@ def _running(command: list[str], port: int, ready_path: str, cwd: Path, log: Pat
                 process.wait()
 
 
-def mlops_serve(spec: Path, model: Path, port: int, log: Path, *flags: str) -> AbstractContextManager[Server]:
+def mlops_serve(spec: Path, model: Path, port: int, log: Path, *flags: str,
+                env: dict[str, str] | None = None) -> AbstractContextManager[Server]:
     """`mlops serve` as the container runs it: access log on (to the log file here)."""
     return _running([str(VENV_BIN / "mlops"), "serve", str(spec), "--port", str(port),
                      "--model", str(model), "--no-verify", *flags], port, "/v2/health/ready",
-                    spec.parent, log)
+                    spec.parent, log, env)
 
 
 @contextmanager

@@ -76,3 +76,47 @@ def test_a_value_the_model_cannot_take_is_refused_at_once(changed: dict[str, lis
     with pytest.raises(ClientError) as raised:
         SchemaRules(RULES, allow_non_finite=False).check_columns(columns(**changed), "row {row}, ")
     assert raised.value.message == message
+
+
+def test_the_prefilter_flags_every_value_the_cell_by_cell_judge_would() -> None:
+    """Random rows (nulls, bounds, allowed values, integers and bools, in and out of their rules)
+    through the vectorised check and through the JSON path's judge: the same violations."""
+    numeric = [rule for rule in RULES if not rule.text]
+    rules = SchemaRules(numeric, allow_non_finite=False)
+    pool: dict[str, list[object]] = {"amount": [None, -1.0, 0.0, 100.0, 100.5, 42.5],
+                                     "count": [None, -2, 0, 3, 10**6], "flag": [None, 0, 1],
+                                     "level": [None, 0, 1, 3, 4]}
+    random = np.random.default_rng(7)
+    table = [[pool[rule.name][random.integers(len(pool[rule.name]))] for rule in numeric]
+             for _ in range(200)]
+    _, judged = rules.read_rows(table, "row {row}, ")
+    columns = {rule.name: np.array([np.nan if row[i] is None else row[i] for row in table],
+                                   dtype=np.float64) for i, rule in enumerate(numeric)}
+    assert judged
+    assert rules.check_columns(columns, "row {row}, ") == judged
+
+
+def test_each_set_of_columns_a_request_carries_is_checked_against_its_own_rules() -> None:
+    rules = SchemaRules(RULES, allow_non_finite=False)
+    only_level = {"level": np.array([1.0, 5.0])}
+    only_amount = {"amount": np.array([5.0, 500.0])}
+    assert [(v.row, v.feature, v.rule) for v in rules.check_columns(only_level, "")] == [
+        (1, "level", "allowed")]
+    assert [(v.row, v.feature, v.rule) for v in rules.check_columns(only_amount, "")] == [
+        (1, "amount", "max")]
+    assert [(v.row, v.feature) for v in rules.check_columns(only_level, "")] == [(1, "level")]
+
+
+@pytest.mark.parametrize(("amount", "message"), [
+    (3.5e38, "row 2, feature 'amount' is 3.5e+38, which overflows FP32; infinite values are "
+             "rejected (set serving.allow_non_finite to accept them)"),
+    (-math.inf, "row 2, feature 'amount' is -inf; infinite values are rejected (set "
+                "serving.allow_non_finite to accept them)"),
+])
+def test_values_beyond_fp32_are_refused_even_without_bounds(amount: float, message: str) -> None:
+    rules = SchemaRules((ColumnRule("amount", "float"),), allow_non_finite=False)
+    with pytest.raises(ClientError) as raised:
+        rules.check_columns({"amount": np.array([1.0, 2.0, amount])}, "row {row}, ")
+    assert raised.value.message == message
+    lenient = SchemaRules((ColumnRule("amount", "float"),), allow_non_finite=True)
+    assert lenient.check_columns({"amount": np.array([1.0, amount])}, "row {row}, ") == []

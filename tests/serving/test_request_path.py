@@ -1,0 +1,137 @@
+"""The request path's whole-batch shortcuts give what value-by-value work gave: text tensors and
+their null placeholders, tensor shapes, the metrics' histograms, label counts and feature sums,
+and the request log's rows (no server: the functions the server calls, on small inputs)."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mlops.core.columns import text_array
+from mlops.core.contract import ColumnRule
+from mlops.serving.config import RequestLogConfig
+from mlops.serving.errors import ClientError
+from mlops.serving.logs import _timestamp
+from mlops.serving.metrics import Histogram, ServerMetrics
+from mlops.serving.model import TensorInfo
+from mlops.serving.protocol import ModelInput, parse_infer
+from mlops.serving.request_log import RequestLogger
+from mlops.serving.schema import SchemaRules
+
+RULES = (ColumnRule("plan", "str", nullable=True, null_value="n/a"),
+         ColumnRule("age", "float", nullable=True), ColumnRule("calls", "int"))
+INPUTS = (ModelInput(TensorInfo("plan", "BYTES", (-1, 1)), ("plan",), True),
+          ModelInput(TensorInfo("numbers", "FP32", (-1, 2)), ("age", "calls"), False))
+OUTPUTS = (TensorInfo("probabilities", "FP32", (-1, 2)),)
+
+
+def parse(body: bytes, header_length: int | None = None) -> dict[str, list[Any]]:
+    parsed = parse_infer(body, header_length, INPUTS, OUTPUTS, SchemaRules(RULES, False))
+    return {name: values.tolist() for name, values in parsed.columns.items()}
+
+
+def v2(plan: dict[str, object], numbers_shape: list[object] | None = None) -> bytes:
+    return json.dumps({"inputs": [
+        {"name": "plan", "datatype": "BYTES", **plan},
+        {"name": "numbers", "datatype": "FP32", "shape": numbers_shape or [3, 2],
+         "data": [30.5, 1, None, 8, 64, 0]}]}).encode()
+
+
+def test_json_text_reads_the_null_placeholder_and_null_as_missing() -> None:
+    columns = parse(v2({"shape": [3, 1], "data": ["basic", "n/a", None]}))
+    assert columns["plan"] == ["basic", None, None]
+    assert columns["calls"] == [1.0, 8.0, 0.0]
+    assert columns["age"][0::2] == [30.5, 64.0] and math.isnan(columns["age"][1])
+
+
+def test_binary_text_reads_the_null_placeholder_as_missing() -> None:
+    blob = b"".join(struct.pack("<I", len(v)) + v for v in (b"basic", b"n/a", b"premium"))
+    head = json.dumps({"inputs": [
+        {"name": "plan", "datatype": "BYTES", "shape": [3, 1],
+         "parameters": {"binary_data_size": len(blob)}},
+        {"name": "numbers", "datatype": "FP32", "shape": [3, 2],
+         "data": [30.5, 1, 40, 8, 64, 0]}]}).encode()
+    assert parse(head + blob, len(head))["plan"] == ["basic", None, "premium"]
+
+
+def test_a_placeholder_in_a_column_that_is_not_nullable_stays_text() -> None:
+    rules = SchemaRules((ColumnRule("plan", "str", null_value="n/a"),), False)
+    parsed = parse_infer(b'{"inputs": [{"name": "plan", "datatype": "BYTES", "shape": [2], '
+                         b'"data": ["n/a", "basic"]}]}', None, INPUTS[:1], OUTPUTS, rules)
+    assert parsed.columns["plan"].tolist() == ["n/a", "basic"]
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    ([0, 2], "inputs[1]: shape has 0 rows"),
+    ([True, 2], "inputs[1]: shape must be [-1, 2], got a list"),
+    ([3, 1], "inputs[1]: shape [3, 1] does not match the model input [-1, 2]"),
+    ([6], "inputs[1]: shape [6] does not match the model input [-1, 2]"),
+    ([3, 2, 1], "inputs[1]: shape [3, 2, 1] does not match the model input [-1, 2]"),
+    ([2, 2], "inputs[1]: data has 6 values but shape [2, 2] needs 4"),
+])
+def test_a_shape_off_the_usual_path_is_still_refused_with_its_message(shape: list[object],
+                                                                      message: str) -> None:
+    with pytest.raises(ClientError) as raised:
+        parse(v2({"shape": [3, 1], "data": ["basic", "n/a", None]}, shape))
+    assert raised.value.message == message
+
+
+def test_observe_many_counts_like_one_value_at_a_time() -> None:
+    values = np.array([0.0, 0.1, 0.1000001, 0.55, 1.0, 1.5, 0.1, math.inf])
+    one, many = Histogram((0.1, 0.5, 1.0)), Histogram((0.1, 0.5, 1.0))
+    for value in values.tolist():
+        one.observe(value)
+    many.observe_many(values)
+    assert list(many.samples("x", ())) == list(one.samples("x", ()))
+
+
+def test_a_batch_counts_labels_and_sums_only_present_feature_values() -> None:
+    metrics = ServerMetrics("m", ["age", "calls"], (0.5, 1.0))
+    columns = {"age": np.array([30.0, math.nan, 50.0]), "calls": np.array([1.0, 2.0, 3.0]),
+               "plan": text_array(["a", None, "b"])}
+    metrics.batch(columns, 3, np.array([0.2, 0.7, 0.9]), {"yes": 2, "no": 1})
+    metrics.batch(columns, 3, np.array([0.1, 0.1, 0.1]), {"no": 3})
+    samples = {(name, labels[-1][1] if len(labels) > 2 else ""): value
+               for name, labels, value in metrics.samples()}
+    assert samples[("mlops_predictions_total", "yes")] == 2
+    assert samples[("mlops_predictions_total", "no")] == 4
+    assert samples[("mlops_feature_value_sum", "age")] == 160.0
+    assert samples[("mlops_feature_value_count", "age")] == 4
+    assert samples[("mlops_feature_value_count", "calls")] == 6
+    assert columns["age"][1] != columns["age"][1]  # the request's own values are left alone
+
+
+def test_request_log_rows_keep_the_field_order_text_and_nulls(tmp_path: Path) -> None:
+    logger = RequestLogger(RequestLogConfig(str(tmp_path), 1.0, "jsonl", 1), "churn",
+                           ["plan", "age", "calls"], "sha256:ab", "challenger")
+    columns = {"plan": text_array(["basic", None]), "age": np.array([30.5, math.nan]),
+               "calls": np.array([1.0, 8.0])}
+    logger.add("req-1", columns, ["no", "yes"], [0.25, 0.75])
+    logger.close()
+    rows = [json.loads(line) for path in tmp_path.glob("*.jsonl")
+            for line in path.read_text().splitlines()]
+    assert [list(row) for row in rows] == [["timestamp", "request_id", "model", "model_digest",
+                                            "row", "plan", "age", "calls", "prediction", "score",
+                                            "variant"]] * 2
+    assert [{k: v for k, v in row.items() if k != "timestamp"} for row in rows] == [
+        {"request_id": "req-1", "model": "churn", "model_digest": "sha256:ab", "row": 0,
+         "plan": "basic", "age": 30.5, "calls": 1.0, "prediction": "no", "score": 0.25,
+         "variant": "challenger"},
+        {"request_id": "req-1", "model": "churn", "model_digest": "sha256:ab", "row": 1,
+         "plan": None, "age": None, "calls": 8.0, "prediction": "yes", "score": 0.75,
+         "variant": "challenger"}]
+    assert rows[0]["timestamp"] == rows[1]["timestamp"]
+
+
+def test_log_timestamps_are_utc_milliseconds_across_seconds() -> None:
+    stamps = [_timestamp(t) for t in (1764590400.125, 1764590400.9999, 1764590401.5, 59.25,
+                                      1764590400.0)]
+    assert stamps == ["2025-12-01T12:00:00.125Z", "2025-12-01T12:00:00.999Z",
+                      "2025-12-01T12:00:01.500Z", "1970-01-01T00:00:59.250Z",
+                      "2025-12-01T12:00:00.000Z"]
