@@ -1,10 +1,11 @@
 """The request-log uploader on the server's /metrics: the real `mlops serve` with two worker
 processes, uploading to the session's moto S3, scraped over HTTP.
 
-A reachable store: the counters equal what is in the bucket and nothing waits. A store refusing
-every file (a bucket that does not exist fails each attempt at once): failures rise, nothing is
-uploaded, the files waiting on the disk are what the buffer gauges say (summed over both workers,
-each of which keeps its own buffer), and files past request_log.buffer_mb are counted as dropped.
+While the store refuses every file (its bucket does not exist yet: each attempt fails at once),
+failures rise, nothing is uploaded and the files waiting on the disk are what the buffer gauges say
+(summed over both workers, each of which keeps its own buffer). Once the bucket exists, the
+counters equal what is in it and nothing waits. Files past request_log.buffer_mb are counted as
+dropped (the uploader alone: filling a MiB per worker would cost seconds of requests).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from mlops.core import telemetry
-from tests.harness.conftest import BUCKET
+from mlops.serving.log_upload import Uploader
 from tests.serving.serve_helpers import FEATURES, Server, make_project
 from tests.tooling import require_tool
 
@@ -73,49 +74,72 @@ def _on_disk(logs: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_the_counters_match_the_bucket(s3: pafs.S3FileSystem, tmp_path: Path) -> None:
-    server, logs = _serve(tmp_path, f"s3://{BUCKET}/metered")
+def test_the_metrics_follow_a_store_that_refuses_then_accepts(s3: pafs.S3FileSystem,
+                                                               tmp_path: Path) -> None:
+    """The bucket does not exist at first (every attempt fails at once), then is created."""
+    server, logs = _serve(tmp_path, "s3://metered-late/logs")
     try:
         _post(server, bursts=2, requests=5, rows=20)
-        deadline = time.monotonic() + 30
-        while _on_disk(logs) and time.monotonic() < deadline:  # closed (idle 1 s), uploaded
+        time.sleep(1.5)  # the last files close (rotate_after) and join the buffers
+        files = _on_disk(logs)
+        waiting = sum(path.stat().st_size for path in files)
+        refused = _until(server, lambda v: v["mlops_request_log_buffered_files"] == len(files)
+                         and v["mlops_request_log_upload_failures_total"] >= 1,
+                         "both workers' buffers and a failure")
+        assert _on_disk(logs) == files  # nothing was uploaded or dropped meanwhile
+        s3.create_dir("metered-late")
+        _post(server, bursts=1, requests=4, rows=1)  # a newly closed file wakes its uploader
+        deadline = time.monotonic() + 40  # else the next retry, at most 30 s after the last
+        while _on_disk(logs) and time.monotonic() < deadline:
             time.sleep(0.2)
-        infos = [info for info in s3.get_file_info(pafs.FileSelector(f"{BUCKET}/metered",
+        infos = [info for info in s3.get_file_info(pafs.FileSelector("metered-late/logs",
                                                                      recursive=True))
                  if info.type == pafs.FileType.File]
-        values = _until(server, lambda v: v["mlops_request_log_uploaded_files_total"]
-                        == len(infos), "every uploaded file counted")
+        done = _until(server, lambda v: v["mlops_request_log_uploaded_files_total"]
+                      == len(infos) and not v["mlops_request_log_buffered_files"],
+                      "every uploaded file counted")
         text = server.metrics()
     finally:
         assert server.stop() == 0, server.output()
-    assert len(infos) >= 2
-    assert values == {
+    assert len(files) >= 2 and {path.name for path in files} <= {info.base_name for info in infos}
+    assert refused["mlops_request_log_buffered_bytes"] == waiting
+    assert (refused["mlops_request_log_uploaded_files_total"],
+            refused["mlops_request_log_uploaded_bytes_total"]) == (0, 0)
+    assert done == {
         "mlops_request_log_uploaded_files_total": len(infos),
         "mlops_request_log_uploaded_bytes_total": sum(info.size for info in infos),
-        "mlops_request_log_upload_failures_total": 0, "mlops_request_log_dropped_files_total": 0,
+        "mlops_request_log_upload_failures_total": done["mlops_request_log_upload_failures_total"],
+        "mlops_request_log_dropped_files_total": 0,
         "mlops_request_log_buffered_files": 0, "mlops_request_log_buffered_bytes": 0}
+    assert done["mlops_request_log_upload_failures_total"] >= refused[
+        "mlops_request_log_upload_failures_total"]
     promtool = require_tool("promtool", "apt-get install prometheus")
     linted = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                             text=True, check=False)
     assert "request_log" not in linted.stdout + linted.stderr, linted.stdout + linted.stderr
 
 
-@pytest.mark.slow
-def test_a_refusing_store_shows_failures_the_buffer_and_drops(tmp_path: Path,
-                                                              s3: pafs.S3FileSystem) -> None:
-    server, logs = _serve(tmp_path, "s3://no-such-bucket/metered", buffer_mb=1)
+def test_files_past_the_buffer_are_counted_as_dropped(tmp_path: Path,
+                                                      s3: pafs.S3FileSystem) -> None:
+    files = []
+    for number in range(3):
+        path = tmp_path / f"requests-tiny-2026120{number}T000000-1-000000.jsonl"
+        path.write_bytes(b"x" * 99 + b"\n")
+        files.append(path)
+    uploader = Uploader("s3://no-such-bucket/buffer", buffer_bytes=250, host="pod-a")
     try:
-        _post(server, bursts=6, requests=12, rows=100)  # ~0.5 MB of lines a burst, 1 MiB kept
-        time.sleep(1.5)  # the last files close (rotate_after) and join the buffer
-        files = _on_disk(logs)
-        values = _until(server, lambda v: v["mlops_request_log_buffered_files"] == len(files),
-                        "both workers' buffers")
-        assert _on_disk(logs) == files  # nothing was uploaded or dropped meanwhile
+        for path in files:
+            uploader.add(path)
+        deadline = time.monotonic() + 20
+        while not uploader.counts.failures and time.monotonic() < deadline:
+            time.sleep(0.05)
+        samples = {name: value for name, _, value in uploader.samples((("model", "tiny"),))}
     finally:
-        assert server.stop() == 0, server.output()
-    assert values["mlops_request_log_uploaded_files_total"] == 0
-    assert values["mlops_request_log_uploaded_bytes_total"] == 0
-    assert values["mlops_request_log_upload_failures_total"] >= 1
-    assert values["mlops_request_log_dropped_files_total"] >= 1
-    assert values["mlops_request_log_buffered_bytes"] == sum(path.stat().st_size for path in files)
-    assert "deleted without upload" in server.output()
+        uploader.close(timeout=0)
+    assert samples == {
+        "mlops_request_log_uploaded_files_total": 0, "mlops_request_log_uploaded_bytes_total": 0,
+        "mlops_request_log_upload_failures_total": samples[
+            "mlops_request_log_upload_failures_total"],
+        "mlops_request_log_dropped_files_total": 1,
+        "mlops_request_log_buffered_files": 2, "mlops_request_log_buffered_bytes": 200}
+    assert samples["mlops_request_log_upload_failures_total"] >= 1
