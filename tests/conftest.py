@@ -8,8 +8,19 @@ overrides these. `pytest --hypothesis-profile=explore` searches new random examp
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.workflow_replay import build_wheel
+
+if TYPE_CHECKING:
+    from tests.image.podman import Built
+
+ROOT = Path(__file__).resolve().parents[1]
 
 settings.register_profile("repeatable", derandomize=True, database=None, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -25,3 +36,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of this checkout, as `pip wheel --no-deps` builds it: built once per session (it
+    is the same for every test: workflow replays, image wheelhouses), alone in its folder so that
+    folder can serve as a wheel index."""
+    return build_wheel(ROOT, tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="session")
+def podman_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The DOCKER_HOST of podman's Docker API with the local base image (tests/image/podman.py),
+    started once for every image test of the session and stopped at its end. Imported here, not
+    at the top: only a session that builds images pays for importing the compiler and harness."""
+    from tests.image.podman import podman_api
+
+    # podman refuses a runroot path over 50 characters
+    with podman_api(tmp_path_factory.mktemp("ps")) as docker_host:
+        yield docker_host
+
+
+@pytest.fixture(scope="session")
+def serving_image(tmp_path_factory: pytest.TempPathFactory, wheel: Path, podman_host: str
+                  ) -> Built:
+    """The breast-cancer image that tests/image/test_image.py serves from and the scheduled batch
+    scoring's test (tests/harness/batch/) runs: one build for both (tests/image/podman.py)."""
+    from tests.harness.conftest import BUCKET
+    from tests.image.podman import build_serving_image
+
+    return build_serving_image(tmp_path_factory.mktemp("project"), podman_host, wheel, BUCKET)

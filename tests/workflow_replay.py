@@ -8,6 +8,10 @@ this checkout, `build_wheel`), so the workflow's own install line (`mlops-yaml[.
 resolves to the code under test. GitHub's environment files and variables are stubbed in a
 temporary folder; `actions/checkout` is the project folder itself, `actions/setup-python` is the
 fresh virtualenv, and other actions (uploads, comments) are not replayed.
+
+With `venvs` (a session's `VenvCache`), the venv of a job whose install line an earlier replay
+already installed starts as that install left it (tests/replay_venvs.py) instead of empty, and the
+install step runs again on it: the same venv, without installing the same distributions again.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ import tempfile
 import time
 import venv
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+
+from tests.replay_venvs import VenvCache, VenvSlot, install_key
 
 DEFAULT_SHELL = "bash -e {0}"
 """What GitHub runs a Linux `run:` step with when neither the step nor the job names a shell."""
@@ -86,7 +93,8 @@ def build_wheel(source: Path, wheels: Path) -> Path:
 
 
 def replay(workflow: Path, project: Path, wheels: Path, job: str | None = None, *,
-           env: Mapping[str, str] | None = None, step_timeout: float = 1800) -> ReplayResult:
+           env: Mapping[str, str] | None = None, step_timeout: float = 1800,
+           venvs: VenvCache | None = None) -> ReplayResult:
     """Run `job` (default: the workflow's first) of `workflow` in `project`; see the module doc."""
     document: dict[str, Any] = YAML(typ="safe").load(workflow.read_text())
     jobs: dict[str, Any] = document["jobs"]
@@ -96,9 +104,16 @@ def replay(workflow: Path, project: Path, wheels: Path, job: str | None = None, 
                 **spec.get("defaults", {}).get("run", {})}
     workdir = project / defaults.get("working-directory", ".")
     result = ReplayResult(name)
-    with tempfile.TemporaryDirectory(prefix="replay-") as scratch:
+    install = _install_step(spec["steps"])
+    with tempfile.TemporaryDirectory(prefix="replay-") as scratch, ExitStack() as stack:
         home = Path(scratch)
-        result.venv = home / "venv"
+        slot: VenvSlot | None = None
+        if venvs is not None and install is not None:
+            step = spec["steps"][install]
+            cwd = workdir / step.get("working-directory", ".")
+            key = install_key(str(step["run"]), cwd, wheels, {**(env or {}), **_step_env(step)})
+            slot = stack.enter_context(venvs.use(key))
+        result.venv = slot.venv if slot else home / "venv"
         files = _github_files(home)
         variables = _environment(result.venv, project, wheels, files, env or {})
         failed = False
@@ -110,18 +125,30 @@ def replay(workflow: Path, project: Path, wheels: Path, job: str | None = None, 
                                                note=f"skipped (if: {step.get('if', 'success()')})"))
                 continue
             if "uses" in step:
-                result.steps.append(_action(title, step, result.venv))
+                result.steps.append(_action(title, step, result.venv, slot))
                 continue
             files["GITHUB_OUTPUT"].write_text("")  # every step gets a fresh output file
             outcome = _run(title, step, defaults, workdir, {**variables, **_step_env(step)},
                            home, step_timeout)
             result.steps.append(outcome)
+            if slot and index == install and outcome.returncode == 0:
+                slot.keep()
             if "id" in step:
                 outputs[str(step["id"])] = _outputs(files["GITHUB_OUTPUT"])
             failed = failed or outcome.returncode != 0
         result.summary = files["GITHUB_STEP_SUMMARY"].read_text()
         result.installed = _installed(result.venv)
     return result
+
+
+def _install_step(steps: list[dict[str, Any]]) -> int | None:
+    """The index of the step that installs into setup-python's venv (the first `run:` after it),
+    if the job sets up Python."""
+    setup = next((i for i, step in enumerate(steps)
+                  if str(step.get("uses", "")).startswith("actions/setup-python@")), None)
+    if setup is None:
+        return None
+    return next((i for i, step in enumerate(steps) if i > setup and "run" in step), None)
 
 
 def _github_files(home: Path) -> dict[str, Path]:
@@ -201,14 +228,19 @@ def _step_env(step: dict[str, Any]) -> dict[str, str]:
     return values
 
 
-def _action(title: str, step: dict[str, Any], venv_dir: Path) -> StepResult:
+def _action(title: str, step: dict[str, Any], venv_dir: Path, slot: VenvSlot | None
+            ) -> StepResult:
     uses = str(step["uses"])
     if uses.startswith("actions/setup-python@"):
         wanted = str((step.get("with") or {}).get("python-version", ""))
         have = f"{sys.version_info.major}.{sys.version_info.minor}"
         if wanted and wanted != have:
             raise ValueError(f"the workflow sets up Python {wanted}; this replay runs {have}")
-        venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+        if slot is not None and slot.prepare():
+            return StepResult(title, uses, None, note=f"virtualenv as its install line left it, "
+                                                      f"Python {have}")
+        if slot is None:
+            venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
         return StepResult(title, uses, None, note=f"fresh virtualenv, Python {have}")
     if uses.startswith("actions/checkout@"):
         return StepResult(title, uses, None, note="the project folder is the checkout")

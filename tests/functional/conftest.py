@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import shutil
+from collections.abc import Iterator
 
 import pytest
 
-from tests.workflow_replay import build_wheel
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.replay_venvs import VenvCache
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel of this checkout, as `pip wheel --no-deps` builds it: built once per session (it
-    is the same for every test), alone in its folder so that folder can serve as a wheel index."""
-    return build_wheel(ROOT, tmp_path_factory.mktemp("dist"))
+def replay_venvs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VenvCache]:
+    """Workflow replays' venvs, one install per install line this session (tests/replay_venvs.py);
+    removed at the session's end (a few hundred MB each)."""
+    cache = VenvCache(tmp_path_factory.mktemp("replay-venvs"))
+    yield cache
+    shutil.rmtree(cache.root, ignore_errors=True)

@@ -5,6 +5,8 @@ The project is what a team's repository holds (the spec, data, model, training c
 generated files), none of this repository's source: a stage that quietly needs a package the
 workflow does not install (the sklearn parity check's joblib, say) fails here as on GitHub. pip
 installs without byte-compiling (tests.tooling.NO_COMPILE): the same distributions, sooner.
+Replays of one install line share its install (tests/replay_venvs.py): each starts from a
+pristine copy of the venv as that line left it and runs the install step again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from mlops.compiler.compile import prepare, write
+from tests.replay_venvs import VenvCache
 from tests.specs import REMOVE, breast_cancer, changed, write_spec
 from tests.tooling import NO_COMPILE
 from tests.workflow_replay import replay
@@ -51,12 +54,13 @@ def team_repository(destination: Path) -> Path:
     return destination
 
 
-def test_the_pull_request_workflow_runs_with_exactly_what_it_installs(tmp_path: Path,
-                                                                     wheel: Path) -> None:
+def test_the_pull_request_workflow_runs_with_exactly_what_it_installs(
+        tmp_path: Path, wheel: Path, replay_venvs: VenvCache) -> None:
     version = wheel.name.split("-")[1]  # name-version-python-abi-platform.whl
     project = team_repository(tmp_path / "team")
     workflow = project / ".github" / "workflows" / "mlops-breast-cancer-pr.yml"
-    result = replay(workflow, project, wheel.parent, job="gates", env=NO_COMPILE)
+    result = replay(workflow, project, wheel.parent, job="gates", env=NO_COMPILE,
+                    venvs=replay_venvs)
     assert result.ok, str(result)
     assert [step.name for step in result.steps if step.ran] == [
         "Install mlops", "Validate the spec", "Check the generated files are up to date",

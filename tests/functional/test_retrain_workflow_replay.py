@@ -5,7 +5,9 @@ token, is not replayed: it needs GitHub).
 
 The team's repository has a bare `origin` holding `main`, so the model gate's baseline
 (`origin/main`) is the committed model, as on GitHub. pip installs without byte-compiling
-(tests.tooling.NO_COMPILE): the same distributions, sooner.
+(tests.tooling.NO_COMPILE): the same distributions, sooner. Replays of one install line share
+its install (tests/replay_venvs.py): each starts from a pristine copy of the venv as that line
+left it and runs the install step again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 
 from mlops.compiler.compile import prepare, write
 from tests.projects import breast_cancer_project, files_of, git, make_repository
+from tests.replay_venvs import VenvCache
 from tests.specs import REMOVE
 from tests.tooling import NO_COMPILE
 from tests.workflow_replay import ReplayResult, replay
@@ -56,7 +59,7 @@ def team_repository(folder: Path, changes: dict[str, Any], fresh_rows: int) -> P
     return make_repository(folder, files_of(build))
 
 
-def retrain(tmp_path: Path, wheel: Path, changes: dict[str, Any]
+def retrain(tmp_path: Path, wheel: Path, venvs: VenvCache, changes: dict[str, Any]
             ) -> tuple[Path, Path, ReplayResult]:
     """Replay the retrain job with mlops from `wheel`; returns (repository, the job's RUNNER_TEMP,
     result)."""
@@ -64,7 +67,7 @@ def retrain(tmp_path: Path, wheel: Path, changes: dict[str, Any]
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
     result = replay(project / WORKFLOW, project, wheel.parent, job="retrain",
-                    env={**NO_COMPILE, "RUNNER_TEMP": str(runner_temp)})
+                    env={**NO_COMPILE, "RUNNER_TEMP": str(runner_temp)}, venvs=venvs)
     return project, runner_temp, result
 
 
@@ -74,8 +77,8 @@ def fingerprints(project: Path) -> list[str]:
 
 
 def test_a_passing_retrain_hands_its_model_and_data_fingerprints_to_the_pull_request(
-        tmp_path: Path, wheel: Path) -> None:
-    project, runner_temp, result = retrain(tmp_path, wheel, {})
+        tmp_path: Path, wheel: Path, replay_venvs: VenvCache) -> None:
+    project, runner_temp, result = retrain(tmp_path, wheel, replay_venvs, {})
     assert result.ok, str(result)
     assert [s.name for s in result.steps if s.ran] == [
         *BEFORE_THE_GATES, "Keep the new model for the pull request"]
@@ -98,9 +101,10 @@ def test_a_passing_retrain_hands_its_model_and_data_fingerprints_to_the_pull_req
         assert (clone / model).read_bytes() == (project / model).read_bytes(), model
 
 
-def test_failing_gates_open_no_pull_request_and_keep_the_report(tmp_path: Path,
-                                                                wheel: Path) -> None:
-    project, runner_temp, result = retrain(tmp_path, wheel, {"metrics.accuracy": ">= 0.9999"})
+def test_failing_gates_open_no_pull_request_and_keep_the_report(
+        tmp_path: Path, wheel: Path, replay_venvs: VenvCache) -> None:
+    project, runner_temp, result = retrain(tmp_path, wheel, replay_venvs,
+                                           {"metrics.accuracy": ">= 0.9999"})
     assert not result.ok
     assert [s.name for s in result.steps if s.ran] == BEFORE_THE_GATES
     assert result.step("Run the release gates").returncode == 1

@@ -8,88 +8,31 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import re
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
-from mlops.compiler.targets.docker import image_install
-from mlops.core.version import release_version
-from mlops.spec.loader import load_spec
-from tests.projects import breast_cancer_project
-from tests.serving.serve_helpers import MLOPS, ROOT, free_port
-from tests.tooling import require_tool
+from tests.image.podman import IGNORED_MIB, Built
+from tests.serving.serve_helpers import free_port
 
 pytestmark = pytest.mark.slow
-PODMAN = ROOT / "scripts" / "podman"
-BASE = "localhost/python-base:3.11"
 MAX_IMAGE_MIB = 700
 """The local base is 237 MiB; the in-cluster monitor (the example shares its request log with the
 CronJob) adds pyarrow's ~170 MiB to onnxruntime and numpy."""
-IGNORED_MIB = 512
-CACHE = os.environ.get("MLOPS_IMAGE_CACHE", "/var/tmp/mlops-image-cache")
 RUN_AS = "10001:10001"
 
 
-def _require(*tools: str) -> None:
-    for tool in tools:
-        require_tool(tool)
-
-
-@dataclass(frozen=True)
-class Built:
-    project: Path
-    docker_host: str
-    reference: str
-    size_bytes: int
-    context_bytes: int
-    wheelhouse_bytes: int
-    output: str
-
-
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    _require("podman", "mmdebstrap")
-    state = tmp_path_factory.mktemp("podman")
-    docker_host = subprocess.run([str(PODMAN / "start-api.sh"), str(state)], check=True,
-                                 capture_output=True, text=True).stdout.strip()
-    try:
-        subprocess.run([str(PODMAN / "base-image.sh"), str(state), BASE, CACHE], check=True,
-                       capture_output=True, text=True)
-        project = tmp_path_factory.mktemp("project")
-        # on the base image this machine can make, logging every request
-        spec = breast_cancer_project(project, {"serving.base_image": BASE,
-                                               "serving.request_log.sample_rate": 1.0}, models=True)
-        venv = project / ".venv"  # a team's virtualenv, which the context must leave out
-        venv.mkdir()
-        with (venv / "big.so").open("wb") as handle:
-            handle.truncate(IGNORED_MIB * 2**20)
-        install = image_install(load_spec(spec).spec, release_version())
-        subprocess.run([str(PODMAN / "wheelhouse.sh"), str(project / "wheelhouse"),
-                        *install.offline], check=True, capture_output=True, text=True)
-        env = {**os.environ, "DOCKER_HOST": docker_host}
-        result = subprocess.run([MLOPS, "build", str(spec), "--tag", "test", "--network", "none"],
-                                capture_output=True, text=True, env=env, timeout=900)
-        assert result.returncode == 0, result.stderr[-3000:]
-        size = re.search(r"^size: (\d+) bytes", result.stdout, re.MULTILINE)
-        context = re.search(r"^context: (\d+) bytes in \d+ files$", result.stdout, re.MULTILINE)
-        assert size and context, result.stdout
-        wheels = sum(wheel.stat().st_size for wheel in (project / "wheelhouse").glob("*.whl"))
-        yield Built(project, docker_host, "ghcr.io/acme/breast-cancer:test", int(size.group(1)),
-                    int(context.group(1)), wheels, result.stdout)
-    finally:
-        subprocess.run([str(PODMAN / "stop-api.sh"), str(state)], check=False)
-        leftover = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
-                    if line.split()[1].startswith(f"{state}/")]
-        assert leftover == [], f"stop-api.sh left mounts behind: {leftover}"
+def built(serving_image: Built) -> Built:
+    """The session's breast-cancer image (tests/image/podman.py), which the scheduled batch
+    scoring's test runs too."""
+    return serving_image
 
 
 @pytest.fixture(scope="module")

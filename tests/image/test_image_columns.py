@@ -25,14 +25,11 @@ from mlops.core.columns import from_records
 from mlops.core.version import release_version
 from mlops.harness.model.loading import load_model
 from mlops.spec.loader import LoadedSpec, load_spec
-from tests.tooling import require_tool
+from tests.image.podman import BASE, wheelhouse
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 MLOPS = str(ROOT / ".venv" / "bin" / "mlops")
-PODMAN = ROOT / "scripts" / "podman"
-BASE = "localhost/python-base:3.11"
-CACHE = os.environ.get("MLOPS_IMAGE_CACHE", "/var/tmp/mlops-image-cache")
 RUN_AS = "10001:10001"
 ROWS = [
     {"plan": "basic", "contract": None, "payment_method": "card", "country": "US",
@@ -51,34 +48,24 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    for tool in ("podman", "mmdebstrap"):
-        require_tool(tool)
-    state = tmp_path_factory.mktemp("podman")
-    docker_host = subprocess.run([str(PODMAN / "start-api.sh"), str(state)], check=True,
-                                 capture_output=True, text=True).stdout.strip()
-    try:
-        subprocess.run([str(PODMAN / "base-image.sh"), str(state), BASE, CACHE], check=True,
-                       capture_output=True, text=True)
-        project = tmp_path_factory.mktemp("churn")
-        for part in ("models", "data"):
-            shutil.copytree(ROOT / "examples" / "churn" / part, project / part)
-        shutil.copy(ROOT / "examples" / "churn" / "requirements.txt", project)
-        spec = project / "mlops.yaml"
-        spec.write_text((ROOT / "examples" / "churn" / "mlops.yaml").read_text().replace(
-            "\nserving:\n", f"\nserving:\n  base_image: {BASE}\n"))
-        loaded = load_spec(spec)
-        install = image_install(loaded.spec, release_version())
-        subprocess.run([str(PODMAN / "wheelhouse.sh"), str(project / "wheelhouse"),
-                        *install.offline], check=True, capture_output=True, text=True)
-        result = subprocess.run(
-            [MLOPS, "build", str(spec), "--tag", "test", "--network", "none"],
-            capture_output=True, text=True, timeout=900,
-            env={**os.environ, "DOCKER_HOST": docker_host})
-        assert result.returncode == 0, result.stderr[-3000:]
-        yield Built(project, loaded, docker_host, f"{loaded.spec.deploy.image}:test")
-    finally:
-        subprocess.run([str(PODMAN / "stop-api.sh"), str(state)], check=False)
+def built(tmp_path_factory: pytest.TempPathFactory, wheel: Path, podman_host: str) -> Built:
+    """The churn image, built on the session's podman API."""
+    project = tmp_path_factory.mktemp("churn")
+    for part in ("models", "data"):
+        shutil.copytree(ROOT / "examples" / "churn" / part, project / part)
+    shutil.copy(ROOT / "examples" / "churn" / "requirements.txt", project)
+    spec = project / "mlops.yaml"
+    spec.write_text((ROOT / "examples" / "churn" / "mlops.yaml").read_text().replace(
+        "\nserving:\n", f"\nserving:\n  base_image: {BASE}\n"))
+    loaded = load_spec(spec)
+    install = image_install(loaded.spec, release_version())
+    wheelhouse(project / "wheelhouse", install.offline, wheel)
+    result = subprocess.run(
+        [MLOPS, "build", str(spec), "--tag", "test", "--network", "none"],
+        capture_output=True, text=True, timeout=900,
+        env={**os.environ, "DOCKER_HOST": podman_host})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return Built(project, loaded, podman_host, f"{loaded.spec.deploy.image}:test")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import csv
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +17,14 @@ import pytest
 from mlops.compiler.targets.docker import image_install
 from mlops.core.version import release_version
 from mlops.spec.loader import load_spec
-from tests.image.test_image import BASE, CACHE, PODMAN, RUN_AS, _post, _wait_ready
+from tests.image.podman import BASE, wheelhouse
+from tests.image.test_image import RUN_AS, _post, _wait_ready
 from tests.keys import key_pair
 from tests.projects import breast_cancer_project
 from tests.serving.serve_helpers import MLOPS, free_port
-from tests.tooling import require_tool
 
 pytestmark = pytest.mark.slow
 IMAGE = "ghcr.io/acme/breast-cancer"
-
-
-@pytest.fixture(scope="module")
-def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A podman Docker API with the local base image; its DOCKER_HOST."""
-    require_tool("podman")
-    require_tool("mmdebstrap")
-    state = tmp_path_factory.mktemp("ps")  # podman refuses a runroot path over 50 characters
-    docker_host = subprocess.run([str(PODMAN / "start-api.sh"), str(state)], check=True,
-                                 capture_output=True, text=True).stdout.strip()
-    try:
-        subprocess.run([str(PODMAN / "base-image.sh"), str(state), BASE, CACHE], check=True,
-                       capture_output=True, text=True)
-        yield docker_host
-    finally:
-        subprocess.run([str(PODMAN / "stop-api.sh"), str(state)], check=False)
 
 
 def _build(project: Path, docker_host: str, tag: str) -> tuple[str, str]:
@@ -61,7 +44,7 @@ def _run(client: Any, image: str, port: int) -> Any:
 
 
 def test_the_image_serves_a_signed_model_and_refuses_a_changed_one(
-        podman: str, tmp_path: Path) -> None:
+        podman_host: str, tmp_path: Path, wheel: Path) -> None:
     import docker
 
     project = tmp_path / "project"
@@ -76,13 +59,12 @@ def test_the_image_serves_a_signed_model_and_refuses_a_changed_one(
     assert signed.returncode == 0, signed.stderr
     install = image_install(load_spec(spec).spec, release_version())
     assert any("signing" in arg for arg in install.offline), install.offline
-    subprocess.run([str(PODMAN / "wheelhouse.sh"), str(project / "wheelhouse"), *install.offline],
-                   check=True, capture_output=True, text=True)
+    wheelhouse(project / "wheelhouse", install.offline, wheel)
 
-    client: Any = docker.DockerClient(base_url=podman, timeout=120)
+    client: Any = docker.DockerClient(base_url=podman_host, timeout=120)
     try:
         port = free_port()
-        image, said = _build(project, podman, "signed")
+        image, said = _build(project, podman_host, "signed")
         assert "warning" not in said, said
         running = _run(client, image, port)
         try:
@@ -99,7 +81,7 @@ def test_the_image_serves_a_signed_model_and_refuses_a_changed_one(
         data = bytearray(model.read_bytes())
         data[len(data) // 2] ^= 0x01
         model.write_bytes(bytes(data))
-        image, said = _build(project, podman, "tampered")
+        image, said = _build(project, podman_host, "tampered")
         assert ("warning: models/model.onnx: signature models/model.onnx.sig does not match the "
                 "file (modified after signing?); the image's server will refuse to start (mlops "
                 "sign)") in said.splitlines(), said
