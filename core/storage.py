@@ -23,8 +23,8 @@ import pyarrow.fs as pafs
 
 from .errors import MlopsError
 from .locations import GLOB as _GLOB
-from .locations import URI as _URI
 from .locations import scheme
+from .object_stores import STORE_ERRORS, describe, open_store
 
 
 @dataclass(frozen=True)
@@ -97,19 +97,19 @@ def partitions(path: str, base: str, display: str) -> tuple[tuple[str, str | Non
 
 
 def open_location(location: str, root: Path) -> tuple[pafs.FileSystem, str]:
-    """The filesystem holding `location` and the path on it (`root`-relative for a local one)."""
-    if scheme(location) is None:
+    """The filesystem holding `location` and the path on it (`root`-relative for a local one;
+    bucket/key for a URI, configured from the environment: `core.object_stores`)."""
+    found = scheme(location)
+    if found is None:
         return pafs.LocalFileSystem(), str((root / location).absolute())
+    fixed = _GLOB.split(location)[0]
     try:
-        return pafs.FileSystem.from_uri(_GLOB.split(location)[0])[0], _strip_scheme(location)
-    except (OSError, ValueError, TypeError) as error:
+        filesystem, path = open_store(found, fixed)
+    except MlopsError as error:
         raise MlopsError(f"{location}: cannot open the object store: {error}") from None
-
-
-def _strip_scheme(location: str) -> str:
-    """The bucket/key path pyarrow's object-store filesystems take."""
-    rest = location[_URI.match(location).end():]  # type: ignore[union-attr]
-    return rest.rstrip("/")
+    if len(fixed) < len(location):
+        path += ("/" if fixed.endswith("/") else "") + location[len(fixed):]
+    return filesystem, path.rstrip("/")
 
 
 def _glob_start(path: str) -> tuple[str, str] | None:
@@ -131,8 +131,8 @@ def _matches(path: str, pattern: str) -> bool:
 def _info(filesystem: pafs.FileSystem, path: str, location: str) -> pafs.FileInfo:
     try:
         info: pafs.FileInfo = filesystem.get_file_info(path)
-    except OSError as error:
-        raise MlopsError(f"{location}: cannot read: {error}") from None
+    except STORE_ERRORS as error:
+        raise MlopsError(f"{location}: cannot read: {describe(error)}") from None
     return info
 
 
@@ -141,8 +141,8 @@ def _listing(filesystem: pafs.FileSystem, base: str, location: str) -> list[pafs
     try:
         found = filesystem.get_file_info(pafs.FileSelector(base, recursive=True,
                                                            allow_not_found=True))
-    except OSError as error:
-        raise MlopsError(f"{location}: cannot list the folder: {error}") from None
+    except STORE_ERRORS as error:
+        raise MlopsError(f"{location}: cannot list the folder: {describe(error)}") from None
     return [info for info in found if info.type == pafs.FileType.File
             and not any(part.startswith((".", "_"))
                         for part in PurePosixPath(info.path).relative_to(base).parts)]
