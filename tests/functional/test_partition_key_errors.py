@@ -9,10 +9,9 @@ key) is built once; each test copies it and breaks one folder.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pytest
 
+from mlops.cli.main import main
 from tests.monitor.monitor_helpers import records, write_jsonl
 from tests.specs import edit_spec, location, write_spec
 
@@ -66,11 +66,28 @@ def _project(base: Path, tmp_path: Path, changes: Mapping[str, Any]) -> Path:
     return folder
 
 
-def _mlops(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "mlops", *args], cwd=folder, capture_output=True,
-                          text=True, timeout=300, check=False)
-    assert "Traceback" not in done.stderr + done.stdout, done.stderr
-    return done
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def mlops(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+          ) -> Callable[..., Done]:
+    """The CLI's entry point in this process, in the project's folder (an interpreter start
+    and the imports per command would cost seconds each): a defect, rather than a user error,
+    raises here and fails the test with its traceback."""
+    def run(folder: Path, *args: str) -> Done:
+        monkeypatch.chdir(folder)
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return Done(int(exited.value.code or 0), out, err)
+
+    return run
 
 
 def _at(folder: Path, key: str) -> str:
@@ -82,11 +99,12 @@ def _abc(folder: Path) -> None:
     shutil.move(folder / "data" / "test" / "dt=2", folder / "data" / "test" / "dt=abc")
 
 
-def test_the_data_gate_names_the_spec_line_and_the_file(base: Path, tmp_path: Path) -> None:
+def test_the_data_gate_names_the_spec_line_and_the_file(base: Path, tmp_path: Path,
+        mlops: Callable[..., Done]) -> None:
     folder = _project(base, tmp_path, {})
     _abc(folder)
     shutil.move(folder / "data" / "train" / "dt=2", folder / "data" / "train" / "beta=2")
-    done = _mlops(folder, "gate", "data")
+    done = mlops(folder, "gate", "data")
     assert done.returncode == 1
     assert (f"  fail: train.file: {_at(folder, 'data.train')}: data/train/beta=2/part-0.csv: "
             "column 'beta' is both in the file and a partition key of its path (beta=2); rename "
@@ -96,17 +114,19 @@ def test_the_data_gate_names_the_spec_line_and_the_file(base: Path, tmp_path: Pa
             ) in done.stderr
 
 
-def test_the_model_gate_names_the_spec_line_and_the_file(base: Path, tmp_path: Path) -> None:
+def test_the_model_gate_names_the_spec_line_and_the_file(base: Path, tmp_path: Path,
+        mlops: Callable[..., Done]) -> None:
     folder = _project(base, tmp_path, {})
     _abc(folder)
-    done = _mlops(folder, "gate", "model")
+    done = mlops(folder, "gate", "model")
     assert done.returncode == 1
     assert (f"  error: inputs: {_at(folder, 'data.test')}: data/test/dt=abc/part-0.csv: "
             "partition key 'dt' expected int (data.schema.dt), found 'abc' in the path (see the "
             "data gate)\n") in done.stderr
 
 
-def test_the_monitor_names_the_reference_line_and_the_file(base: Path, tmp_path: Path) -> None:
+def test_the_monitor_names_the_reference_line_and_the_file(base: Path, tmp_path: Path,
+        mlops: Callable[..., Done]) -> None:
     folder = _project(base, tmp_path, {"data.reference": "data/reference",
                                        "serving": {"request_log": {"path": "logs"}},
                                        "monitors": {}})
@@ -114,7 +134,7 @@ def test_the_monitor_names_the_reference_line_and_the_file(base: Path, tmp_path:
     rows = [{"alpha": 0.1 * i, "beta": -0.1 * i, "dt": 1} for i in range(30)]
     write_jsonl(folder / "logs" / "requests-tiny-20261201T000000-1-000001.jsonl",
                 records(rows, time.time() - 60, model="tiny"))
-    done = _mlops(folder, "monitor", "run", "--no-push")
+    done = mlops(folder, "monitor", "run", "--no-push")
     assert done.returncode == 2
     assert done.stdout.splitlines()[:2] == [
         "tiny: the monitor could not run",
@@ -122,12 +142,13 @@ def test_the_monitor_names_the_reference_line_and_the_file(base: Path, tmp_path:
         "data/reference/dt=1/dt=2/part-0.csv: partition key 'dt' appears twice in the path"]
 
 
-def test_predict_names_batch_input_and_the_file(base: Path, tmp_path: Path) -> None:
+def test_predict_names_batch_input_and_the_file(base: Path, tmp_path: Path,
+        mlops: Callable[..., Done]) -> None:
     folder = _project(base, tmp_path, {"batch": {"input": "data/score", "output": "out",
                                                  "keys": ["region"]}})
     _csv(folder / "data" / "score" / "dt=1" / "region=eu" / "part-0.csv", 5)
     _csv(folder / "data" / "score" / "dt=1" / "late" / "part-0.csv", 6)
-    done = _mlops(folder, "predict")
+    done = mlops(folder, "predict")
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == (
         f"{_at(folder, 'batch.input')}: data/score/dt=1/late/part-0.csv: no partition key "
@@ -135,12 +156,12 @@ def test_predict_names_batch_input_and_the_file(base: Path, tmp_path: Path) -> N
     assert not (folder / "out").exists()
 
 
-def test_predict_on_a_folder_the_spec_does_not_name_names_the_file(base: Path,
-                                                                   tmp_path: Path) -> None:
+def test_predict_on_a_folder_the_spec_does_not_name_names_the_file(
+        base: Path, tmp_path: Path, mlops: Callable[..., Done]) -> None:
     folder = _project(base, tmp_path, {})
     _abc(folder)
     shutil.move(folder / "data" / "test", folder / "elsewhere")
-    done = _mlops(folder, "predict", "--input", "elsewhere", "--output", "out")
+    done = mlops(folder, "predict", "--input", "elsewhere", "--output", "out")
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == (
         "elsewhere/dt=abc/part-0.csv: partition key 'dt' expected int (data.schema.dt), found "
