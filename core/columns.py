@@ -87,8 +87,9 @@ def from_arrow(table: Any, rules: Sequence[ColumnRule]) -> dict[str, npt.NDArray
             result[rule.name] = text_array(pc.cast(column, pa.string()).to_pylist())
         else:
             values = pc.cast(column, pa.float64())
-            result[rule.name] = np.asarray(values.fill_null(np.nan).to_numpy(zero_copy_only=False),
-                                           dtype=np.float64)
+            if values.null_count:  # fill_null copies the column even when it holds no null
+                values = values.fill_null(np.nan)
+            result[rule.name] = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
     return result
 
 
