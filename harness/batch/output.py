@@ -42,13 +42,15 @@ class OutputFolder:
     def part_name(self, index: int) -> str:
         return f"part-{index:05d}.parquet"
 
-    def write_part(self, index: int, table: pa.Table) -> str:
-        """Write one part's predictions under the staging folder; returns its final name."""
+    def write_part(self, index: int, table: pa.Table, dictionary: Sequence[str] = ()) -> str:
+        """Write one part's predictions under the staging folder; returns its final name. Only
+        the `dictionary` columns (those of them the table has) are dictionary-encoded."""
         name = self.part_name(index)
+        encoded = [column for column in dictionary if column in table.column_names]
         try:
             self.filesystem.create_dir(self.staging, recursive=True)
             pq.write_table(table, f"{self.staging}/{name}", filesystem=self.filesystem,
-                           compression="zstd")
+                           compression="zstd", use_dictionary=encoded)
         except OSError as error:
             raise MlopsError(f"{self.display}: cannot write {name}: {error}") from None
         return name

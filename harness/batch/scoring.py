@@ -27,10 +27,15 @@ from mlops.serving.errors import ClientError
 from mlops.serving.schema import SchemaRules, Violation
 
 from .output import OutputFolder
+from .screen import may_break
 
 LABEL = "label"
 PREDICTION = "prediction"
 PROBABILITY = "probability_"
+VERSION, DIGEST, SCORED_AT = "model_version", "model_digest", "scored_at"
+REPEATED = (LABEL, VERSION, DIGEST)
+"""The text columns with a handful of values, written dictionary-encoded; a dictionary over the
+keys and the scores would be given up once it outgrew its page, after paying for the attempt."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ def score_part(job: tuple[ScoringPlan, Part]) -> PartScore:
             continue
         columns = from_arrow(batch.data, plan.model.rules)
         try:
-            found = rules.check_columns(columns, "")
+            found = rules.check_columns(may_break(rules.rules, columns), "")
             values = model.predict_proba(columns) if model.classifier else model.predict(columns)
         except (ClientError, FeedError) as error:
             row = _first_refused(rules, model, columns)
@@ -111,7 +116,7 @@ def score_part(job: tuple[ScoringPlan, Part]) -> PartScore:
             stopped = plan.reject
         tables.append(_predictions(plan, model, batch.data, values))
     if tables and not (stopped or part.problems or part.malformed.count):
-        score.name = plan.output.write_part(part.index, pa.concat_tables(tables))
+        score.name = plan.output.write_part(part.index, pa.concat_tables(tables), REPEATED)
     return _finish(score, part)
 
 
@@ -150,9 +155,9 @@ def _predictions(plan: ScoringPlan, model: OnnxModel, data: pa.RecordBatch,
     else:
         columns[PREDICTION] = pa.array(np.asarray(values, dtype=np.float64).reshape(rows),
                                        pa.float64())
-    columns["model_version"] = pa.repeat(pa.scalar(plan.model.version, pa.string()), rows)
-    columns["model_digest"] = pa.repeat(pa.scalar(plan.model.digest, pa.string()), rows)
-    columns["scored_at"] = pa.repeat(pa.scalar(plan.scored_at, pa.timestamp("ms", tz="UTC")), rows)
+    columns[VERSION] = pa.repeat(pa.scalar(plan.model.version, pa.string()), rows)
+    columns[DIGEST] = pa.repeat(pa.scalar(plan.model.digest, pa.string()), rows)
+    columns[SCORED_AT] = pa.repeat(pa.scalar(plan.scored_at, pa.timestamp("ms", tz="UTC")), rows)
     return pa.table(columns)
 
 

@@ -50,3 +50,16 @@ def test_an_earlier_run_is_never_written_over(tmp_path: Path, existing: str) -> 
     assert str(raised.value) == (
         f"out: the output folder already holds predictions ({count} data file"
         f"{'s' if count != 1 else ''}, e.g. {existing}); choose an empty or new folder")
+
+
+def test_only_the_named_columns_are_dictionary_encoded(tmp_path: Path) -> None:
+    out = folder(tmp_path / "out")
+    table = pa.table({"id": list(range(100)), "score": [i / 100 for i in range(100)],
+                      "label": ["a", "b"] * 50})
+    name = out.write_part(0, table, dictionary=("label", "model_version"))  # absent: skipped
+    out.commit([name], {"rows": 100})
+    group = pq.ParquetFile(tmp_path / "out" / name).metadata.row_group(0)
+    encodings = {group.column(i).path_in_schema: "RLE_DICTIONARY" in group.column(i).encodings
+                 for i in range(group.num_columns)}
+    assert encodings == {"id": False, "score": False, "label": True}
+    assert pq.read_table(tmp_path / "out" / name).equals(table)
