@@ -1,17 +1,22 @@
 """Model gate: the ONNX artifact on the test split — thresholds, no-regression against the
 baseline model (evaluated on the same rows in the same run), slices, group gaps, ONNX-vs-native
 parity, hypothesis robustness properties and, when model.reproducible asks, a retraining from the
-commit that must reproduce the candidate."""
+commit that must reproduce the candidate.
+
+The split is read once, batch by batch (`scoring`): memory grows with rows x (classes + slice
+columns), not with the split's width. Metrics, slices and group gaps see every row; parity and
+robustness run on a bounded sample of rows (`sample`), and their messages say how many."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from mlops.core.catalogue import LOWER_IS_BETTER, METRIC_LABELS
-from mlops.core.columns import Columns, null_mask
+from mlops.core.columns import null_mask
 from mlops.core.runtime import FeedError, ModelError, OnnxModel
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
 from mlops.harness.gate import GateOptions
@@ -27,7 +32,9 @@ from mlops.harness.model.robustness import (
     perturbations,
     valid_probabilities,
 )
-from mlops.harness.model.testset import DataProblem, TestSet, load_test_set
+from mlops.harness.model.scoring import Scored, outputs_on_split, score_split
+from mlops.harness.model.scoring import evaluate as evaluate
+from mlops.harness.model.testset import DataProblem
 from mlops.harness.result import CheckFactory, CheckResult, GateResult, bars_chart, heatmap_chart
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.slices import SliceFilter, parse_slice
@@ -37,12 +44,6 @@ GATE_NAME = "model"
 CHECK = CheckFactory(GATE_NAME)
 MAX_GROUPS = 50
 NULL_GROUP = "(null)"
-
-
-def evaluate(model: OnnxModel, columns: Columns) -> m.Outputs:
-    if model.classifier:
-        return m.Outputs(proba=model.predict_proba(columns))
-    return m.Outputs(values=model.predict(columns))
 
 
 def slice_mask(rule: SliceFilter, column: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
@@ -65,6 +66,25 @@ def groups_of(column: npt.NDArray[Any]) -> dict[str, npt.NDArray[np.bool_]]:
     return {key: labels == key for key in sorted(set(keys))}
 
 
+def sampled(scored: Scored) -> str:
+    """How many test rows a sampled check used: '114 test rows', or '10000 of 2000000 ...'."""
+    if len(scored.sample_index) == scored.rows:
+        return f"{scored.rows} test rows"
+    return f"{len(scored.sample_index)} of {scored.rows} test rows, sampled"
+
+
+@dataclass(frozen=True)
+class BaselineSource:
+    """Where the baseline's metrics come from: a model scored in the same pass as the candidate
+    (`unusable` names it should it fail a batch), a metrics file's values, or neither (`note`
+    says why)."""
+
+    model: OnnxModel | None = None
+    values: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+    unusable: str = ""
+
+
 class ModelGate:
     name = GATE_NAME
 
@@ -77,11 +97,16 @@ class ModelGate:
                 "artifact", "error", f"model artifact {spec.model.artifact} not found; {hint}"
             )
         try:
-            data = load_test_set(loaded)
-            model = load_model(loaded)
-            outputs = evaluate(model, data.features)
+            model: OnnxModel | ModelError = load_model(loaded)
+        except ModelError as problem:
+            model = problem  # reported after the split is read: a data problem comes first
+        baseline = self._baseline(loaded)
+        try:
+            data = score_split(loaded, model, baseline.model, self._kept(loaded))
         except (DataProblem, ModelError, FeedError) as problem:
             return CHECK.only("inputs", "error", str(problem))
+        assert isinstance(model, OnnxModel)
+        outputs = data.outputs
         classes = 0 if outputs.proba is None else outputs.proba.shape[1]
         if model.classifier and int(data.target.max()) >= classes:
             return CHECK.only(
@@ -90,7 +115,11 @@ class ModelGate:
                 f"test labels go up to {int(data.target.max())} but the model outputs {classes} classes",
             )
         observed = m.compute_all(spec.model.task, data.target, outputs)
-        baseline_values, baseline_note = self._baseline(loaded, data)
+        baseline_values, baseline_note = baseline.values, baseline.note
+        if data.baseline is not None:
+            baseline_values = m.compute_all(spec.model.task, data.target, data.baseline)
+        elif data.baseline_problem is not None:
+            baseline_note = f"{baseline.unusable} is not usable: {data.baseline_problem}"
         checks = [
             CHECK.compare(
                 name,
@@ -102,11 +131,11 @@ class ModelGate:
             for name, threshold in spec.metrics.thresholds().items()
         ]
         checks += self._no_regression(loaded, observed, baseline_values, baseline_note)
-        checks += self._slices(loaded, data, outputs)
-        checks += self._group_gaps(loaded, data, outputs)
-        checks += self._parity(loaded, model, data, outputs)
+        checks += self._slices(loaded, data)
+        checks += self._group_gaps(loaded, data)
+        checks += self._parity(loaded, model, data)
         checks += self._robustness(loaded, model, data)
-        checks.append(self._reproducible(loaded, data, outputs))
+        checks.append(self._reproducible(loaded, outputs))
         charts = {"metrics": bars_chart("Test-set metrics", observed, higher_is_worse=False)}
         if baseline_values:
             charts["baseline_metrics"] = bars_chart(
@@ -119,26 +148,37 @@ class ModelGate:
             charts["confusion_matrix"] = heatmap_chart("Confusion matrix", names, matrix.tolist())
         return GateResult(gate=GATE_NAME, checks=checks, charts=charts)
 
-    def _baseline(self, loaded: LoadedSpec, data: TestSet) -> tuple[dict[str, float], str]:
-        """The baseline's metrics on the same test rows (or from its metrics file), or why not."""
+    @staticmethod
+    def _kept(loaded: LoadedSpec) -> list[str]:
+        """The schema columns slices and group gaps select on (the only ones kept for every row)."""
+        metrics = loaded.spec.metrics
+        wanted = [parse_slice(item.by).feature for item in metrics.slices]
+        wanted += [gap.column for gap in metrics.group_gaps]
+        return [name for name in dict.fromkeys(wanted) if name in loaded.spec.data.columns]
+
+    def _baseline(self, loaded: LoadedSpec) -> BaselineSource:
+        """The baseline model to score on the same test rows, or its metrics file, or why there is
+        no baseline."""
         spec = loaded.spec
         settings = spec.model.baseline
         if settings is None:
-            return {}, "no model.baseline is configured"
+            return BaselineSource(note="no model.baseline is configured")
         try:
             baseline = read_baseline(loaded.root, settings.ref, spec.model.artifact, settings.metrics)
         except BaselineUnavailable as reason:
-            return {}, str(reason)
+            return BaselineSource(note=str(reason))
+        unusable = f"the baseline model at {baseline.where}"
         if baseline.model is not None:
             try:
                 old = load_model(loaded, baseline.model, where=f"the baseline at {baseline.where}")
-                values = m.compute_all(spec.model.task, data.target, evaluate(old, data.features))
-            except (ModelError, FeedError) as error:
-                return {}, f"the baseline model at {baseline.where} is not usable: {error}"
-            return values, f"baseline model at {baseline.where}, same test rows"
+            except ModelError as error:
+                return BaselineSource(note=f"{unusable} is not usable: {error}")
+            return BaselineSource(old, note=f"baseline model at {baseline.where}, same test rows",
+                                  unusable=unusable)
         if baseline.metrics is not None:
-            return baseline.metrics, f"metrics file {settings.metrics} at {baseline.where}"
-        return {}, "; ".join(baseline.missing)
+            return BaselineSource(values=baseline.metrics,
+                                  note=f"metrics file {settings.metrics} at {baseline.where}")
+        return BaselineSource(note="; ".join(baseline.missing))
 
     def _no_regression(
         self,
@@ -176,7 +216,8 @@ class ModelGate:
             )
         return results
 
-    def _slices(self, loaded: LoadedSpec, data: TestSet, outputs: m.Outputs) -> list[CheckResult]:
+    def _slices(self, loaded: LoadedSpec, data: Scored) -> list[CheckResult]:
+        outputs = data.outputs
         results = []
         for item in loaded.spec.metrics.slices:
             rule = parse_slice(item.by)
@@ -195,7 +236,8 @@ class ModelGate:
             results.append(CHECK.compare(name, label, value, item.threshold, details={"rows": count}))
         return results
 
-    def _group_gaps(self, loaded: LoadedSpec, data: TestSet, outputs: m.Outputs) -> list[CheckResult]:
+    def _group_gaps(self, loaded: LoadedSpec, data: Scored) -> list[CheckResult]:
+        outputs = data.outputs
         results = []
         for gap in loaded.spec.metrics.group_gaps:
             name = f"group_gap[{gap.column}].{gap.metric}"
@@ -234,14 +276,15 @@ class ModelGate:
             )
         return results
 
-    def _parity(self, loaded: LoadedSpec, model: OnnxModel, data: TestSet,
-                outputs: m.Outputs) -> list[CheckResult]:
+    def _parity(self, loaded: LoadedSpec, model: OnnxModel, data: Scored) -> list[CheckResult]:
+        """ONNX vs the native model on the sampled rows (the ONNX outputs are those of the pass)."""
         source = loaded.spec.model.source
         if source is None:
             return []
         rules = loaded.spec.metrics.parity
+        outputs = data.outputs.subset(data.sample_index)
         try:
-            native = native_outputs(loaded, model, data.features)
+            native = native_outputs(loaded, model, data.sample)
         except NativeUnavailable as reason:
             return [CHECK("parity", "error" if reason.failed else "skip", str(reason))]
         framework = source.framework
@@ -266,7 +309,7 @@ class ModelGate:
         results = [
             CHECK.compare(
                 "parity.max_abs_diff",
-                f"largest ONNX vs {framework} {compared} difference",
+                f"largest ONNX vs {framework} {compared} difference ({sampled(data)})",
                 difference,
                 Threshold.of("<=", rules.atol),
             )
@@ -275,23 +318,26 @@ class ModelGate:
             results.append(
                 CHECK.compare(
                     "parity.label_mismatch",
-                    f"fraction of test rows whose ONNX and {framework} labels differ",
+                    f"fraction of test rows whose ONNX and {framework} labels differ "
+                    f"({sampled(data)})",
                     mismatch,
                     Threshold.of("<=", rules.max_mismatch_fraction),
                 )
             )
         return results
 
-    def _reproducible(self, loaded: LoadedSpec, data: TestSet, outputs: m.Outputs) -> CheckResult:
+    def _reproducible(self, loaded: LoadedSpec, outputs: m.Outputs) -> CheckResult:
         def outputs_of(model: bytes, where: str) -> m.Outputs:
-            return evaluate(load_model(loaded, model, where=where), data.features)
+            return outputs_on_split(loaded, load_model(loaded, model, where=where))
 
         return reproducible_check(CHECK, loaded, outputs, outputs_of)
 
-    def _robustness(self, loaded: LoadedSpec, model: OnnxModel, data: TestSet) -> list[CheckResult]:
+    def _robustness(self, loaded: LoadedSpec, model: OnnxModel, data: Scored) -> list[CheckResult]:
+        """The properties on inputs drawn from the sampled rows (and the schema's bounds)."""
         spec = loaded.spec
         rules = spec.metrics.robustness
-        space = input_space(spec.data.feature_rules(), data.features)
+        space = input_space(spec.data.feature_rules(), data.sample)
+        drawn = sampled(data)
         results = []
         if model.classifier:
             valid = valid_probabilities(model, space, rules.examples, rules.seed)
@@ -301,6 +347,7 @@ class ModelGate:
                     valid,
                     "outputs are valid probabilities (in [0, 1], rows sum to 1)",
                     "invalid probabilities",
+                    drawn,
                 )
             )
         same = batch_invariance(model, space, rules.examples, rules.seed)
@@ -310,6 +357,7 @@ class ModelGate:
                 same,
                 "each row predicts the same alone as inside a batch",
                 "a row predicts differently inside a batch",
+                drawn,
             )
         )
         if not model.classifier:
@@ -323,7 +371,7 @@ class ModelGate:
                     f"feature(s)"] if nudged else []) + (
             [f"another value of {', '.join(swapped)}"] if swapped else [])
         label = (f"fraction of {total} perturbed test rows whose label flips under "
-                 f"{' and '.join(changes) or 'no change'} ({flipped} flipped)")
+                 f"{' and '.join(changes) or 'no change'} ({flipped} flipped; rows drawn from {drawn})")
         results.append(
             CHECK.compare(
                 "robustness.noise_flips",
@@ -336,15 +384,19 @@ class ModelGate:
         return results
 
 
-def _property(name: str, outcome: PropertyOutcome, holds: str, broken: str) -> CheckResult:
+def _property(name: str, outcome: PropertyOutcome, holds: str, broken: str,
+              drawn: str) -> CheckResult:  # fmt: skip
+    """A hypothesis property's check; `drawn` says how many test rows its inputs come from."""
     if outcome.counterexample is None:
         return CHECK(
             name,
             "pass",
-            f"{holds} on {outcome.examples} generated inputs (hypothesis)",
+            f"{holds} on {outcome.examples} generated inputs (hypothesis; test rows drawn from "
+            f"{drawn})",
             observed=float(outcome.examples),
         )
-    return CHECK(name, "fail", f"{broken}: {outcome.counterexample} (hypothesis, fixed seed)")
+    return CHECK(name, "fail", f"{broken}: {outcome.counterexample} (hypothesis, fixed seed); "
+                               f"test rows drawn from {drawn}")
 
 
 GATE = ModelGate()

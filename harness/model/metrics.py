@@ -12,6 +12,7 @@ knows every name there (tests/core/test_catalogue.py computes each one).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +37,8 @@ class Outputs:
             raise ValueError("labels need class probabilities")
         return np.asarray(np.argmax(self.proba, axis=1), dtype=np.int64)
 
-    def subset(self, mask: npt.NDArray[np.bool_]) -> Outputs:
+    def subset(self, mask: npt.NDArray[Any]) -> Outputs:
+        """The rows a boolean mask or an index array selects."""
         return Outputs(
             None if self.proba is None else self.proba[mask],
             None if self.values is None else self.values[mask],
