@@ -4,9 +4,9 @@ baseline model, when there is one) and then dropped, keeping per row only what t
 Per row the pass keeps the target (8 bytes), each model's probabilities or value (8 bytes a class)
 and the columns slices and group gaps select on. Besides, it holds what the data gate's reader holds
 for one part (`datasets`: a Parquet part's row groups, up to `PART_ROWS` rows, or a CSV part's
-32 MiB), the features of one batch converted to numpy (at most `BATCH_ROWS` rows), and the features
-of a bounded row sample (`sample.SAMPLE_ROWS` rows) for parity and robustness. Memory therefore
-grows with rows x (classes + slice columns), not rows x columns: a binary classifier with a
+32 MiB), the features of one batch of that part converted to numpy (about `BATCH_ROWS` rows), and
+the features of a bounded row sample (`sample.SAMPLE_ROWS` rows) for parity and robustness. Memory
+therefore grows with rows x (classes + slice columns), not rows x columns: a binary classifier with a
 baseline model keeps 40 bytes a row (twice that while the batches' outputs are joined at the end),
 plus each slice column's values. Measured on 1,000,000 rows x 122 float columns (1.1 GiB of
 Parquet): 0.9 GiB peak resident memory against 3.7 GiB when the split was read whole

@@ -61,7 +61,7 @@ class Chunk:
 
 
 def read_chunks(loaded: LoadedSpec, columns: Sequence[str]) -> Iterator[Chunk]:
-    """The split's rows batch by batch (at most a part's `BATCH_ROWS` at once), `columns` (schema
+    """The split's rows batch by batch (about `BATCH_ROWS` rows of one part), `columns` (schema
     columns) converted to raw values; DataProblem once the split is read if it is not readable
     (every schema column is read and type-checked, as the data gate does, though only `columns`
     are converted)."""
