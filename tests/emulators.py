@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -72,7 +73,9 @@ def gcs_emulator(folder: Path) -> Iterator[Store]:
                "--default-bucket", BUCKET]
     with _running("gcp-storage-emulator", command, f"{endpoint}/storage/v1/b/{BUCKET}", folder,
                   environment):
-        yield Store("gs", pafs.GcsFileSystem(), environment)
+        # a broken emulator fails the writes in seconds, not after Google's 15 minutes of retries
+        filesystem = pafs.GcsFileSystem(retry_time_limit=timedelta(seconds=20))
+        yield Store("gs", filesystem, environment)
 
 
 @contextmanager
