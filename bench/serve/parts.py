@@ -1,5 +1,5 @@
 """Where a request's CPU goes inside `mlops serve`'s app: each step of the request path timed on
-its own (thread CPU time, best of interleaved rounds), then the whole app without HTTP.
+its own (thread CPU time, best of 15 rounds), then the whole app without HTTP.
 
 The server's CPU per request (bench/serve/cpu_per_request.py) minus the whole app's here is what
 the HTTP layer (uvicorn, httptools, uvloop, the socket) costs. Run with PYTHONPATH=<tree> to
