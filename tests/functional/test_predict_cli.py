@@ -99,6 +99,10 @@ def test_a_partitioned_dataset_is_scored_with_the_servers_contract(team: Path) -
                       for k in table.column("customer_id").to_pylist()]
     assert set(table.column("model_version").to_pylist()) == {"7"}
     assert table.column("model_digest")[0].as_py().startswith("sha256:")
+    group = pq.ParquetFile(next(out.glob("part-*.parquet"))).metadata.row_group(0)
+    dictionary = {group.column(i).path_in_schema for i in range(group.num_columns)
+                  if "RLE_DICTIONARY" in group.column(i).encodings}
+    assert dictionary == {"label", "model_version", "model_digest"}  # never the keys or scores
 
 
 def test_a_csv_folder_gives_the_same_predictions(team: Path) -> None:
