@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from .columns import Columns, length, null_mask
+from .columns import Columns, length
 from .contract import (
     FLOAT_ELEMENTS,
     ColumnRule,
@@ -167,9 +167,16 @@ class OnnxModel:
 
 
 def _text(values: npt.NDArray[Any], rule: ColumnRule) -> npt.NDArray[np.object_]:
-    """A string tensor: nulls become the column's placeholder, every cell a str."""
-    tensor = np.asarray(values, dtype=object).copy()
-    tensor[null_mask(tensor)] = rule.null_value
-    if not all(isinstance(value, str) for value in tensor.tolist()):
-        tensor = np.asarray([str(value) for value in tensor.tolist()], dtype=object)
+    """A string tensor: nulls become the column's placeholder, every cell a str.
+
+    One pass over the cells: a column of strings alone (what the server's schema check and the
+    data readers hand over) is passed on as it is, without a copy; onnxruntime does not write to it.
+    """
+    column = np.asarray(values, dtype=object)
+    cells = column.tolist()
+    if all(type(cell) is str for cell in cells):
+        return column
+    placeholder = rule.null_value
+    tensor = np.empty(len(cells), dtype=object)
+    tensor[:] = [placeholder if cell is None else str(cell) for cell in cells]
     return tensor

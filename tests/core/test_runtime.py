@@ -33,6 +33,16 @@ def test_strings_and_nulls_are_fed_as_the_contract_says() -> None:
     assert feed["calls"].dtype == np.int64 and feed["calls"].tolist() == [[1], [8], [2]]
 
 
+def test_a_text_column_of_other_values_is_fed_as_their_text_and_the_raw_column_is_kept() -> None:
+    model = OnnxModel(column_pipeline(), CHURN, "binary_classification")
+    plan = np.array([7, None, "premium"], dtype=object)
+    feed = model.feed({**RAW, "plan": plan})
+    assert feed["plan"].tolist() == [["7"], [""], ["premium"]]
+    assert plan.tolist() == [7, None, "premium"]
+    assert model.feed(RAW)["plan"].tolist() == [["basic"], [""], ["premium"]]
+    assert RAW["plan"].tolist() == ["basic", None, "premium"]
+
+
 def test_answers_match_onnxruntime_on_the_same_tensors_and_zipmap_agrees() -> None:
     data = column_pipeline()
     model = OnnxModel(data, CHURN, "binary_classification")
