@@ -16,12 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from mlops.core.catalogue import BENCH_STATISTICS
-from mlops.core.columns import Columns, length, take, valid_rows
+from mlops.core.columns import Columns, concat, length, take, valid_rows
 from mlops.core.runtime import FeedError, ModelError, OnnxModel
 from mlops.harness.baseline import BaselineUnavailable, read_baseline
 from mlops.harness.gate import GateOptions
 from mlops.harness.model.loading import load_model
-from mlops.harness.model.testset import DataProblem, load_test_set
+from mlops.harness.model.testset import DataProblem, read_chunks
 from mlops.harness.result import CheckFactory, CheckResult, GateResult, bars_chart, percentiles_chart
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.semantic import parse_bench_key
@@ -79,12 +79,20 @@ def time_interleaved(
 
 
 def input_rows(loaded: LoadedSpec, size: int) -> dict[str, npt.NDArray[Any]]:
-    """`size` rows of the test split (repeated as needed), or rows obeying data.schema without
-    test data."""
+    """The test split's first `size` rows (repeated as needed), or rows obeying data.schema
+    without readable test data. Reading stops once `size` rows are in: timing needs a batch, not
+    the split."""
+    chunks: list[Columns] = []
     try:
-        rows = load_test_set(loaded).features
+        for chunk in read_chunks(loaded, loaded.spec.data.features):
+            chunks.append(chunk.columns)
+            if sum(length(part) for part in chunks) >= size:
+                break
     except DataProblem:
+        chunks = []
+    if not chunks:
         return valid_rows(loaded.spec.data.feature_rules(), size)
+    rows = concat(chunks)
     return take(rows, np.resize(np.arange(length(rows)), size))
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from mlops.harness.bench.gate import GATE
+from mlops.harness.bench.gate import GATE, input_rows
+from mlops.spec.loader import load_spec
 from tests.harness.model_helpers import checks, commit_all, project, run, train
 from tests.specs import edit_spec
 
@@ -71,3 +73,21 @@ def test_missing_artifact_is_an_error(tmp_path: Path) -> None:
     assert [(c.status, c.message) for c in result.checks] == [
         ("error", "model artifact models/model.onnx not found; run model.train")
     ]
+
+
+def test_the_timed_rows_are_the_splits_first_rows_read_no_further_than_needed(tmp_path: Path) -> None:
+    """A bad value in a later file does not matter to timing: the bench reads the first rows and
+    stops (reading on would have found it and fallen back to made-up rows)."""
+    spec = project(tmp_path / "parts")
+    data = spec.parent / "data"
+    lines = (data / "test.csv").read_text().splitlines()
+    parts = data / "test_parts"
+    parts.mkdir()
+    (parts / "a.csv").write_text("\n".join(lines[:11]) + "\n")
+    first, *rest = lines[11:]
+    (parts / "b.csv").write_text("\n".join([lines[0], "oops" + first[first.index(","):], *rest]) + "\n")
+    edit_spec(spec, {"data.test": "data/test_parts", **FAST})
+    rows = input_rows(load_spec(spec), 8)
+    expected = pd.read_csv(parts / "a.csv").head(8)
+    assert {name: values.tolist() for name, values in rows.items()} == {
+        name: expected[name].tolist() for name in rows}
