@@ -86,9 +86,11 @@ class ReplayResult:
 def build_wheel(source: Path, wheels: Path) -> Path:
     """`pip wheel --no-deps` of `source` into `wheels`; returns the wheel."""
     wheels.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
-                    str(wheels), str(source)], check=True, capture_output=True, text=True,
-                   timeout=600)
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                           "--wheel-dir", str(wheels), str(source)], capture_output=True,
+                          text=True, timeout=600, check=False)
+    if done.returncode:  # pip's reason (a commit during the build changes the version, say)
+        raise RuntimeError(f"pip wheel {source} failed:\n{done.stderr[-3000:]}")
     return max(wheels.glob("*.whl"), key=lambda wheel: wheel.stat().st_mtime)
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.replay_venvs import VenvCache
 from tests.workflow_replay import replay
+
+pytestmark = pytest.mark.slow  # two venvs with pip
 
 # The install step notes whether it found its own earlier install; the next step proves that a
 # file an earlier replay added after the install is gone, then adds it (or, with `WRITE_IN_PLACE`,
