@@ -24,6 +24,7 @@ numeric side lives in `core.runtime`.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -52,6 +53,10 @@ ACCEPTS: dict[ColumnType, frozenset[str]] = {
 PROBABILITY_HINT = "prob"
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest finite float32 (numpy's finfo(float32).max), the bound of an FP32 input."""
+
+
 @dataclass(frozen=True)
 class ColumnRule:
     """What data.schema says about one model input column: the server enforces it per request."""
@@ -67,6 +72,13 @@ class ColumnRule:
     @property
     def text(self) -> bool:
         return self.dtype in TEXT_TYPES
+
+    @property
+    def finite_bounds(self) -> tuple[float, float]:
+        """min and max clipped to FP32's range, so one pair of comparisons also flags infinities
+        and numbers the model's FP32 inputs cannot hold."""
+        return (max(-FLOAT32_MAX, -math.inf if self.min is None else self.min),
+                min(FLOAT32_MAX, math.inf if self.max is None else self.max))
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from mlops.core.columns import Columns, text_array
-from mlops.core.contract import ColumnRule
+from mlops.core.contract import FLOAT32_MAX, ColumnRule
 
 from .errors import ClientError
 
 Rule = Literal["dtype", "nullable", "allowed", "min", "max"]
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -91,8 +90,7 @@ class SchemaRules:
         self.numeric = tuple(rule.name for rule in numeric)
         names = list(self.rules)
         self._plan = [(names.index(rule.name), rule,
-                       max(-FLOAT32_MAX, -math.inf if rule.min is None else rule.min),
-                       min(FLOAT32_MAX, math.inf if rule.max is None else rule.max),
+                       *rule.finite_bounds,
                        rule.allowed is None and rule.dtype == "float",
                        rule.allowed is None and rule.dtype in ("float", "int"))
                       for rule in numeric]
@@ -225,10 +223,8 @@ class _Filter:
     comparisons also flags infinities and floats FP32 cannot hold."""
 
     def __init__(self, rules: Sequence[ColumnRule], allow_non_finite: bool) -> None:
-        self.low = np.array([max(-FLOAT32_MAX, -math.inf if r.min is None else r.min)
-                             for r in rules])[:, None]
-        self.high = np.array([min(FLOAT32_MAX, math.inf if r.max is None else r.max)
-                              for r in rules])[:, None]
+        self.low = np.array([r.finite_bounds[0] for r in rules])[:, None]
+        self.high = np.array([r.finite_bounds[1] for r in rules])[:, None]
         self.not_null = np.array([not (r.nullable or allow_non_finite) for r in rules])[:, None]
         self.integers = np.array([i for i, r in enumerate(rules) if r.dtype == "int"], dtype=int)
         self.bools = np.array([i for i, r in enumerate(rules) if r.dtype == "bool"], dtype=int)

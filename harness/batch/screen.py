@@ -10,7 +10,6 @@ words every violation exactly as the server does; the screen never judges a valu
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +18,6 @@ import numpy.typing as npt
 
 from mlops.core.columns import Columns
 from mlops.core.contract import ColumnRule
-from mlops.serving.schema import FLOAT32_MAX
 
 
 def may_break(rules: Mapping[str, ColumnRule], columns: Columns) -> dict[str, npt.NDArray[Any]]:
@@ -31,8 +29,7 @@ def _clean(rule: ColumnRule, values: npt.NDArray[Any]) -> bool:
     """Whether no value of a numeric column can break its rule (False when unsure)."""
     if rule.text or rule.allowed is not None or not len(values):
         return False
-    lowest = max(-FLOAT32_MAX, -math.inf if rule.min is None else rule.min)
-    highest = min(FLOAT32_MAX, math.inf if rule.max is None else rule.max)
+    lowest, highest = rule.finite_bounds
     if rule.dtype == "bool":
         lowest, highest = max(lowest, 0.0), min(highest, 1.0)
     smallest, largest = float(values.min()), float(values.max())  # a NaN makes both NaN

@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from mlops.core.contract import ColumnRule
+from mlops.core.contract import FLOAT32_MAX, ColumnRule
 from mlops.harness.batch.screen import may_break
 from mlops.serving.errors import ClientError
-from mlops.serving.schema import FLOAT32_MAX, SchemaRules
+from mlops.serving.schema import SchemaRules
 
 RULES = (ColumnRule("ratio", "float", min=0.0, max=1.0), ColumnRule("free", "float"),
          ColumnRule("count", "int", min=0), ColumnRule("flag", "bool"),
