@@ -76,12 +76,21 @@ class OutputFolder:
         """Move every staged part into place, then write `_SUCCESS`; the staging folder goes."""
         try:
             for name in names:
-                self.filesystem.move(f"{self.staging}/{name}", f"{self.path}/{name}")
+                self._move(f"{self.staging}/{name}", f"{self.path}/{name}")
             with self.filesystem.open_output_stream(f"{self.path}/{SUCCESS}") as stream:
                 stream.write(json.dumps(summary, indent=2, sort_keys=True).encode() + b"\n")
         except OSError as error:
             raise MlopsError(f"{self.display}: cannot finish the output: {error}") from None
         self.discard()
+
+    def _move(self, source: str, target: str) -> None:
+        """A rename where the store has one; a copy, then a delete, where it has none (Azure Blob
+        accounts without a hierarchical namespace: pyarrow does not implement `move` there)."""
+        try:
+            self.filesystem.move(source, target)
+        except NotImplementedError:
+            self.filesystem.copy_file(source, target)
+            self.filesystem.delete_file(source)
 
     def discard(self) -> None:
         """Remove this run's staging folder (and `_temporary` when nothing else is in it)."""

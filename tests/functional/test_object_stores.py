@@ -154,10 +154,7 @@ def _predictions(filesystem: pafs.FileSystem, folder: str) -> pa.Table:
 
 
 def test_mlops_predict_reads_from_and_writes_to_the_store(
-        store: Store, projects: dict[str, tuple[Path, Path]], request: pytest.FixtureRequest
-) -> None:
-    if store.scheme == "abfs":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=MOVE_ON_FLAT_AZURE))
+        store: Store, projects: dict[str, tuple[Path, Path]]) -> None:
     remote, local = (spec.parent for spec in projects["csv"])
     done = _mlops(remote, "predict", "--input", f"{store.uri}/csv/score/", "--output",
                   f"{store.uri}/batch/out", "--key", "row_id")
@@ -171,10 +168,6 @@ def test_mlops_predict_reads_from_and_writes_to_the_store(
     assert success.type == pafs.FileType.File
 
 
-MOVE_ON_FLAT_AZURE = (
-    "harness/batch/output.py commits the staged parts with FileSystem.move, which pyarrow does "
-    "not implement for Azure accounts without a hierarchical namespace (Azurite, plain Blob "
-    "Storage accounts): copy and delete instead")
 
 
 def _scored_on_disk(project: Path) -> pa.Table:
