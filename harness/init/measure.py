@@ -1,9 +1,11 @@
 """A first run of the model the gates will run, on a draft of the spec: its test-set metrics,
 its label flips under the robustness perturbation, and its inference latency.
 
-Everything goes through the gates' own code (the test split as the model gate reads it, the model
-through the contract, `harness.model.metrics`, `robustness.noise_flips`, the bench gate's
-`time_interleaved`), so a threshold proposed from these numbers is one the gate measures alike.
+Everything goes through the gates' own code (the model gate's one pass over the test split,
+`scoring.score_split`, and its bounded row sample for robustness; the model through the contract,
+`harness.model.metrics`, `robustness.noise_flips`; the bench gate's first rows and
+`time_interleaved`), so a threshold proposed from these numbers is one the gate measures alike, and
+init holds no more of the split than the model gate does.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from mlops.core.runtime import FeedError, ModelError, OnnxModel
 from mlops.spec.loader import LoadedSpec
 from mlops.spec.models import Robustness
 
-from ..bench.gate import time_interleaved
+from ..bench.gate import input_rows, time_interleaved
 from ..model import metrics
-from ..model.gate import evaluate
 from ..model.loading import load_model
 from ..model.robustness import InputSpace, Perturbation, input_space, noise_flips, perturbations
-from ..model.testset import DataProblem, load_test_set
+from ..model.scoring import score_split
+from ..model.testset import DataProblem
 
 BATCH_SIZES = (1, 64)
 """The batch sizes timed: one request's row, and a full batch of the server's coalescing."""
@@ -37,6 +39,9 @@ another value is another case, not a small change, so the robustness check keeps
 @dataclass(frozen=True)
 class Measurements:
     test_rows: int
+    sample_rows: int
+    """The test rows robustness drew its inputs from (the model gate's row sample: every row of a
+    split of at most `sample.SAMPLE_ROWS`)."""
     metrics: dict[str, float]
     """Every metric of the task, as the model gate computes them on the test split."""
     flipped: int
@@ -53,9 +58,10 @@ def measure(loaded: LoadedSpec) -> Measurements:
     """The measurements of the spec's model on its test split; MlopsError when it cannot run."""
     spec = loaded.spec
     try:
-        data = load_test_set(loaded)
-        model = load_model(loaded, threads=spec.benchmark.threads)
-        outputs = evaluate(model, data.features)
+        model = _model(loaded)
+        data = score_split(loaded, model, None, [])
+        assert isinstance(model, OnnxModel)  # else score_split raised its ModelError
+        outputs = data.outputs
         if model.classifier and outputs.proba is not None and (
                 int(data.target.max()) >= outputs.proba.shape[1]):
             raise MlopsError(f"{spec.data.test}: the target's classes go up to "
@@ -66,16 +72,25 @@ def measure(loaded: LoadedSpec) -> Measurements:
         decisive: dict[str, float] = {}
         if model.classifier:
             flipped, perturbed, decisive = _robustness(model, input_space(
-                spec.data.feature_rules(), data.features), spec.metrics.robustness)
-        # the bench gate's rows: the test split's first rows, repeated as needed
-        rows = take(data.features, np.resize(np.arange(data.rows), max(BATCH_SIZES)))
+                spec.data.feature_rules(), data.sample), spec.metrics.robustness)
+        rows = input_rows(loaded, max(BATCH_SIZES))
         p50_ms = {size: _median_ms(model, take(rows, slice(0, size)), spec.benchmark.warmup,
                                    spec.benchmark.iterations) for size in BATCH_SIZES}
     except DataProblem as problem:
         raise MlopsError(str(problem)) from None
     except (ModelError, FeedError) as error:
         raise MlopsError(f"{spec.model.artifact}: {error}") from None
-    return Measurements(data.rows, observed, flipped, perturbed, decisive, p50_ms)
+    return Measurements(data.rows, len(data.sample_index), observed, flipped, perturbed, decisive,
+                        p50_ms)
+
+
+def _model(loaded: LoadedSpec) -> OnnxModel | ModelError:
+    """The model, or why it does not load: `score_split` raises that after reading the split, so a
+    problem in the data is reported first, as the model gate does."""
+    try:
+        return load_model(loaded, threads=loaded.spec.benchmark.threads)
+    except ModelError as problem:
+        return problem
 
 
 def _median_ms(model: OnnxModel, rows: Columns, warmup: int, iterations: int) -> float:

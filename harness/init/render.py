@@ -325,6 +325,9 @@ def _metrics(draft: Draft) -> str:
         found = measured.measurements
         fraction = found.flipped / found.perturbed if found.perturbed else 0.0
         lines.append("  robustness:")
+        if found.sample_rows < found.test_rows:
+            lines += _block(4, f"Measured on {found.sample_rows:,} of the {found.test_rows:,} test "
+                               "rows, sampled as the model gate samples them.")
         if found.decisive:
             shares = ", ".join(f"{name} ({share:.4f})" for name, share in found.decisive.items())
             lines += _block(4, "Swapping one of these alone for another of its values flips more "

@@ -3,10 +3,10 @@ nulls kept; see `mlops.core.columns`), the target as class indices (or floats).
 
 `read_chunks` reads the split batch by batch with the data gate's typed reader and converts only
 the columns asked for, so a caller holds one batch of features at a time; `Targets` gathers the
-target of every row (8 bytes a row) and checks it once the split is read. `load_test_set` holds
-every schema column of every row, for callers that feed the same rows many times (the bench gate,
-`mlops init`'s measurements). Problems become `DataProblem`s with a sentence the gate reports as
-an `error` check, since the data gate names the details.
+target of every row (8 bytes a row) and checks it once the split is read. Nothing holds the whole
+split: the model gate and `mlops init` score it in one pass (`scoring`), the bench gate stops after
+its first rows. Problems become `DataProblem`s with a sentence the gate reports as an `error`
+check, since the data gate names the details.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlops.core.columns import concat, from_arrow, take
+from mlops.core.columns import from_arrow
 from mlops.core.errors import MlopsError
 from mlops.spec.loader import LoadedSpec
 
@@ -27,24 +27,6 @@ from ..data.frames import split_batches
 
 class DataProblem(Exception):
     """The test split cannot be evaluated; the message says why."""
-
-
-@dataclass(frozen=True)
-class TestSet:
-    columns: dict[str, npt.NDArray[Any]]
-    """Every schema column, raw."""
-    features: dict[str, npt.NDArray[Any]]
-    """The model's input columns, raw, in schema order."""
-    target: npt.NDArray[Any]
-    class_names: list[str]
-
-    @property
-    def rows(self) -> int:
-        return len(self.target)
-
-    def subset(self, mask: npt.NDArray[np.bool_]) -> dict[str, npt.NDArray[Any]]:
-        """The feature columns of the rows in `mask`."""
-        return take(self.features, mask)
 
 
 @dataclass(frozen=True)
@@ -112,21 +94,6 @@ class Targets:
         if text:
             return _text_classes(raw, list(self._seen), labels, relative)
         return _integer_classes(raw, labels, relative)
-
-
-def load_test_set(loaded: LoadedSpec) -> TestSet:
-    """Every schema column of every row, at once (see the module docstring for who needs it)."""
-    spec = loaded.spec
-    names = list(spec.data.columns)
-    targets = Targets(loaded)
-    chunks = []
-    for chunk in read_chunks(loaded, names):
-        targets.add(chunk.columns[spec.data.target])
-        chunks.append(chunk.columns)
-    target, class_names = targets.finish()
-    columns = concat(chunks)
-    features = {name: columns[name] for name in spec.data.features}
-    return TestSet(columns, features, target, class_names)
 
 
 def _integer_classes(raw: npt.NDArray[Any], labels: list[str] | None, relative: str

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mlops.core.columns import concat
 from mlops.harness.data import datasets
 from mlops.harness.data.frames import read_split
 from mlops.harness.gate import GateOptions
@@ -18,7 +19,7 @@ from mlops.harness.model import sample
 from mlops.harness.model.gate import GATE
 from mlops.harness.model.loading import load_model
 from mlops.harness.model.scoring import evaluate, score_split
-from mlops.harness.model.testset import load_test_set
+from mlops.harness.model.testset import read_chunks
 from mlops.harness.result import CheckResult
 from mlops.spec.loader import load_spec
 from tests.harness.model.test_model_gate_columns import project
@@ -156,11 +157,12 @@ def test_one_batch_of_features_is_held_at_a_time(wide: Path,
     assert list(scored.columns) == ["segment"]
     assert scored.outputs.proba is not None and scored.outputs.proba.shape == (ROWS, 2)
     # the same outputs as the whole split scored at once
-    whole = load_test_set(loaded)
-    at_once = evaluate(model, whole.features).proba
+    features = concat([chunk.columns for chunk in read_chunks(loaded, loaded.spec.data.features)])
+    at_once = evaluate(model, features).proba
     assert at_once is not None
     np.testing.assert_allclose(scored.outputs.proba, at_once, rtol=0.0, atol=1e-6)
-    np.testing.assert_array_equal(scored.target, whole.target)
+    np.testing.assert_array_equal(scored.target,
+                                  pq.read_table(wide.parent / "test.parquet")["label"].to_numpy())
     found = checks(GATE.run(loaded, GateOptions()))
     assert found["accuracy"].status == "pass"
     assert found["robustness.batch_invariance"].message.endswith(
