@@ -240,8 +240,18 @@ def test_a_store_refusing_the_files_keeps_at_most_the_buffer_on_disk(
             uploader.add(path)
         kept = [path for path in files if path.exists()]
         assert len(kept) == 2 and files[-1] in kept
+        deadline = time.monotonic() + 20
+        while not uploader.counts.failures and time.monotonic() < deadline:
+            time.sleep(0.05)
+        samples = {name: value for name, _, value in uploader.samples((("model", "tiny"),))}
     finally:
         uploader.close()
+    failures = samples.pop("mlops_request_log_upload_failures_total")
+    assert failures >= 1
+    assert samples == {  # what /metrics reports of it
+        "mlops_request_log_uploaded_files_total": 0, "mlops_request_log_uploaded_bytes_total": 0,
+        "mlops_request_log_dropped_files_total": 1,
+        "mlops_request_log_buffered_files": 2, "mlops_request_log_buffered_bytes": 200}
     assert not uploader.thread.is_alive()
     assert [path for path in files if path.exists()] == kept  # not uploaded, still on disk
 

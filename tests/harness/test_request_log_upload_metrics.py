@@ -5,7 +5,8 @@ While the store refuses every file (its bucket does not exist yet: each attempt 
 failures rise, nothing is uploaded and the files waiting on the disk are what the buffer gauges say
 (summed over both workers, each of which keeps its own buffer). Once the bucket exists, the
 counters equal what is in it and nothing waits. Files past request_log.buffer_mb are counted as
-dropped (the uploader alone: filling a MiB per worker would cost seconds of requests).
+dropped in test_request_log_upload.py's buffer test (the uploader alone: filling a MiB per worker
+would cost seconds of requests).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import pyarrow.fs as pafs
 import pytest
 
 from mlops.core import telemetry
-from mlops.serving.log_upload import Uploader
 from tests.serving.serve_helpers import FEATURES, Server, make_project
 from tests.tooling import require_tool
 
@@ -117,29 +117,3 @@ def test_the_metrics_follow_a_store_that_refuses_then_accepts(s3: pafs.S3FileSys
     linted = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                             text=True, check=False)
     assert "request_log" not in linted.stdout + linted.stderr, linted.stdout + linted.stderr
-
-
-def test_files_past_the_buffer_are_counted_as_dropped(tmp_path: Path,
-                                                      s3: pafs.S3FileSystem) -> None:
-    files = []
-    for number in range(3):
-        path = tmp_path / f"requests-tiny-2026120{number}T000000-1-000000.jsonl"
-        path.write_bytes(b"x" * 99 + b"\n")
-        files.append(path)
-    uploader = Uploader("s3://no-such-bucket/buffer", buffer_bytes=250, host="pod-a")
-    try:
-        for path in files:
-            uploader.add(path)
-        deadline = time.monotonic() + 20
-        while not uploader.counts.failures and time.monotonic() < deadline:
-            time.sleep(0.05)
-        samples = {name: value for name, _, value in uploader.samples((("model", "tiny"),))}
-    finally:
-        uploader.close(timeout=0)
-    assert samples == {
-        "mlops_request_log_uploaded_files_total": 0, "mlops_request_log_uploaded_bytes_total": 0,
-        "mlops_request_log_upload_failures_total": samples[
-            "mlops_request_log_upload_failures_total"],
-        "mlops_request_log_dropped_files_total": 1,
-        "mlops_request_log_buffered_files": 2, "mlops_request_log_buffered_bytes": 200}
-    assert samples["mlops_request_log_upload_failures_total"] >= 1
