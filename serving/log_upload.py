@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops.core import telemetry as t
+from mlops.core.errors import MlopsError
 
 from .metrics import Labels, Sample
 
@@ -143,7 +144,9 @@ class Uploader:
                 delay = min(RETRY_MAX_SECONDS, max(RETRY_FIRST_SECONDS, 2 * delay))
 
     def _send_all(self) -> bool:
-        """Upload queued files oldest first; False at the first failure (logged)."""
+        """Upload queued files oldest first; False at the first failure (logged, one line)."""
+        from mlops.core.object_stores import STORE_ERRORS, describe  # pyarrow: checked at start
+
         while True:
             with self.lock:
                 if not self.pending:
@@ -155,11 +158,11 @@ class Uploader:
                 sent = item.path.exists()  # else given up (buffer full) or removed by hand
                 if sent:
                     self._send(item.path)
-            except Exception as error:  # pyarrow raises OSError, ArrowException, MlopsError
+            except (*STORE_ERRORS, MlopsError) as error:  # MlopsError: a refused setting
                 with self.lock:
                     self.counts.failures += 1
                 log.warning("request log %s not uploaded to %s (retrying): %s", item.path.name,
-                            self.prefix, error)
+                            self.prefix, describe(error))
                 return False
             with self.lock:
                 if item in self.pending:

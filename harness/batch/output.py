@@ -21,6 +21,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from mlops.core.errors import MlopsError
+from mlops.core.object_stores import STORE_ERRORS, describe
 
 SUCCESS = "_SUCCESS"
 STAGING = "_temporary"
@@ -51,8 +52,8 @@ class OutputFolder:
             self.filesystem.create_dir(self.staging, recursive=True)
             pq.write_table(table, f"{self.staging}/{name}", filesystem=self.filesystem,
                            compression="zstd", use_dictionary=encoded)
-        except OSError as error:
-            raise MlopsError(f"{self.display}: cannot write {name}: {error}") from None
+        except STORE_ERRORS as error:
+            raise MlopsError(f"{self.display}: cannot write {name}: {describe(error)}") from None
         return name
 
     def refuse_existing(self) -> None:
@@ -60,12 +61,13 @@ class OutputFolder:
         try:
             found = self.filesystem.get_file_info(
                 pafs.FileSelector(self.path, recursive=True, allow_not_found=True))
-        except OSError as error:
-            raise MlopsError(f"{self.display}: cannot list the output folder: {error}") from None
+            marker = self.filesystem.get_file_info(f"{self.path}/{SUCCESS}")
+        except STORE_ERRORS as error:
+            raise MlopsError(f"{self.display}: cannot list the output folder: "
+                             f"{describe(error)}") from None
         data = sorted(info.path for info in found if info.type == pafs.FileType.File
                       and not any(part.startswith((".", "_")) for part in
                                   PurePosixPath(info.path).relative_to(self.path).parts))
-        marker = self.filesystem.get_file_info(f"{self.path}/{SUCCESS}")
         if data or marker.type == pafs.FileType.File:
             shown = PurePosixPath(data[0]).name if data else SUCCESS
             raise MlopsError(f"{self.display}: the output folder already holds predictions "
@@ -79,8 +81,8 @@ class OutputFolder:
                 self._move(f"{self.staging}/{name}", f"{self.path}/{name}")
             with self.filesystem.open_output_stream(f"{self.path}/{SUCCESS}") as stream:
                 stream.write(json.dumps(summary, indent=2, sort_keys=True).encode() + b"\n")
-        except OSError as error:
-            raise MlopsError(f"{self.display}: cannot finish the output: {error}") from None
+        except STORE_ERRORS as error:
+            raise MlopsError(f"{self.display}: cannot finish the output: {describe(error)}") from None
         self.discard()
 
     def _move(self, source: str, target: str) -> None:
@@ -102,5 +104,5 @@ class OutputFolder:
                 left = self.filesystem.get_file_info(pafs.FileSelector(folder, recursive=False))
                 if folder == self.staging or not left:
                     self.filesystem.delete_dir(folder)
-            except OSError:
+            except STORE_ERRORS:
                 return  # best effort: the run has already failed or succeeded

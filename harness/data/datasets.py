@@ -42,6 +42,7 @@ import pyarrow.csv as pcsv
 import pyarrow.fs as pafs
 
 from mlops.core.errors import MlopsError
+from mlops.core.object_stores import STORE_ERRORS, describe
 from mlops.core.storage import DataFile, PartitionKeyError
 from mlops.spec.models import ColumnType
 
@@ -193,6 +194,8 @@ class _CsvPart(Part):
                 return
             except pa.ArrowInvalid as error:
                 text_columns.add(self._rejected_column(error, text_columns))
+            except STORE_ERRORS as error:  # the store failed a read mid-part
+                raise self.dataset.unreadable(error) from None
 
     def _open(self, included: Sequence[str], text_columns: set[str]) -> pcsv.CSVStreamingReader:
         def on_malformed(row: pcsv.InvalidRow) -> str:
@@ -278,7 +281,7 @@ class _ParquetPart(Part):
                 yield self._batch(start, pa.RecordBatch.from_arrays(arrays, names=self.stored),
                                   record_batch.num_rows)
                 start += record_batch.num_rows
-        except (pa.ArrowInvalid, OSError) as error:
+        except STORE_ERRORS as error:
             raise self.dataset.unreadable(error) from None
 
 
@@ -373,8 +376,8 @@ class Dataset:
         """The file for random access (a local file, or ranged reads of an object)."""
         try:
             return self.file.filesystem.open_input_file(self.file.path)
-        except OSError as error:
-            raise MlopsError(f"{self.display}: cannot read the file: {error}") from None
+        except STORE_ERRORS as error:
+            raise MlopsError(f"{self.display}: cannot read the file: {describe(error)}") from None
 
     def _read_header(self) -> list[str]:
         if self.format == "parquet":
@@ -414,8 +417,8 @@ class Dataset:
             if _CSV_COLUMN.search(str(error)):
                 raise
             raise self.unreadable(error) from None
-        except OSError as error:
-            raise MlopsError(f"{self.display}: cannot read the file: {error}") from None
+        except STORE_ERRORS as error:
+            raise MlopsError(f"{self.display}: cannot read the file: {describe(error)}") from None
 
     def _csv_cuts(self) -> list[int]:
         """Part boundaries: 0, then the first line start at or after each PART_BYTES step, then
@@ -434,7 +437,7 @@ class Dataset:
         return [*cuts, size]
 
     def unreadable(self, error: Exception) -> MlopsError:
-        message = str(error).strip()
+        message = describe(error).strip()
         if message == "Empty CSV file":
             return MlopsError(f"{self.display}: the file is empty; expected a header row")
         return MlopsError(f"{self.display}: cannot read as {self.format.upper()}: {message}")
@@ -446,7 +449,7 @@ class Dataset:
 
         try:
             return pq.ParquetFile(self.open())
-        except (pa.ArrowInvalid, OSError) as error:
+        except STORE_ERRORS as error:
             raise self.unreadable(error) from None
 
     def _parquet_parts(self, wanted: list[str]) -> list[Part]:

@@ -144,16 +144,18 @@ def log_files(location: Path | str) -> list[LogFile]:
 def _stored_files(location: str) -> list[LogFile]:
     import pyarrow.fs as pafs
 
+    from mlops.core.object_stores import STORE_ERRORS, describe
     from mlops.core.storage import open_location
 
     filesystem, base = open_location(location, Path.cwd())
+    bucket = base.split("/", 1)[0]
     try:
         infos = filesystem.get_file_info(pafs.FileSelector(base, recursive=True,
                                                           allow_not_found=True))
-    except OSError as error:
-        raise MlopsError(f"{location}: cannot list the request log: {error}") from None
-    bucket = base.split("/", 1)[0]
-    if not infos and filesystem.get_file_info(bucket).type == pafs.FileType.NotFound:
+        missing = not infos and filesystem.get_file_info(bucket).type == pafs.FileType.NotFound
+    except STORE_ERRORS as error:
+        raise MlopsError(f"{location}: cannot list the request log: {describe(error)}") from None
+    if missing:
         # No prefix yet is a quiet start (nothing uploaded); no bucket is a wrong setting.
         raise MlopsError(f"{location}: bucket '{bucket}' not found")
     return sorted((LogFile(info.path, PurePosixPath(info.path).relative_to(base).as_posix(),
@@ -186,28 +188,35 @@ def file_records(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str
 
 
 def _jsonl(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str, Any]]:
+    from mlops.core.object_stores import STORE_ERRORS, describe
+
     handle = _open(file, unreadable)
     if handle is None:
         return
     with handle:
-        for number, line in enumerate(_lines(handle), start=1):
-            if not line.strip():
-                continue
-            where = f"{file.name}:{number}"
-            try:
-                yield where, orjson.loads(line.rstrip(b"\r\n"))
-            except orjson.JSONDecodeError as error:
-                yield where, _Broken(f"not JSON ({error.msg})")
+        try:
+            for number, line in enumerate(_lines(handle), start=1):
+                if not line.strip():
+                    continue
+                where = f"{file.name}:{number}"
+                try:
+                    yield where, orjson.loads(line.rstrip(b"\r\n"))
+                except orjson.JSONDecodeError as error:
+                    yield where, _Broken(f"not JSON ({error.msg})")
+        except STORE_ERRORS as error:  # the store failed a read mid-file: the rest is unread
+            unreadable.append(Problem(file.name, f"cannot read: {describe(error)}"))
 
 
 def _open(file: LogFile, unreadable: list[Problem]) -> IO[bytes] | None:
     """The file's stream, or None: gone (rotated away since the listing), or unreadable (noted)."""
+    from mlops.core.object_stores import STORE_ERRORS, describe
+
     try:
         return file.open()
     except FileNotFoundError:
         return None
-    except OSError as error:
-        unreadable.append(Problem(file.name, f"cannot read: {error}"))
+    except STORE_ERRORS as error:
+        unreadable.append(Problem(file.name, f"cannot read: {describe(error)}"))
         return None
 
 
@@ -223,8 +232,9 @@ def _lines(handle: IO[bytes]) -> Iterator[bytes]:
 
 
 def _parquet(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str, Any]]:
-    import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from mlops.core.object_stores import STORE_ERRORS, describe
 
     handle = _open(file, unreadable)
     if handle is None:
@@ -232,15 +242,18 @@ def _parquet(file: LogFile, unreadable: list[Problem]) -> Iterator[tuple[str, An
     with handle:
         try:
             parquet = pq.ParquetFile(handle)
-        except (OSError, pa.ArrowException) as error:
+        except STORE_ERRORS as error:
             unreadable.append(Problem(file.name, f"cannot read as Parquet (still being written, "
-                                                 f"or truncated): {error}"))
+                                                 f"or truncated): {describe(error)}"))
             return
         number = 0
-        for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
-            for record in batch.to_pylist():
-                number += 1
-                yield f"{file.name}:{number}", record
+        try:
+            for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
+                for record in batch.to_pylist():
+                    number += 1
+                    yield f"{file.name}:{number}", record
+        except STORE_ERRORS as error:  # the store failed a read mid-file: the rest is unread
+            unreadable.append(Problem(file.name, f"cannot read: {describe(error)}"))
 
 
 @dataclass(frozen=True)
