@@ -9,7 +9,10 @@ RETRY_MAX_SECONDS. While the store stays unreachable, closed files wait on the l
 `buffer_mb`; past that the oldest are deleted, each logged as lost, so a long outage cannot fill
 the pod's volume (its sizeLimit would evict the pod, losing everything). At shutdown the queue gets
 SHUTDOWN_SECONDS; what is left stays on disk, and the next server started on the same folder
-(a restarted container keeps its emptyDir) uploads it first (`leftovers`).
+(a restarted container keeps its emptyDir) uploads it first (`leftovers`): the server lists them
+before any worker opens a file of its own and offers the list (`offer_leftovers`); the first
+uploader to start claims it (an atomic rename, so with several workers exactly one does) and
+queues those files ahead of its own, so they count on /metrics like any other.
 
 Object names never collide: the host name (the pod's) keeps pods apart, and a file's name carries
 its creation time, process id and a counter. So an object already at a file's key can only be an
@@ -26,10 +29,13 @@ store that stays unreachable shows as failures rising while nothing is uploaded.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import shutil
 import socket
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +48,8 @@ from .metrics import Labels, Sample
 
 log = logging.getLogger("mlops.serve")
 
+LEFTOVERS_ENV = "MLOPS_UPLOAD_LEFTOVERS"
+"""The file listing an earlier server's log files, for the first uploader of this server."""
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
 SHUTDOWN_SECONDS = 10.0
@@ -86,6 +94,27 @@ class Uploader:
         self.stopping = False
         self.thread = threading.Thread(target=self._loop, name="request-log-upload", daemon=True)
         self.thread.start()
+        self._claim_leftovers()
+
+    def _claim_leftovers(self) -> None:
+        """Queue the files an earlier server left (`offer_leftovers`), unless another uploader
+        of this server claimed them first."""
+        offered = os.environ.get(LEFTOVERS_ENV)
+        if not offered:
+            return
+        claimed = Path(f"{offered}.{os.getpid()}")
+        try:
+            os.rename(offered, claimed)
+        except FileNotFoundError:
+            return
+        try:
+            files = [Path(name) for name in json.loads(claimed.read_bytes())]
+        finally:
+            claimed.unlink()
+        for path in files:
+            self.add(path)
+        log.info("request log: %d file(s) left by an earlier server queued for upload to %s",
+                 len(files), self.prefix)
 
     def add(self, path: Path) -> None:
         """Queue a closed file; past the buffer, the oldest queued files are given up."""
@@ -212,16 +241,14 @@ def leftovers(folder: Path, stem: str) -> list[Path]:
     return sorted(found, key=lambda path: (path.stat().st_mtime, path.name))
 
 
-
-def upload_leftovers(folder: Path, stem: str, prefix: str, buffer_bytes: int) -> Uploader | None:
-    """An uploader already sending the files an earlier server left in `folder` (None when there
-    are none); the caller closes it when the server stops."""
+def offer_leftovers(folder: Path, stem: str) -> Path | None:
+    """List the files an earlier server left in `folder` for this server's first uploader (see
+    the module docstring): the list's path, which the caller sets as LEFTOVERS_ENV once no
+    throwaway uploader can claim it, and removes when the server stops; None when there are none."""
     files = leftovers(folder, stem)
     if not files:
         return None
-    uploader = Uploader(prefix, buffer_bytes)
-    for path in files:
-        uploader.add(path)
-    log.info("request log: %d file(s) left by an earlier server queued for upload to %s",
-             len(files), prefix)
-    return uploader
+    handle, name = tempfile.mkstemp(prefix="mlops-leftovers-", suffix=".json")
+    with os.fdopen(handle, "wb") as listing:
+        listing.write(json.dumps([str(path.absolute()) for path in files]).encode())
+    return Path(name)

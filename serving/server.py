@@ -20,7 +20,7 @@ import uvicorn
 from . import logs
 from .app import METRICS_DIR_ENV, build_app
 from .config import CONFIG_ENV, ServerConfig
-from .log_upload import Uploader, upload_leftovers
+from .log_upload import LEFTOVERS_ENV, offer_leftovers
 from .request_log import file_stem
 from .verify import verify_before_serving
 
@@ -43,31 +43,39 @@ def run(config: ServerConfig, access_log: bool = True) -> None:
     verify_before_serving(config)  # once, here: workers load the file this checked
     earlier = _leftovers(config)
     try:
-        _serve(config, access_log)
+        _serve(config, access_log, earlier)
     finally:
+        os.environ.pop(LEFTOVERS_ENV, None)
         if earlier is not None:
-            earlier.close()
+            earlier.unlink(missing_ok=True)  # not claimed: the app never started
 
 
-def _leftovers(config: ServerConfig) -> Uploader | None:
-    """Files an earlier server left unsent (serving.request_log.upload), listed before any
-    worker of this one opens a file of its own."""
+def _leftovers(config: ServerConfig) -> Path | None:
+    """The list of files an earlier server left unsent (serving.request_log.upload), made before
+    any worker of this one opens a file of its own; a worker's uploader claims it."""
     log = config.request_log
     if log is None or not log.upload or log.sample_rate <= 0:
         return None
-    return upload_leftovers(Path(log.path), file_stem(config.name, config.variant), log.upload,
-                            log.buffer_mb * 1024 * 1024)
+    return offer_leftovers(Path(log.path), file_stem(config.name, config.variant))
 
 
-def _serve(config: ServerConfig, access_log: bool) -> None:
+def _offer(earlier: Path | None) -> None:
+    """Let the next uploader started (in this process or a worker) claim the earlier files."""
+    if earlier is not None:
+        os.environ[LEFTOVERS_ENV] = str(earlier)
+
+
+def _serve(config: ServerConfig, access_log: bool, earlier: Path | None) -> None:
     # uvicorn re-raises the signal it caught once it has drained; a no-op handler turns that
     # into a normal return, so a SIGTERM'd server exits 0 (Kubernetes reads it as a clean stop).
     signal.signal(signal.SIGTERM, lambda number, frame: None)
     if config.workers == 1:
+        _offer(earlier)
         app = build_app(config, access_log=access_log)
         uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(config))).run()  # type: ignore[arg-type]
         return
     build_app(config, access_log=False).close()  # fail here, once, if the model cannot load
+    _offer(earlier)  # after that throwaway app: the workers' uploaders claim the files
     folder = Path(tempfile.mkdtemp(prefix="mlops-metrics-"))
     os.environ[CONFIG_ENV] = config.to_json()
     os.environ[METRICS_DIR_ENV] = str(folder)
