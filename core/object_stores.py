@@ -23,6 +23,7 @@ URIs take no query string: `?` is a wildcard in data locations.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -46,6 +47,9 @@ NO_GCS_CREDENTIALS = ("no Google Cloud credentials: set GOOGLE_APPLICATION_CREDE
 NO_AZURE_CREDENTIALS = (f"no Azure credentials: set {AZURE_CONNECTION}, or AZURE_TENANT_ID, "
                         "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET")
 AZURE_REFUSED = f"the Azure storage account refused the credentials ({AZURE_CONNECTION})"
+AZURE_NOT_PERMITTED = (f"the Azure credentials ({AZURE_CONNECTION}) do not permit this operation "
+                       "(a SAS token without the permission, or a role without it)")
+_SAS_SIGNATURE = re.compile(r"(?<=[?&]sig=)[^&'\s]+")
 
 
 def open_store(scheme: str, uri: str) -> tuple[pafs.FileSystem, str]:
@@ -68,8 +72,8 @@ def open_store(scheme: str, uri: str) -> tuple[pafs.FileSystem, str]:
 
 
 def describe(error: Exception) -> str:
-    """What a failed request means to the user: a missing or refused credential in one line,
-    anything else as pyarrow said it."""
+    """What a failed request means to the user: a missing, refused or insufficient credential in
+    one line, anything else as pyarrow said it (a SAS token's signature redacted)."""
     text = str(error)
     if "Could not create a OAuth2 access token" in text:
         return NO_GCS_CREDENTIALS
@@ -77,7 +81,9 @@ def describe(error: Exception) -> str:
         return NO_AZURE_CREDENTIALS
     if "[AuthorizationFailure]" in text or "[AuthenticationFailed]" in text:
         return AZURE_REFUSED
-    return text
+    if "[AuthorizationPermissionMismatch]" in text:
+        return AZURE_NOT_PERMITTED
+    return _SAS_SIGNATURE.sub("REDACTED", text)  # pyarrow names the URL, SAS token included
 
 
 def _join(container: str, key: str) -> str:
@@ -116,7 +122,9 @@ def azure_from_connection_string(connection: str) -> pafs.AzureFileSystem:
         # (Azurite's endpoint is http://127.0.0.1:10000/ACCOUNT).
         blob = host[len(account):] if host.startswith(f"{account}.") else host
     dfs = blob.replace(".blob.", ".dfs.", 1)
-    return pafs.AzureFileSystem(account, account_key=fields.get("accountkey"),
-                                sas_token=fields.get("sharedaccesssignature"),
+    sas = fields.get("sharedaccesssignature")
+    if sas and not sas.startswith("?"):
+        sas = f"?{sas}"  # pyarrow appends the token to each URL as it is (else into the path)
+    return pafs.AzureFileSystem(account, account_key=fields.get("accountkey"), sas_token=sas,
                                 blob_storage_authority=blob, blob_storage_scheme=scheme,
                                 dfs_storage_authority=dfs, dfs_storage_scheme=scheme)

@@ -104,3 +104,23 @@ def test_unusable_gcs_settings_are_named(location: str, retry: str, message: str
     with pytest.raises(MlopsError) as raised:
         open_location(location, Path("/"))
     assert str(raised.value) == f"{location}: cannot open the object store: {message}"
+
+
+@pytest.mark.parametrize("token", ["sv=2019-12-12&sp=rl&sig=c2ln%3D", "?sv=2019-12-12&sp=rl&sig=c2ln%3D"])
+def test_a_connection_strings_sas_token_is_a_query_string(token: str) -> None:
+    """pyarrow appends the token to each URL as given: without its '?' it became part of the
+    path (every request to Azurite failed with OutOfRangeInput)."""
+    filesystem = azure_from_connection_string(
+        f"AccountName=team;SharedAccessSignature={token};EndpointSuffix=core.windows.net")
+    assert filesystem == pafs.AzureFileSystem("team", sas_token="?sv=2019-12-12&sp=rl&sig=c2ln%3D")
+
+
+def test_store_failures_are_worded_in_one_line_without_a_signature() -> None:
+    refused = OSError("UploadFrom failed for 'http://x/a/b?se=2099&sig=c2ln%3D&sp=rl'. Azure Error: "
+                      "[AuthorizationPermissionMismatch] 403 This request is not authorized.\n"
+                      "RequestId:1")
+    assert object_stores.describe(refused) == object_stores.AZURE_NOT_PERMITTED
+    other = OSError("GetProperties failed for 'http://x/a/b?se=2099&sig=c2ln%3D&sp=rl'. Azure "
+                    "Error: [ServerBusy] 503")
+    assert object_stores.describe(other) == ("GetProperties failed for 'http://x/a/b?se=2099&"
+                                             "sig=REDACTED&sp=rl'. Azure Error: [ServerBusy] 503")
