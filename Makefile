@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := serve,gate,train,load,signing,ray,dev
+EXTRAS := serve,gate,train,load,signing,ray,libyaml,dev
 
 .PHONY: setup run test test-fast test-random test-busy tools azurite lint bench compile clean
 

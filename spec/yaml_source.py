@@ -4,17 +4,29 @@ We walk ruamel.yaml's node tree ourselves instead of using its constructor so th
 duplicate key is reported (naming both lines), every value's `line:col` is remembered (a value
 reached through an alias or a `<<` merge key keeps the position where it was written), and the
 loader's limits (`limits.py`) hold however the document is built.
+
+Composing is most of `mlops validate`'s time, and ruamel's round-trip scanner (pure Python,
+gathering comments at every token) most of that: ~40 ms for the example spec. libyaml's parser
+(ruamel.yaml.clibz, the `libyaml` extra) gives the same events with the same marks in ~1/4 of
+the time, composed by ruamel's own composer and YAML 1.2 resolver. It is used only where it
+agrees with the round-trip path (tests/spec/test_yaml_source.py compares both on fuzzed specs):
+a document with a directive, a tab, a carriage return, a BOM or a Unicode line break, or with an
+empty value (`key:` and nothing, which the two place differently), and any document libyaml
+refuses, goes through the round-trip path, so every error is worded and located as before.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import Diagnostic
 from .limits import MAX_ALIAS_NODES, MAX_DEPTH, max_bytes, oversize
@@ -24,6 +36,15 @@ KeyPath = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
 _MERGE = f"{_TAG}merge"
+
+try:
+    from _ruamel_yaml_clibz import CParser as _LibYAMLParser
+except ImportError:  # not installed (the libyaml extra) or not CPython: round trip only
+    _LibYAMLParser = None
+
+# What libyaml (YAML 1.1) reads differently from ruamel's YAML 1.2 scanner, or marks
+# differently: such documents take the round-trip path.
+_ROUND_TRIP_ONLY = re.compile("^%|[\t\r\x85\u2028\u2029\ufeff]", re.MULTILINE)
 
 
 @dataclass
@@ -71,10 +92,8 @@ def parse_yaml(text: str, file: str) -> Parsed:
     too_big = oversize(text.encode("utf-8", "surrogatepass"), file, max_bytes())
     if too_big is not None:
         return Parsed(None, source, [too_big])
-    yaml = YAML(typ="rt")
-    yaml.max_depth = MAX_DEPTH
     try:
-        node = yaml.compose(text)
+        node = _compose(text)
     except YAMLError as error:
         return Parsed(None, source, [syntax_diagnostic(error, text, file)])
     if node is None:
@@ -87,6 +106,52 @@ def parse_yaml(text: str, file: str) -> Parsed:
         return Parsed(None, source, [Diagnostic(file, line, col, dotted(refused.path),
                                                 refused.message)])
     return Parsed(data, source, builder.problems)
+
+
+def _compose(text: str, *, libyaml: bool = True) -> Node | None:
+    """The document's node tree: through libyaml where it agrees with the round-trip path,
+    else (or when libyaml refuses the text) through the round-trip path, whose errors are the
+    ones reported."""
+    if libyaml and _LibYAMLParser is not None and not _ROUND_TRIP_ONLY.search(text):
+        try:
+            return _LibYAMLLoader(text).compose()
+        except (YAMLError, _Disagrees):
+            pass
+    yaml = YAML(typ="rt")
+    yaml.max_depth = MAX_DEPTH
+    node: Node | None = yaml.compose(text)
+    return node
+
+
+class _Disagrees(Exception):
+    """libyaml read a construct it places differently from ruamel: use the round-trip path."""
+
+
+class _LibYAMLComposer(Composer):
+    def compose_scalar_node(self, anchor: Any) -> Any:
+        node = super().compose_scalar_node(anchor)
+        if node.value == "" and not node.style:
+            raise _Disagrees
+        return node
+
+
+class _LibYAMLLoader:
+    """The loader ruamel's Composer and VersionedResolver expect (`_parser`, `_resolver`,
+    `max_depth`), with libyaml as the parser; YAML 1.2, as no directive reaches it."""
+
+    max_depth = MAX_DEPTH
+
+    def __init__(self, text: str) -> None:
+        self._parser = _LibYAMLParser(text)
+        self._resolver = VersionedResolver(loadumper=self)
+        self._composer = _LibYAMLComposer(loader=self)
+
+    def compose(self) -> Node | None:
+        try:
+            node: Node | None = self._composer.get_single_node()
+            return node
+        finally:
+            self._parser.dispose()
 
 
 class _Refused(Exception):

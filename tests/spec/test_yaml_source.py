@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 import math
+import os
+from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlops.core.errors import UsageError
+from mlops.spec import yaml_source
 from mlops.spec.limits import MAX_ALIAS_NODES, MAX_DEPTH, max_bytes
 from mlops.spec.yaml_source import dotted, parse_yaml
+from tests.spec.test_fuzz import damaged_text, mutated_specs
 
 
 def _problems(text: str) -> list[str]:
@@ -202,3 +209,44 @@ def test_a_bad_size_limit_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, valu
     with pytest.raises(UsageError, match="MLOPS_SPEC_MAX_BYTES: expected a positive size like "
                                          "1048576, 512Ki or 2Mi"):
         max_bytes()
+
+
+# --- libyaml and the round-trip path agree on every document libyaml is given ---------------
+
+AGREEMENT = settings(max_examples=200 if os.environ.get("CI") == "true" else 60)
+
+
+def _outcome(text: str) -> tuple[str, dict[Any, Any], dict[Any, Any], list[str]]:
+    parsed = parse_yaml(text, "f.yaml")
+    return (repr(parsed.data), parsed.source.values, parsed.source.keys,
+            [str(problem) for problem in parsed.problems])
+
+
+def _assert_paths_agree(text: str) -> None:
+    """parse_yaml through libyaml (where it is used) equals parse_yaml through the round-trip
+    path alone: the same data, positions and problems, and the same syntax error."""
+    fast = _outcome(text)
+    with mock.patch.object(yaml_source, "_LibYAMLParser", None):
+        assert fast == _outcome(text)
+
+
+def test_libyaml_is_installed_where_ci_runs() -> None:
+    if os.environ.get("CI") == "true":
+        assert yaml_source._LibYAMLParser is not None, "pip install -e '.[libyaml]'"
+
+
+@pytest.mark.parametrize("text", [
+    "a: >\n  folded\n  text\n\n  more\nb: |-\n  kept\n",
+    "a: &x {k: 1}\nb:\n  <<: *x\n  j: 2\n", "a: 'it''s'\nb: \"\\u00e9\"\nc: é\n",
+    "%YAML 1.1\n---\na: yes\n", "a: 1\n\tb: 2\n", "a:\nb: 1\n", "{a: , b: 1}\n", "a: 1\r\nb: [x,\r\n  y]\r\n",
+    "a: [1, 2\n", "a: 1\n---\nb: 2\n", "[" * (MAX_DEPTH + 5), "a: *missing\n",
+])
+def test_libyaml_and_the_round_trip_path_agree(text: str) -> None:
+    _assert_paths_agree(text)
+
+
+@AGREEMENT
+@given(st.one_of(mutated_specs(), damaged_text(),
+                 st.binary(max_size=200).map(lambda raw: raw.decode("latin-1"))))
+def test_libyaml_and_the_round_trip_path_agree_on_fuzzed_specs(text: str) -> None:
+    _assert_paths_agree(text)
