@@ -158,7 +158,8 @@ class LoadGate:
             "ref": comparison.ref, "where": comparison.where, "rounds": measured.plan.rounds,
             "round_s": measured.plan.round_s, "candidate": observed, "baseline": baseline,
             "ratios": ratios, "same_model": same_model}))  # fmt: skip
-        checks += compare.regression_checks(CHECK, comparison, load.max_regression.limits())
+        checks += compare.regression_checks(CHECK, comparison, load.max_regression.limits(),
+                                            same_model)
         return checks
 
     def _charts(self, loaded: LoadedSpec, stats: LoadStats,

@@ -88,6 +88,20 @@ def test_regression_checks_fail_past_their_limit_and_warn_when_asked() -> None:
         "to warn when below 0.9 x")
 
 
+def test_past_its_limit_on_the_same_model_a_regression_warns_as_noise() -> None:
+    comparison = Comparison(stats(3.0, 800.0), stats(2.0, 1000.0), "main", "main (abc1234)")
+    limits = {"p95_ms": Threshold(expr="<= 1.2"), "rps": Threshold(expr=">= 0.9", severity="warn"),
+              "p99_ms": Threshold(expr="<= 2")}
+    found = {c.name: c for c in regression_checks(CheckFactory("load"), comparison, limits,
+                                                  same_model=True)}
+    assert [found[name].status for name in found] == ["warn", "pass", "warn"]
+    assert found["regression.p95_ms"].message == (
+        "p95 latency 3.0 ms against 2.0 ms on main, a ratio of 1.5 x, configured to fail when "
+        "above 1.2 x; not failed: the baseline's model is byte for byte this one, so this is the "
+        "run's noise")
+    assert found["regression.rps"].message.endswith("configured to warn when below 0.9 x")
+
+
 def test_the_baseline_check_names_its_commit_and_every_ratio() -> None:
     comparison = Comparison(stats(2.1, 8700.0), stats(2.0, 8900.0), "main", "main (abc1234)")
     assert baseline_message(comparison, 4, 5.0, same_model=True) == (
