@@ -249,7 +249,9 @@ def test_an_unchanged_model_is_compared_with_its_baseline_in_the_same_run(tmp_pa
     assert base.message.endswith("; the baseline's model is byte for byte this one, so the ratios "
                                  "show this run's noise")
     assert set(base.details["ratios"]) == {"p50_ms", "p95_ms", "p99_ms", "error_rate", "rps"}
-    assert [found[name].status for name in ("regression.p95_ms", "regression.rps")] == ["pass"] * 2
+    for name in ("regression.p95_ms", "regression.rps"):  # noise alone never fails it
+        assert found[name].status == "pass" or (found[name].status == "warn" and found[
+            name].message.endswith("so this is the run's noise")), found[name].message
     assert found["p95_ms"].baseline == base.details["baseline"]["p95_ms"]  # the Δ baseline column
     assert re.fullmatch(r"p95 [\d.,]+ ms vs [\d.,]+ ms on main \(\d\.\d\dx\), [\d,]+ vs [\d,]+ "
                         r"req/s \(\d\.\d\dx\)", result.summary or "")
