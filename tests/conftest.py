@@ -46,11 +46,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_wheel(ROOT, tmp_path_factory.mktemp("dist"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def podman_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The DOCKER_HOST of podman's Docker API with the local base image (tests/image/podman.py),
-    started once for every image test of the session and stopped at its end. Imported here, not
-    at the top: only a session that builds images pays for importing the compiler and harness."""
+    started for each image module and stopped at its end: one API for the whole session failed a
+    clean CI run in podman itself (a container's stop timed out waiting for its exit file in
+    /run/libpod/exits), as it had twice before. Imported here, not at the top: only a session
+    that builds images pays for importing the compiler and harness."""
     from tests.image.podman import podman_api
 
     # podman refuses a runroot path over 50 characters
@@ -58,11 +60,12 @@ def podman_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield docker_host
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def serving_image(tmp_path_factory: pytest.TempPathFactory, wheel: Path, podman_host: str
                   ) -> Built:
     """The breast-cancer image that tests/image/test_image.py serves from and the scheduled batch
-    scoring's test (tests/harness/batch/) runs: one build for both (tests/image/podman.py)."""
+    scoring's test (tests/harness/batch/) runs, built by each module in its own podman API (see
+    podman_host)."""
     from tests.harness.conftest import BUCKET
     from tests.image.podman import build_serving_image
 
