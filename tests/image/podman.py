@@ -1,7 +1,7 @@
 """podman for the image tests: its Docker API with the local base image, an offline wheelhouse,
 and the breast-cancer image that the serving image's tests (tests/image/test_image.py) and the
-scheduled batch scoring's (tests/harness/batch/test_scheduled_batch_image.py) both run, built
-once per session (a build is over a minute of two cores).
+scheduled batch scoring's (tests/harness/batch/test_scheduled_batch_image.py) both run, built by
+each module in its own API (tests/conftest.py `podman_host`: a session-wide API failed in podman).
 
 The wheelhouse takes mlops-yaml from the session's wheel of this checkout (the `wheel` fixture)
 instead of building it again for every image (scripts/podman/wheelhouse.sh, MLOPS_WHEELS).
