@@ -11,24 +11,12 @@ from pathlib import Path
 import pyarrow.fs as pafs
 import pytest
 
-from mlops.core import telemetry
 from tests.harness.conftest import BUCKET
-from tests.serving.serve_helpers import Server, make_project
+from tests.serving.serve_helpers import Server, make_project, upload_counts
 
-LABELS = 'model="tiny",variant="champion"'
 LEFT = {"requests-tiny-20261130T230000-41-000001.jsonl": b'{"earlier": 1}\n',
         "requests-tiny-20261130T230500-41-000002.jsonl": b'{"earlier": 2}\n{"earlier": 3}\n'}
 """What a stopped server left in its log folder (names as the request log gives them)."""
-
-
-def _counted(server: Server) -> dict[str, float]:
-    text = server.metrics()
-    values = {}
-    for metric in telemetry.UPLOAD_METRICS:
-        head = f"{metric.name}{{{LABELS}}} "
-        [line] = [line for line in text.splitlines() if line.startswith(head)]
-        values[metric.name] = float(line.removeprefix(head))
-    return values
 
 
 @pytest.mark.slow
@@ -45,7 +33,7 @@ def test_an_earlier_servers_files_are_uploaded_and_counted(s3: pafs.S3FileSystem
     server = Server(spec, "--no-access-log", "--workers", str(workers))
     try:
         deadline = time.monotonic() + 30  # workers publish their snapshot every second
-        while (counted := _counted(server))["mlops_request_log_uploaded_files_total"] < len(LEFT):
+        while (counted := upload_counts(server))["mlops_request_log_uploaded_files_total"] < len(LEFT):
             assert time.monotonic() < deadline, f"{counted}\n{server.output()}"
             time.sleep(0.2)
     finally:

@@ -20,11 +20,8 @@ import numpy as np
 import pyarrow.fs as pafs
 import pytest
 
-from mlops.core import telemetry
-from tests.serving.serve_helpers import FEATURES, Server, make_project
+from tests.serving.serve_helpers import FEATURES, Server, make_project, upload_counts
 from tests.tooling import require_tool
-
-LABELS = 'model="tiny",variant="champion"'
 
 
 def _serve(root: Path, upload: str, **settings: object) -> tuple[Server, Path]:
@@ -45,23 +42,12 @@ def _post(server: Server, bursts: int, requests: int, rows: int) -> None:
         time.sleep(1.2)  # a flush and a rotate_after apart: the next burst opens a new file
 
 
-def _scrape(server: Server) -> dict[str, float]:
-    """The upload metrics' values; every one must be exported, zeros included."""
-    text = server.metrics()
-    values = {}
-    for metric in telemetry.UPLOAD_METRICS:
-        head = f"{metric.name}{{{LABELS}}} "
-        [line] = [line for line in text.splitlines() if line.startswith(head)]
-        values[metric.name] = float(line.removeprefix(head))
-    return values
-
-
 def _until(server: Server, condition: Callable[[dict[str, float]], bool],
            what: str) -> dict[str, float]:
     """Workers publish their snapshot every second: poll until the scrape shows `what`."""
     deadline = time.monotonic() + 30
     while True:
-        values = _scrape(server)
+        values = upload_counts(server)
         if condition(values):
             return values
         if time.monotonic() > deadline:

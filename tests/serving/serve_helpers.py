@@ -148,3 +148,17 @@ def metric_value(text: str, name: str, **labels: str) -> float:
             if all(f'{k}="{v}"' in head for k, v in labels.items()):
                 return float(value)
     return 0.0
+
+
+def upload_counts(server: Server, labels: str = 'model="tiny",variant="champion"') -> dict[str, float]:
+    """The request-log upload metrics of `server`'s /metrics; every one must be exported, zeros
+    included."""
+    from mlops.core import telemetry
+
+    text = server.metrics()
+    values = {}
+    for metric in telemetry.UPLOAD_METRICS:
+        head = f"{metric.name}{{{labels}}} "
+        [line] = [line for line in text.splitlines() if line.startswith(head)]
+        values[metric.name] = float(line.removeprefix(head))
+    return values
