@@ -11,10 +11,13 @@ labels on `request_id` + `row`, and a challenger's rows to the champion's the sa
 Sampling is decided by the request id (a hash, not a coin toss), so the champion and a challenger
 that see the same request (mirrored, with its x-request-id) log it both or neither.
 
-Records are buffered on the event loop and written by a background thread once a second, so a
-slow disk never blocks a request; files rotate at `rotate_mb` and carry the pid, so several
-workers never share a file. With `upload`, each closed file goes to object storage
-(serving/log_upload.py).
+A sampled request's rows are encoded on the event loop (JSONL bytes or an Arrow table: ~0.1-0.3 ms
+for 64 rows) and written by a background thread once a second or every FLUSH_BYTES, so a slow
+disk never blocks a request. Encoding in that thread instead held the GIL for tens of
+milliseconds at each flush, and the event loop waited out Python's 5 ms switch interval behind
+it: the p99 of 64-row requests at concurrency 1 went from ~2 to 6-17 ms (bench/serve/NOTES.md).
+Files rotate at `rotate_mb` and carry the pid, so several workers never share a file. With
+`upload`, each closed file goes to object storage (serving/log_upload.py).
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ from .config import RequestLogConfig
 from .log_upload import Uploader
 
 Row = dict[str, Any]
+_JSONL = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+FLUSH_SECONDS = 1.0
+"""The writer thread's longest sleep: how far the files may lag the requests."""
+FLUSH_BYTES = 256 * 1024
+"""Encoded bytes that wake the writer before its second is up: writing a whole second of a busy
+server's rows at once (6 MB at 1,000 sampled 64-row requests a second) took 5-14 ms of kernel
+copying, a stall that requests on the same cores felt; 256 KiB takes well under a millisecond."""
 Closed = Callable[[Path], None]
 """Told each file a sink has closed (the uploader's queue)."""
 
@@ -47,7 +57,14 @@ class Sink(Protocol):
     opened: float | None
     """time.monotonic() when the current file opened; None when none is open."""
 
-    def write(self, rows: list[Row]) -> None: ...
+    def encode(self, rows: list[Row]) -> Any:
+        """One request's rows in the file's format (on the event loop)."""
+
+    def nbytes(self, chunk: Any) -> int:
+        """Bytes an encoded request holds."""
+
+    def write(self, chunks: list[Any]) -> None:
+        """Append encoded requests (on the writer thread)."""
 
     def close(self) -> None: ...
 
@@ -81,9 +98,14 @@ class JsonlSink:
         self.opened: float | None = None
         self.size = 0
 
-    def write(self, rows: list[Row]) -> None:
-        data = b"".join(orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
-                        for row in rows)
+    def encode(self, rows: list[Row]) -> bytes:
+        return b"".join([orjson.dumps(row, option=_JSONL) for row in rows])
+
+    def nbytes(self, chunk: bytes) -> int:
+        return len(chunk)
+
+    def write(self, chunks: list[bytes]) -> None:
+        data = b"".join(chunks)
         if self.handle is None or self.size >= self.rotate_bytes:
             self.close()
             self.path = self.folder / _file_name(self.model, "jsonl")
@@ -120,11 +142,21 @@ class ParquetSink:
         self.opened: float | None = None
         self.size = 0
 
-    def write(self, rows: list[Row]) -> None:
+    def encode(self, rows: list[Row]) -> Any:
+        import pyarrow as pa
+
+        return pa.Table.from_pylist(rows)
+
+    def nbytes(self, chunk: Any) -> int:
+        return int(chunk.nbytes)
+
+    def write(self, chunks: list[Any]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist(rows)
+        # A column that was all null in one request is typed null there: promote it.
+        table = (chunks[0] if len(chunks) == 1
+                 else pa.concat_tables(chunks, promote_options="permissive"))
         if self.writer is not None and (self.size >= self.rotate_bytes
                                         or table.schema != self.writer.schema):
             self.close()
@@ -177,7 +209,9 @@ class RequestLogger:
                               "environment (pip install pyarrow)") from None
         else:
             self.sink = JsonlSink(folder, stem, rotate, closed)
-        self.pending: list[Row] = []
+        self.pending: list[Any] = []
+        """Encoded requests (the sink's chunks) waiting for the writer thread."""
+        self.pending_bytes = 0
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.stopping = False
@@ -193,8 +227,8 @@ class RequestLogger:
     def add(self, request_id: str, columns: Columns, predictions: Sequence[Any],
             scores: Sequence[float]) -> None:
         """The request's rows as they came (strings as text, nulls as null) and the answers:
-        one dict per row built from whole columns' lists, so a sampled 64-row request costs a
-        few dozen microseconds on the event loop (serialising is the writer thread's)."""
+        one dict per row built from whole columns' lists, encoded here (see the module's
+        docstring for why not in the writer thread)."""
         head = (time.time(), request_id, self.model, self.digest)
         cells = [_cells(columns[name]) for name in self.features]
         names, variant = self.names, self.variant
@@ -202,21 +236,27 @@ class RequestLogger:
                             strict=True))
                    for index, (prediction, score, *inputs) in enumerate(
                        zip(predictions, scores, *cells, strict=True))]
+        chunk = self.sink.encode(records)
         with self.lock:
-            self.pending.extend(records)
+            self.pending.append(chunk)
+            self.pending_bytes += self.sink.nbytes(chunk)
+            full = self.pending_bytes >= FLUSH_BYTES
+        if full:
+            self.wake.set()
 
     def _loop(self) -> None:
         while not self.stopping:
-            self.wake.wait(1.0)
+            self.wake.wait(FLUSH_SECONDS)
+            self.wake.clear()
             self._flush()
         self._flush()
         self.sink.close()
 
     def _flush(self) -> None:
         with self.lock:
-            rows, self.pending = self.pending, []
-        if rows:
-            self.sink.write(rows)
+            chunks, self.pending, self.pending_bytes = self.pending, [], 0
+        if chunks:
+            self.sink.write(chunks)
         opened = self.sink.opened
         if self.max_age is not None and opened is not None and (
                 time.monotonic() - opened >= self.max_age):

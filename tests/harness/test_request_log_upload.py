@@ -276,9 +276,10 @@ def test_parquet_logs_are_read_from_the_bucket_as_from_the_disk(
     local.mkdir()
     sink = ParquetSink(local, "tiny", rotate_bytes=1 << 20)
     now = time.time()
-    sink.write([{"timestamp": now, "request_id": f"p-{number}", "model": "tiny", "row": 0,
-                 **dict.fromkeys(FEATURES, float(number)), "prediction": "yes", "score": 0.75,
-                 "variant": "champion"} for number in range(50)])
+    sink.write([sink.encode([{"timestamp": now, "request_id": f"p-{number}", "model": "tiny",
+                              "row": 0, **dict.fromkeys(FEATURES, float(number)),
+                              "prediction": "yes", "score": 0.75, "variant": "champion"}])
+                for number in range(50)])
     sink.close()
     (path,) = local.iterdir()
     copy = tmp_path / path.name

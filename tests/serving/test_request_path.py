@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from mlops.core.columns import text_array
 from mlops.core.contract import ColumnRule
+from mlops.serving import request_log
 from mlops.serving.config import RequestLogConfig
 from mlops.serving.errors import ClientError
 from mlops.serving.logs import _timestamp
@@ -127,6 +129,52 @@ def test_request_log_rows_keep_the_field_order_text_and_nulls(tmp_path: Path) ->
          "plan": None, "age": None, "calls": 8.0, "prediction": "yes", "score": 0.75,
          "variant": "challenger"}]
     assert rows[0]["timestamp"] == rows[1]["timestamp"]
+
+
+def test_parquet_request_log_joins_requests_whose_column_was_all_null(tmp_path: Path) -> None:
+    """Each request is encoded on its own, so a column null in every row of one request is typed
+    null there; the writer still gives one file with the column's real type."""
+    import pyarrow.parquet as pq
+
+    logger = RequestLogger(RequestLogConfig(str(tmp_path), 1.0, "parquet", 1), "churn",
+                           ["plan", "age", "calls"], "sha256:ab")
+    logger.add("req-1", {"plan": text_array([None]), "age": np.array([math.nan]),
+                         "calls": np.array([1.0])}, ["no"], [0.25])
+    logger.add("req-2", {"plan": text_array(["basic", "pro"]), "age": np.array([30.5, 41.0]),
+                         "calls": np.array([2.0, 3.0])}, ["yes", "no"], [0.75, 0.5])
+    logger.close()
+    (path,) = tmp_path.glob("*.parquet")
+    table = pq.read_table(path)
+    assert str(table.schema.field("age").type) == "double"
+    assert str(table.schema.field("plan").type) == "string"
+    assert table.column("request_id").to_pylist() == ["req-1", "req-2", "req-2"]
+    assert table.column("age").to_pylist() == [None, 30.5, 41.0]
+    assert table.column("plan").to_pylist() == [None, "basic", "pro"]
+
+
+def test_a_busy_request_log_is_written_before_its_second_is_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FLUSH_BYTES of encoded rows wake the writer: one write per second of a busy server's rows
+    was a stall of several milliseconds (here the writer would otherwise sleep a minute)."""
+    monkeypatch.setattr(request_log, "FLUSH_SECONDS", 60.0)
+    logger = RequestLogger(RequestLogConfig(str(tmp_path), 1.0, "jsonl", 64), "churn",
+                           ["plan", "age", "calls"], "sha256:ab")
+    rows = 64
+    columns = {"plan": text_array(["basic"] * rows), "age": np.full(rows, 30.5),
+               "calls": np.ones(rows)}
+    requests = 0
+    while logger.pending_bytes < request_log.FLUSH_BYTES:
+        logger.add(f"req-{requests}", columns, ["no"] * rows, [0.25] * rows)
+        requests += 1
+    deadline = time.monotonic() + 30
+    while not _logged_lines(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _logged_lines(tmp_path) == requests * rows
+    logger.close()
+
+
+def _logged_lines(folder: Path) -> int:
+    return sum(path.read_bytes().count(b"\n") for path in folder.glob("*.jsonl"))
 
 
 def test_log_timestamps_are_utc_milliseconds_across_seconds() -> None:
