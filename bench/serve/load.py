@@ -30,11 +30,17 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def wrk(url: str, body_file: Path, connections: int, seconds: int) -> LoadResult:
-    """One wrk thread (the other core serves), POSTing the same JSON body on every connection."""
+def wrk(url: str, body_file: Path, connections: int, seconds: int,
+        headers: dict[str, str] | None = None) -> LoadResult:
+    """One wrk thread (the other core serves), POSTing the same body on every connection: JSON
+    unless `headers` say otherwise (e.g. a binary v2 body's content type and header length)."""
     script = body_file.with_suffix(".lua")
-    script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                      f"wrk.body = [[{body_file.read_text()}]]\n")
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    script.write_text('wrk.method = "POST"\n'
+                      + "".join(f'wrk.headers["{name}"] = "{value}"\n'
+                                for name, value in sent.items())
+                      + f'local body = io.open("{body_file}", "rb")\n'
+                      'wrk.body = body:read("*a")\nbody:close()\n')
     output = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
                              "-s", str(script), url], capture_output=True, text=True,
                             check=True).stdout

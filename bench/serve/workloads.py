@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ CACHE = ROOT / ".mlops" / "bench-serve"
 FOREST_TREES = 300
 ROWS_PER_REQUEST = 64
 """Rows in each request of the many-row workloads (forest-64, churn-64)."""
+_NUMPY_TYPES = {"tensor(float)": "<f4", "tensor(double)": "<f8", "tensor(int64)": "<i8",
+                "tensor(int32)": "<i4"}
 _V2_TYPES = {"tensor(float)": "FP32", "tensor(double)": "FP64", "tensor(int64)": "INT64",
              "tensor(int32)": "INT32", "tensor(string)": "BYTES"}
 
@@ -63,6 +66,27 @@ class Workload:
                             "datatype": _V2_TYPES[kind],
                             "data": [value for row in tensors[name] for value in row]}
                            for name, kind, _ in self.graph_inputs()]}
+
+    def v2_binary_body(self) -> tuple[bytes, int]:
+        """(body, JSON header length): the same tensors in v2's binary data extension, raw
+        little-endian numbers and 4-byte length-prefixed strings after a JSON header."""
+        import numpy as np
+
+        tensors = self.tensors()
+        head: list[dict[str, Any]] = []
+        blobs: list[bytes] = []
+        for name, kind, _ in self.graph_inputs():
+            rows = tensors[name]
+            if kind == "tensor(string)":
+                blob = b"".join(struct.pack("<I", len(text.encode())) + text.encode()
+                                for row in rows for text in row)
+            else:
+                blob = np.asarray(rows, dtype=_NUMPY_TYPES[kind]).tobytes()
+            head.append({"name": name, "shape": [len(rows), len(rows[0])],
+                         "datatype": _V2_TYPES[kind], "parameters": {"binary_data_size": len(blob)}})
+            blobs.append(blob)
+        header = json.dumps({"inputs": head}).encode()
+        return header + b"".join(blobs), len(header)
 
     def bentoml_request(self) -> tuple[str, dict[str, Any]]:
         """(path, body): the batchable ndarray API for one input, the column API otherwise."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench.bench_serve import Point, measurements
 from bench.serve.cpu import cpu_seconds, descendants
@@ -65,3 +67,33 @@ def test_ratios_put_mlops_over_each_peer_and_each_variant_over_today() -> None:
     assert figures["example: stack granian workers=1 / mlops v2 c=8 req/s ratio"] == (1.5, None)
     assert figures["example: kserve 0.21.0 c=8 CPU"] == (0.5, None)
     assert not any("/ mlops /predict" in name for name in figures)
+
+
+def test_a_binary_v2_body_reaches_the_server_as_the_same_columns_as_json(tmp_path: Path) -> None:
+    """The features bench's binary bodies (strings, integers and floats in one request) are what
+    the server parses from the JSON body, through the server's own parser."""
+    import numpy as np
+
+    from mlops.serving import protocol
+    from mlops.serving.app import build_app
+    from mlops.serving.config import ServerConfig
+    from mlops.spec.loader import load_spec
+
+    (churn,) = workloads(["churn-64"])
+    config = ServerConfig.from_spec(load_spec(churn.spec, check_files=False)).with_overrides(
+        model=churn.model, request_log_dir=str(tmp_path))
+    app = build_app(config, access_log=False)
+    try:
+        binary, header = churn.v2_binary_body()
+        text = json.dumps(churn.v2_body()).encode()
+        parsed = [protocol.parse_infer(body, length, app.inputs, app.model.outputs, app.rules)
+                  for body, length in ((binary, header), (text, None))]
+    finally:
+        app.close()
+    assert parsed[0].rows == parsed[1].rows == 64
+    assert sorted(parsed[0].columns) == sorted(parsed[1].columns) == sorted(churn.row)
+    for name in churn.row:  # FP32 tensors: binary carries the float32 the JSON number rounds to
+        binary_column, json_column = parsed[0].columns[name], parsed[1].columns[name]
+        if json_column.dtype.kind == "f":
+            json_column = json_column.astype(np.float32)
+        np.testing.assert_array_equal(binary_column, json_column)
