@@ -162,12 +162,21 @@ def test_runtime_has_no_training_or_load_stack(container: tuple[Any, int]) -> No
     assert (code, found.decode().strip()) == (0, "[]")
 
 
-def test_sigterm_stops_the_container_cleanly(container: tuple[Any, int]) -> None:
-    running, _ = container
-    running.stop(timeout=30)  # SIGTERM, then SIGKILL only after 30 s
-    assert running.wait(timeout=40)["StatusCode"] == 0, running.logs().decode()[-3000:]
-    logs = [json.loads(line) for line in running.logs().decode().splitlines()
-            if line.startswith("{")]
+def test_sigterm_stops_the_container_cleanly(client: Any, built: Built, tmp_path: Path) -> None:
+    """A container of its own: stopping the module's would fail whichever tests a random order
+    puts after this one."""
+    running, port = _serve(client, built, tmp_path / "requests")
+    try:
+        row = _test_rows(built)[0]
+        status, body = _post(port, "/predict", {"instances": [
+            {k: float(v) for k, v in row.items() if k != "label"}]})
+        assert status == 200, body
+        running.stop(timeout=30)  # SIGTERM, then SIGKILL only after 30 s
+        assert running.wait(timeout=40)["StatusCode"] == 0, running.logs().decode()[-3000:]
+        logs = [json.loads(line) for line in running.logs().decode().splitlines()
+                if line.startswith("{")]
+    finally:
+        running.remove(force=True)
     assert any(entry.get("event") == "access" and entry["path"] == "/predict" for entry in logs)
 
 
