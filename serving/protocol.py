@@ -342,7 +342,7 @@ def infer_response(model_name: str, version: str, request: InferRequest,
                                   "datatype": "BYTES" if text else NUMPY_TO_V2.get(array.dtype,
                                                                                    "BYTES")}
         if name in request.binary_outputs:
-            blob = _bytes_blob(array) if text else np.ascontiguousarray(array).tobytes()
+            blob = bytes_blob(array) if text else np.ascontiguousarray(array).tobytes()
             tensor["parameters"] = {"binary_data_size": len(blob)}
             blobs.append(blob)
         else:
@@ -356,7 +356,9 @@ def infer_response(model_name: str, version: str, request: InferRequest,
     return (header + b"".join(blobs), len(header)) if blobs else (header, None)
 
 
-def _bytes_blob(array: np.ndarray) -> bytes:
+def bytes_blob(array: np.ndarray) -> bytes:
+    """A BYTES tensor in v2's binary data extension: each value 4-byte little-endian length
+    prefixed."""
     parts = []
     for value in array.ravel().tolist():
         data = value if isinstance(value, bytes) else str(value).encode()

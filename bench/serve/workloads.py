@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,16 +71,15 @@ class Workload:
         little-endian numbers and 4-byte length-prefixed strings after a JSON header."""
         import numpy as np
 
+        from mlops.serving.protocol import bytes_blob
+
         tensors = self.tensors()
         head: list[dict[str, Any]] = []
         blobs: list[bytes] = []
         for name, kind, _ in self.graph_inputs():
             rows = tensors[name]
-            if kind == "tensor(string)":
-                blob = b"".join(struct.pack("<I", len(text.encode())) + text.encode()
-                                for row in rows for text in row)
-            else:
-                blob = np.asarray(rows, dtype=_NUMPY_TYPES[kind]).tobytes()
+            blob = (bytes_blob(np.asarray(rows, dtype=object)) if kind == "tensor(string)"
+                    else np.asarray(rows, dtype=_NUMPY_TYPES[kind]).tobytes())
             head.append({"name": name, "shape": [len(rows), len(rows[0])],
                          "datatype": _V2_TYPES[kind], "parameters": {"binary_data_size": len(blob)}})
             blobs.append(blob)
