@@ -9,7 +9,7 @@ values, so training/serving skew is caught rather than created.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,11 +30,50 @@ def take(columns: Columns, index: npt.NDArray[Any] | slice) -> dict[str, npt.NDA
     return {name: values[index] for name, values in columns.items()}
 
 
-def concat(parts: Sequence[Columns]) -> dict[str, npt.NDArray[Any]]:
-    """Batches one after another (the same columns in each)."""
+class Matrix(Mapping[str, npt.NDArray[Any]]):
+    """Numeric columns that arrived as one row-major matrix [rows, columns] (a v2 tensor carrying
+    every feature): a column is a view into it, made when asked for, and `stacked` hands a
+    consumer the matrix itself. For a one-row request of 30 features, splitting the tensor into
+    columns and stacking them again for the schema check, the metrics and the feed cost more
+    than the model."""
+
+    __slots__ = ("_index", "block", "names")
+
+    def __init__(self, block: npt.NDArray[np.float64], names: tuple[str, ...]) -> None:
+        self.block = block
+        self.names = names
+        self._index: dict[str, int] | None = None
+
+    def __getitem__(self, name: str) -> npt.NDArray[np.float64]:
+        if self._index is None:
+            self._index = {column: position for position, column in enumerate(self.names)}
+        return self.block[:, self._index[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def stacked(columns: Columns, names: tuple[str, ...]) -> npt.NDArray[np.float64]:
+    """Numeric columns as one float64 matrix [len(names), rows], to read, not to write: the
+    matrix they came in when they did (see `Matrix`), else a new one."""
+    if isinstance(columns, Matrix) and columns.names == names:
+        return columns.block.T
+    return np.array([columns[name] for name in names], dtype=np.float64)
+
+
+def concat(parts: Sequence[Columns]) -> Columns:
+    """Batches one after another (the same columns in each); matrices stay one matrix."""
+    first = parts[0]
     if len(parts) == 1:
-        return dict(parts[0])
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+        return first
+    if isinstance(first, Matrix):
+        matrices = [p for p in parts if isinstance(p, Matrix) and p.names == first.names]
+        if len(matrices) == len(parts):
+            return Matrix(np.concatenate([part.block for part in matrices]), first.names)
+    return {name: np.concatenate([part[name] for part in parts]) for name in first}
 
 
 def text_array(values: Iterable[Any]) -> npt.NDArray[np.object_]:

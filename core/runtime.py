@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from .columns import Columns, length
+from .columns import Columns, length, stacked
 from .contract import (
     FLOAT_ELEMENTS,
     ColumnRule,
@@ -92,8 +92,7 @@ class OnnxModel:
 
     def _tensor(self, binding: InputBinding, columns: Columns) -> npt.NDArray[Any]:
         if self.contract.layout == "matrix":
-            stacked = np.array([columns[name] for name in binding.columns], dtype=np.float64).T
-            return self._numeric(binding, stacked, binding.columns[0])
+            return self._numeric(binding, stacked(columns, binding.columns).T, binding.columns[0])
         name = binding.columns[0]
         values = columns[name]
         rule = self.contract.rule(name)

@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 
 from mlops.core import telemetry as t
-from mlops.core.columns import Columns
+from mlops.core.columns import Columns, stacked
 
 Labels = tuple[tuple[str, str], ...]
 Sample = tuple[str, Labels, float]
@@ -112,10 +112,9 @@ class ServerMetrics:
         many rows got each label."""
         self.batches.observe(rows)
         if self.features:
-            block = np.array([columns[name] for name in self.features], dtype=np.float64)
+            block = stacked(columns, self.features)
             missing = np.isnan(block)
-            block[missing] = 0.0
-            self.feature_sums += block.sum(axis=1)
+            self.feature_sums += np.where(missing, 0.0, block).sum(axis=1)
             self.feature_counts += block.shape[1] - missing.sum(axis=1)
         self.values.observe_many(values)
         for label, count in labels.items():

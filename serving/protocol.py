@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from mlops.core.columns import Columns, Matrix
 from mlops.core.contract import ColumnRule
 
 from .errors import ClientError, invalid
@@ -39,7 +40,6 @@ V2_DTYPES: dict[str, type[np.generic]] = {
 NUMERIC = ", ".join(name for name in V2_DTYPES if name != "BOOL")
 NUMPY_TO_V2 = {np.dtype(v): k for k, v in V2_DTYPES.items()}
 DUMPS_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
-Columns = dict[str, npt.NDArray[Any]]
 _TEXT_CELLS = frozenset({str, type(None)})
 """The cell types a text tensor's JSON data may hold (check_cell's answer for text)."""
 
@@ -110,7 +110,8 @@ def parse_infer(body: bytes, header_length: int | None, inputs: Sequence[ModelIn
                     else f"one tensor per model input ({', '.join(names)})")
         raise invalid(f"'inputs' must list {expected}, got {given}")
     by_name = {model_input.info.name: model_input for model_input in inputs}
-    columns: Columns = {}
+    columns: dict[str, npt.NDArray[Any]] = {}
+    matrix: Matrix | None = None
     rows: int | None = None
     offset = 0
     for index, item in enumerate(tensors):
@@ -131,6 +132,9 @@ def parse_infer(body: bytes, header_length: int | None, inputs: Sequence[ModelIn
             raise invalid(f"{where}: {count} rows, but the inputs before it have {rows}")
         rows = count
         width = len(model_input.columns)
+        if width > 1 and len(inputs) == 1 and not model_input.text:
+            matrix = Matrix(values.reshape(count, width), model_input.columns)
+            continue
         for position, name in enumerate(model_input.columns):
             columns[name] = values[position::width] if width > 1 else values
     if binary and offset != len(binary):
@@ -138,8 +142,8 @@ def parse_infer(body: bytes, header_length: int | None, inputs: Sequence[ModelIn
     chosen, binary_outputs = _requested_outputs(doc, outputs)
     request_id = doc.get("id")
     assert rows is not None
-    return InferRequest(str(request_id) if request_id is not None else None, columns, rows,
-                        chosen, binary_outputs)
+    return InferRequest(str(request_id) if request_id is not None else None,
+                        columns if matrix is None else matrix, rows, chosen, binary_outputs)
 
 
 def _tensor_values(tensor: dict[str, Any], binary: bytes, offset: int, model_input: ModelInput,

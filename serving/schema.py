@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from mlops.core.columns import Columns, text_array
+from mlops.core.columns import Columns, Matrix, stacked, text_array
 from mlops.core.contract import FLOAT32_MAX, ColumnRule
 
 from .errors import ClientError
@@ -98,6 +98,7 @@ class SchemaRules:
         a float / an int within them needs no other look."""
         self._numeric_index = [entry[0] for entry in self._plan]
         self._all_numeric = len(numeric) == len(names)
+        self._text = tuple(rule.name for rule in rules if rule.text)
         self._filters: dict[tuple[str, ...], _Filter] = {}
         """Per set of numeric columns a request carries (nearly always all of them): the
         pre-filter's bounds and row indices, built once."""
@@ -108,7 +109,7 @@ class SchemaRules:
     # --- JSON rows: cell by cell --------------------------------------------------------------
 
     def read_rows(self, table: Sequence[Sequence[Any]],
-                  where: str) -> tuple[dict[str, npt.NDArray[Any]], list[Violation]]:
+                  where: str) -> tuple[Columns, list[Violation]]:
         """Rows of JSON values in feature order -> (raw columns, violations); a value of the wrong
         type or an infinity raises at once. A plain number inside its bounds costs one type test
         and one chained comparison; anything else goes to the judge."""
@@ -127,10 +128,11 @@ class SchemaRules:
                     self._finite(rule, float(value), row, where)
                 if (broken := self._broken(rule, None if value is None else float(value))):
                     found.append(Violation(row, rule.name, *broken))
+        if self._all_numeric:
+            return Matrix(np.array(table, dtype=np.float64), self.numeric), self._sorted(found)
         columns: dict[str, npt.NDArray[Any]] = {}
         if self.numeric:
-            block = np.array(table if self._all_numeric else
-                             [[cells[i] for i in self._numeric_index] for cells in table],
+            block = np.array([[cells[i] for i in self._numeric_index] for cells in table],
                              dtype=np.float64)
             columns = {name: block[:, j] for j, name in enumerate(self.numeric)}
         for index, rule in enumerate(self.rules.values()):
@@ -144,16 +146,17 @@ class SchemaRules:
                           for row, text in enumerate(values.tolist())
                           if (broken := self._broken(rule, text)) is not None]
         ordered = {name: columns[name] for name in self.rules}
-        return ordered, sorted(found, key=lambda v: (v.row, self._position[v.feature]))
+        return ordered, self._sorted(found)
 
     # --- typed tensors: vectorised ----------------------------------------------------------
 
     def check_columns(self, columns: Columns, where: str) -> list[Violation]:
         """Violations in raw columns from typed tensors; a wrong type or an infinity raises."""
         found: list[Violation] = []
-        numeric = tuple(name for name in self.numeric if name in columns)
+        every = len(columns) == len(self.rules)  # as in every parsed request
+        numeric = self.numeric if every else tuple(n for n in self.numeric if n in columns)
         if numeric:
-            block = np.array([columns[name] for name in numeric], dtype=np.float64)
+            block = stacked(columns, numeric)
             plan = self._filters.get(numeric)
             if plan is None:
                 plan = self._filters[numeric] = _Filter([self.rules[n] for n in numeric],
@@ -166,11 +169,15 @@ class SchemaRules:
                 self._finite(rule, number, int(row), where)
                 if (broken := self._broken(rule, number)) is not None:
                     found.append(Violation(int(row), rule.name, *broken))
-        for name, values in columns.items():
-            rule = self.rules[name]
-            if rule.text and not self._text_passes(rule, values):
+        for name in self._text if every else (n for n in self._text if n in columns):
+            rule, values = self.rules[name], columns[name]
+            if not self._text_passes(rule, values):
                 found += [Violation(row, name, *broken) for row, text in enumerate(values.tolist())
                           if (broken := self._broken(rule, text)) is not None]
+        return self._sorted(found)
+
+    def _sorted(self, found: list[Violation]) -> list[Violation]:
+        """By row, then in feature order: the first one is the one a client is told about."""
         return sorted(found, key=lambda v: (v.row, self._position[v.feature]))
 
     def _text_passes(self, rule: ColumnRule, values: npt.NDArray[Any]) -> bool:

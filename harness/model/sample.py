@@ -34,7 +34,7 @@ class RowSample:
         self.seen = 0
         self._priority: npt.NDArray[np.uint64] = np.empty(0, dtype=np.uint64)
         self._index: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
-        self._columns: dict[str, npt.NDArray[Any]] = {}
+        self._columns: Columns = {}
 
     def add(self, start: int, columns: Columns) -> None:
         """Offer consecutive rows, the first at index `start` of the split."""

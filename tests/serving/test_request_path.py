@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mlops.core.columns import text_array
+from mlops.core.columns import Matrix, text_array
 from mlops.core.contract import ColumnRule
 from mlops.serving import request_log
 from mlops.serving.config import RequestLogConfig
@@ -22,7 +22,7 @@ from mlops.serving.errors import ClientError
 from mlops.serving.logs import _timestamp
 from mlops.serving.metrics import Histogram, ServerMetrics
 from mlops.serving.model import TensorInfo
-from mlops.serving.protocol import ModelInput, parse_infer
+from mlops.serving.protocol import ModelInput, parse_infer, parse_instances
 from mlops.serving.request_log import RequestLogger
 from mlops.serving.schema import SchemaRules
 
@@ -82,6 +82,32 @@ def test_a_shape_off_the_usual_path_is_still_refused_with_its_message(shape: lis
     with pytest.raises(ClientError) as raised:
         parse(v2({"shape": [3, 1], "data": ["basic", "n/a", None]}, shape))
     assert raised.value.message == message
+
+
+def test_one_tensor_of_every_column_is_checked_and_counted_as_its_columns_would_be() -> None:
+    rules = SchemaRules((ColumnRule("age", "float", nullable=True, max=90),
+                         ColumnRule("calls", "int")), False)
+    numbers = (ModelInput(TensorInfo("numbers", "FP32", (-1, 2)), ("age", "calls"), False),)
+    body = json.dumps({"inputs": [{"name": "numbers", "datatype": "FP32", "shape": [3, 2],
+                                   "data": [30.5, 1, None, 8, 95, 2]}]}).encode()
+    parsed = parse_infer(body, None, numbers, OUTPUTS, rules).columns
+    instances, _, judged = parse_instances(json.dumps({"instances": [
+        {"age": 30.5, "calls": 1}, {"age": None, "calls": 8}, {"age": 95, "calls": 2}]}).encode(),
+        rules)
+    split = {"age": np.array([30.5, math.nan, 95.0]), "calls": np.array([1.0, 8.0, 2.0])}
+    assert isinstance(parsed, Matrix) and isinstance(instances, Matrix)
+    expected = rules.check_columns(split, "row {row}, ")
+    assert [(v.row, v.feature, v.rule) for v in expected] == [(2, "age", "max")]
+    assert rules.check_columns(parsed, "row {row}, ") == judged == expected
+    sums = []
+    for columns in (parsed, instances, split):
+        np.testing.assert_array_equal(np.array([columns["age"], columns["calls"]]),
+                                      np.array([split["age"], split["calls"]]))
+        metrics = ServerMetrics("m", ["age", "calls"], (0.5, 1.0))
+        metrics.batch(columns, 3, np.array([0.2, 0.7, 0.9]), {})
+        sums.append([(n, v) for n, _, v in metrics.samples() if n.startswith("mlops_feature")])
+    assert sums[0] == sums[1] == sums[2]
+    assert math.isnan(parsed["age"][1])  # the request's own values are left alone
 
 
 def test_observe_many_counts_like_one_value_at_a_time() -> None:
