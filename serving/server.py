@@ -1,4 +1,5 @@
-"""Run the app under uvicorn (httptools + uvloop): one process, or several workers sharing the port.
+"""Run the app under uvicorn (httptools + uvloop, a response in one send: `http`): one process, or
+several workers sharing the port.
 
 SIGTERM: uvicorn stops accepting, lets in-flight requests finish for up to DRAIN_SECONDS (inside
 the 30 s grace period the Kubernetes manifests declare), then the lifespan shutdown flushes the
@@ -20,6 +21,7 @@ import uvicorn
 from . import logs
 from .app import METRICS_DIR_ENV, build_app
 from .config import CONFIG_ENV, ServerConfig
+from .http import JoinedWritesProtocol
 from .log_upload import LEFTOVERS_ENV, offer_leftovers
 from .request_log import file_stem
 from .verify import verify_before_serving
@@ -29,7 +31,7 @@ DRAIN_SECONDS = 25
 
 def _uvicorn_options(config: ServerConfig) -> dict[str, object]:
     return {
-        "host": config.host, "port": config.port, "loop": "uvloop", "http": "httptools",
+        "host": config.host, "port": config.port, "loop": "uvloop", "http": JoinedWritesProtocol,
         "lifespan": "on", "access_log": False, "server_header": False,
         "log_config": logs.log_config(), "timeout_graceful_shutdown": DRAIN_SECONDS,
         "timeout_keep_alive": 30, "backlog": 2048,
