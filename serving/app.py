@@ -94,9 +94,11 @@ class InferenceApp:
         self.version = lineage.version
         self.lineage_headers = lineage.headers
         numeric = [rule.name for rule in config.columns if not rule.text]
+        self.positive = 1 if config.task == "binary_classification" else None
         self.metrics = ServerMetrics(config.name, numeric, config.value_buckets, (
             ("version", lineage.version), ("digest", lineage.digest), ("commit", lineage.commit)),
-            variant=config.variant)
+            variant=config.variant, positive=self.positive,
+            labels=() if config.task == "regression" else model.labels)
         self.metrics.ready = 1.0
         self.shared = SharedMetrics(metrics_dir, self.metrics) if metrics_dir else None
         self.request_log = (RequestLogger(config.request_log, config.name, config.features,
@@ -113,7 +115,6 @@ class InferenceApp:
             if binding.element in FLOAT_ELEMENTS or binding.element == "string"
             for name in binding.columns)
         """Columns whose graph input can take a missing value (NaN, or the text placeholder)."""
-        self.positive = 1 if config.task == "binary_classification" else None
         self.batcher = MicroBatcher(self.model.run, self._observe, config.max_batch_size,
                                     config.max_batch_delay_ms)
         self.static: dict[str, tuple[str, Handler]] = {
@@ -134,15 +135,7 @@ class InferenceApp:
     # --- the model --------------------------------------------------------------------------
 
     def _observe(self, columns: Columns, rows: int, outputs: Outputs) -> None:
-        scores = self.model.scores(outputs, rows)
-        if self.config.task == "regression":
-            self.metrics.batch(columns, rows, scores, {})
-            return
-        labels = self.model.labels
-        counts = np.bincount(scores.argmax(axis=1), minlength=len(labels)).tolist()
-        values = scores[:, self.positive] if self.positive is not None else scores.max(axis=1)
-        tally = zip(labels, counts, strict=True)
-        self.metrics.batch(columns, rows, values, {label: n for label, n in tally if n})
+        self.metrics.batch(columns, rows, self.model.scores(outputs, rows))
 
     def _log_sample(self, request_id: str, columns: Columns, scores: np.ndarray) -> None:
         assert self.request_log is not None

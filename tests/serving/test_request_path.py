@@ -16,7 +16,7 @@ import pytest
 
 from mlops.core.columns import Matrix, text_array
 from mlops.core.contract import ColumnRule
-from mlops.serving import request_log
+from mlops.serving import metrics, request_log
 from mlops.serving.config import RequestLogConfig
 from mlops.serving.errors import ClientError
 from mlops.serving.logs import _timestamp
@@ -104,7 +104,7 @@ def test_one_tensor_of_every_column_is_checked_and_counted_as_its_columns_would_
         np.testing.assert_array_equal(np.array([columns["age"], columns["calls"]]),
                                       np.array([split["age"], split["calls"]]))
         metrics = ServerMetrics("m", ["age", "calls"], (0.5, 1.0))
-        metrics.batch(columns, 3, np.array([0.2, 0.7, 0.9]), {})
+        metrics.batch(columns, 3, np.array([0.2, 0.7, 0.9]))
         sums.append([(n, v) for n, _, v in metrics.samples() if n.startswith("mlops_feature")])
     assert sums[0] == sums[1] == sums[2]
     assert math.isnan(parsed["age"][1])  # the request's own values are left alone
@@ -120,15 +120,17 @@ def test_observe_many_counts_like_one_value_at_a_time() -> None:
 
 
 def test_a_batch_counts_labels_and_sums_only_present_feature_values() -> None:
-    metrics = ServerMetrics("m", ["age", "calls"], (0.5, 1.0))
+    metrics = ServerMetrics("m", ["age", "calls"], (0.5, 1.0), labels=("no", "yes"), positive=1)
     columns = {"age": np.array([30.0, math.nan, 50.0]), "calls": np.array([1.0, 2.0, 3.0]),
                "plan": text_array(["a", None, "b"])}
-    metrics.batch(columns, 3, np.array([0.2, 0.7, 0.9]), {"yes": 2, "no": 1})
-    metrics.batch(columns, 3, np.array([0.1, 0.1, 0.1]), {"no": 3})
+    metrics.batch(columns, 3, np.array([[0.8, 0.2], [0.3, 0.7], [0.1, 0.9]]))
+    metrics.batch(columns, 3, np.array([[0.9, 0.1]] * 3))
     samples = {(name, labels[-1][1] if len(labels) > 2 else ""): value
                for name, labels, value in metrics.samples()}
     assert samples[("mlops_predictions_total", "yes")] == 2
     assert samples[("mlops_predictions_total", "no")] == 4
+    assert samples[("mlops_prediction_value_bucket", "0.5")] == 4
+    assert samples[("mlops_prediction_value_sum", "")] == pytest.approx(2.1)
     assert samples[("mlops_feature_value_sum", "age")] == 160.0
     assert samples[("mlops_feature_value_count", "age")] == 4
     assert samples[("mlops_feature_value_count", "calls")] == 6
@@ -209,3 +211,29 @@ def test_log_timestamps_are_utc_milliseconds_across_seconds() -> None:
     assert stamps == ["2025-12-01T12:00:00.125Z", "2025-12-01T12:00:00.999Z",
                       "2025-12-01T12:00:01.500Z", "1970-01-01T00:00:59.250Z",
                       "2025-12-01T12:00:00.000Z"]
+
+
+@pytest.mark.parametrize("labels", [(), ("a", "b", "c")])
+def test_runs_added_up_later_count_as_if_added_one_by_one(labels: tuple[str, ...]) -> None:
+    """Over FOLD_BATCHES runs and before a scrape in between: the same samples as one run of
+    every row (but the batch sizes)."""
+    rng = np.random.default_rng(7)
+    runs = metrics.FOLD_BATCHES + 40
+    ages = np.where(rng.random(runs) < 0.2, math.nan, rng.normal(40, 10, runs))
+    scores = rng.dirichlet(np.ones(3), runs) if labels else rng.normal(0.5, 0.3, runs)
+    whole = ServerMetrics("m", ["age"], (0.25, 0.5, 0.75), labels=labels)
+    whole.batch({"age": ages}, runs, scores)
+    one_by_one = ServerMetrics("m", ["age"], (0.25, 0.5, 0.75), labels=labels)
+    for row in range(runs):
+        one_by_one.batch(Matrix(ages[row:row + 1, None], ("age",)), 1, scores[row:row + 1])
+        if row == 10:
+            early = {(n, lbl): v for n, lbl, v in one_by_one.samples()}
+            assert early[("mlops_feature_value_count", (*whole.model, ("feature", "age")))] == (
+                np.count_nonzero(~np.isnan(ages[:11])))
+
+    def shown(samples: list[Any]) -> dict[Any, float]:
+        return {(n, lbl): v for n, lbl, v in samples if not n.startswith("mlops_batch_rows")}
+
+    expected, got = shown(whole.samples()), shown(one_by_one.samples())
+    assert got.keys() == expected.keys()
+    assert got == pytest.approx(expected)
