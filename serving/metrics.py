@@ -25,12 +25,15 @@ Sample = tuple[str, Labels, float]
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                     5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
-FOLD_BATCHES = 256
-FOLD_ROWS = 4096
+FOLD_BATCHES = 64
+FOLD_ROWS = 1024
 """Model runs wait, up to FOLD_BATCHES runs or FOLD_ROWS rows (or the next scrape), to have their
 inputs and scores added up in one numpy pass: run by run, a one-row request's metrics cost more
 than its model (12% of the server's CPU at one connection, py-spy), since a numpy call costs
-about the same for one row as for thousands."""
+about the same for one row as for thousands. The pass runs on the request that fills the
+window, so the window stays small: 64 one-row runs take ~0.09 ms (1.4 us a run, as 256 do) and
+1,024 rows of 64-row runs ~0.15 ms, where 4,096 rows took 1.1-1.6 ms and put every 64th
+64-row request in the p99 at one connection (bench/serve/NOTES.md, session 30)."""
 GAUGES = frozenset(m.name for m in t.SERVER_METRICS if m.kind == "gauge") - {
     m.name for m in t.UPLOAD_METRICS}
 """Gauges of the whole server (readiness, model info): several workers' values merge to the

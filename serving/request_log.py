@@ -26,7 +26,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from mlops.core.columns import Columns
+from mlops.core.columns import Columns, Matrix
 
 from .config import RequestLogConfig
 from .log_upload import Uploader
@@ -75,6 +75,20 @@ def _cells(values: npt.NDArray[Any]) -> list[Any]:
     if values.dtype.kind == "f" and np.isnan(values).any():
         return [None if cell != cell else cell for cell in cells]
     return cells
+
+
+def _feature_rows(columns: Columns, features: tuple[str, ...], rows: int) -> Iterable[Sequence[Any]]:
+    """Each row's feature cells in spec order, JSON-ready: a matrix's rows come from one
+    tolist() (30 column views, 30 tolist() calls and a transpose cost a 64-row request ~80 us
+    more), other columns' cells are zipped."""
+    if isinstance(columns, Matrix) and columns.names == features:
+        block = columns.block
+        if np.isnan(block).any():
+            return [[None if cell != cell else cell for cell in row] for row in block.tolist()]
+        return block.tolist()  # type: ignore[no-any-return]
+    if not features:
+        return [()] * rows
+    return zip(*[_cells(columns[name]) for name in features], strict=True)
 
 
 def _file_name(model: str, suffix: str) -> str:
@@ -230,12 +244,12 @@ class RequestLogger:
         one dict per row built from whole columns' lists, encoded here (see the module's
         docstring for why not in the writer thread)."""
         head = (time.time(), request_id, self.model, self.digest)
-        cells = [_cells(columns[name]) for name in self.features]
         names, variant = self.names, self.variant
         records = [dict(zip(names, (*head, index, *inputs, prediction, score, variant),
                             strict=True))
-                   for index, (prediction, score, *inputs) in enumerate(
-                       zip(predictions, scores, *cells, strict=True))]
+                   for index, (inputs, prediction, score) in enumerate(
+                       zip(_feature_rows(columns, self.features, len(predictions)),
+                           predictions, scores, strict=True))]
         chunk = self.sink.encode(records)
         with self.lock:
             self.pending.append(chunk)

@@ -159,6 +159,25 @@ def test_request_log_rows_keep_the_field_order_text_and_nulls(tmp_path: Path) ->
     assert rows[0]["timestamp"] == rows[1]["timestamp"]
 
 
+@pytest.mark.parametrize("missing", [False, True])
+def test_a_matrix_request_logs_the_rows_its_columns_would(tmp_path: Path, missing: bool) -> None:
+    block = np.array([[1.5, 2.0], [math.nan if missing else 3.0, 4.25]])
+    logged = []
+    for name, columns in (("columns", {"a": block[:, 0].copy(), "b": block[:, 1].copy()}),
+                          ("matrix", Matrix(block, ("a", "b")))):
+        folder = tmp_path / name
+        logger = RequestLogger(RequestLogConfig(str(folder), 1.0, "jsonl", 1), "m", ["a", "b"],
+                               "sha256:ab")
+        logger.add("req-1", columns, ["no", "yes"], [0.25, 0.75])
+        logger.close()
+        logged.append([{k: v for k, v in json.loads(line).items() if k != "timestamp"}
+                       for path in folder.glob("*.jsonl")
+                       for line in path.read_text().splitlines()])
+    assert logged[1] == logged[0]
+    assert [(row["a"], row["b"]) for row in logged[1]] == [
+        (1.5, 2.0), (None if missing else 3.0, 4.25)]
+
+
 def test_parquet_request_log_joins_requests_whose_column_was_all_null(tmp_path: Path) -> None:
     """Each request is encoded on its own, so a column null in every row of one request is typed
     null there; the writer still gives one file with the column's real type."""
