@@ -1,15 +1,16 @@
 """Adaptive micro-batching: concurrent requests share one onnxruntime run.
 
-The model runs on one worker thread (onnxruntime releases the GIL), so the event loop keeps
-parsing requests meanwhile; whatever queued up during a run forms the next batch, up to
-`max_batch_size` rows. The batcher waits up to `max_batch_delay_ms` for more rows only while other
-requests are still being read, so a lone request (concurrency 1) never waits.
+Whatever queued up during a run forms the next batch, up to `max_batch_size` rows. The batcher
+waits up to `max_batch_delay_ms` for more rows only while other requests are still being read, so
+a lone request (concurrency 1) never waits.
 
-A lone request to a fast model (a batch of one request, nothing else queued or being read, the
-last run under `INLINE_SECONDS`) runs on the event loop itself: handing it to the worker thread
-and back costs two thread wake-ups and the GIL changing hands, more than such a run, with nothing
-to overlap. Batches of several requests keep the thread, so the loop reads the next ones
-meanwhile.
+A batch the model runs fast (its rows at the last run's seconds per row under `INLINE_SECONDS`)
+runs on the event loop itself; a slower one runs on a worker thread (onnxruntime releases the
+GIL), so the loop keeps reading requests and answering health checks meanwhile. Handing a run to
+the thread and back costs two thread wake-ups and the GIL changing hands twice; on two cores
+shared with the load generator that cost more than the overlap saved: 0.6-0.8 ms of server CPU
+per 64-row forest request at 8 and 32 connections, and 10-30% of one-row throughput at 32
+(bench/serve/NOTES.md, session 30). A host with cores to spare gets them with `serving.workers`.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ Outputs = dict[str, np.ndarray]
 RunModel = Callable[[Columns], Outputs]
 OnBatch = Callable[[Columns, int, Outputs], None]
 INLINE_SECONDS = 0.002
-"""The longest model run a lone batch may block the event loop for (health checks, new
-connections and SIGTERM wait at most this long)."""
+"""The longest model run expected to block the event loop (health checks, new connections and
+SIGTERM wait about this long at most)."""
 
 
 @dataclass
@@ -53,7 +54,9 @@ class MicroBatcher:
         self.worker: asyncio.Task[None] | None = None
         self.arrived = asyncio.Event()
         self.inline_seconds = inline_seconds
-        self.last_run = inline_seconds  # unknown until measured: the first run goes to the thread
+        self.seconds_per_row = float("inf")
+        """The last run's time per row; unknown until measured, so the first run goes to the
+        thread. Per row, so a batch larger than the last one is not taken for as fast."""
 
     async def predict(self, columns: Columns, rows: int) -> Outputs:
         """Outputs for these rows (raw columns), computed in whichever batch they land in."""
@@ -70,12 +73,12 @@ class MicroBatcher:
             jobs = await self._collect()
             batch = jobs[0].columns if len(jobs) == 1 else concat([j.columns for j in jobs])
             rows = sum(job.rows for job in jobs)
+            inline = self.seconds_per_row * rows < self.inline_seconds
             try:
-                if (len(jobs) == 1 and self.reading == 0 and not self.queue
-                        and self.last_run < self.inline_seconds):
-                    outputs = self._timed(batch)
+                if inline:
+                    outputs = self._timed(batch, rows)
                 else:
-                    outputs = await loop.run_in_executor(self.executor, self._timed, batch)
+                    outputs = await loop.run_in_executor(self.executor, self._timed, batch, rows)
             except Exception as error:  # a model failure answers every request of the batch
                 for job in jobs:
                     if not job.future.done():
@@ -88,13 +91,15 @@ class MicroBatcher:
                 if not job.future.done():  # the client may have gone away
                     job.future.set_result({k: v[start:end] for k, v in outputs.items()})
                 start = end
+            if inline and self.queue:
+                await asyncio.sleep(0)  # answer this batch (and read new requests) before the next
 
-    def _timed(self, batch: Columns) -> Outputs:
+    def _timed(self, batch: Columns, rows: int) -> Outputs:
         started = time.perf_counter()
         try:
             return self.run(batch)
         finally:
-            self.last_run = time.perf_counter() - started
+            self.seconds_per_row = (time.perf_counter() - started) / max(rows, 1)
 
     async def _collect(self) -> list[_Job]:
         """Take queued jobs up to max_rows; wait briefly for more only if more are coming."""

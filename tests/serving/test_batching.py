@@ -60,7 +60,7 @@ def test_a_slow_model_always_runs_on_its_thread() -> None:
     assert [thread for thread, _ in model.runs] == ["onnxruntime_0", "onnxruntime_0"]
 
 
-def test_a_batch_of_several_requests_runs_on_the_thread() -> None:
+def test_a_batch_of_several_requests_to_a_fast_model_runs_on_the_event_loop() -> None:
     model = Model()
 
     async def two_at_once() -> None:
@@ -71,10 +71,45 @@ def test_a_batch_of_several_requests_runs_on_the_thread() -> None:
         running.close()
 
     asyncio.run(two_at_once())
-    assert model.runs[1:] == [("onnxruntime_0", 2)]
+    assert model.runs[1:] == [(threading.current_thread().name, 2)]
 
 
-def test_requests_still_being_read_join_one_batch_on_the_thread() -> None:
+def test_a_batch_too_large_for_the_last_runs_pace_goes_to_the_thread() -> None:
+    """1 ms a run: one row is fast at 50 ms a batch, 100 rows at 1 ms a row are not."""
+    model = Model(seconds=0.001)
+
+    async def growing() -> None:
+        running = batcher(model, inline_seconds=0.05)
+        for rows in (1, 1, 100):
+            await running.predict({"x": np.zeros(rows)}, rows)
+        running.close()
+
+    asyncio.run(growing())
+    loop_thread = threading.current_thread().name
+    assert model.runs == [("onnxruntime_0", 1), (loop_thread, 1), ("onnxruntime_0", 100)]
+
+
+def test_a_batch_run_on_the_loop_is_answered_before_the_next_batch_runs() -> None:
+    model = Model()
+    seen: list[int] = []
+
+    async def more_than_one_batch() -> None:
+        running = batcher(model)
+        await running.predict({"x": np.array([0.0])}, 1)  # measured: fast
+
+        async def ask(rows: int) -> None:
+            await running.predict({"x": np.zeros(rows)}, rows)
+            seen.append(len(model.runs))
+
+        await asyncio.gather(*(ask(20) for _ in range(3)))  # 32 rows a batch: three batches
+        running.close()
+
+    asyncio.run(more_than_one_batch())
+    assert [rows for _, rows in model.runs] == [1, 20, 20, 20]
+    assert seen == [2, 3, 4]
+
+
+def test_requests_still_being_read_join_one_batch() -> None:
     model = Model()
 
     async def concurrent() -> list[float]:
@@ -92,4 +127,4 @@ def test_requests_still_being_read_join_one_batch_on_the_thread() -> None:
         return [float(v) for v in answers]
 
     assert asyncio.run(concurrent()) == [2.0, 4.0, 6.0]
-    assert model.runs[1:] == [("onnxruntime_0", 3)]
+    assert model.runs[1:] == [(threading.current_thread().name, 3)]
