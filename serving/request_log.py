@@ -77,6 +77,13 @@ def _cells(values: npt.NDArray[Any]) -> list[Any]:
     return cells
 
 
+def sampled(request_id: str, rate: float) -> bool:
+    """Whether a request with this id is logged at this sample rate (a hash of the id)."""
+    if rate >= 1:
+        return True
+    return rate > 0 and zlib.crc32(request_id.encode()) < rate * 2**32
+
+
 def _feature_rows(columns: Columns, features: tuple[str, ...], rows: int) -> Iterable[Sequence[Any]]:
     """Each row's feature cells in spec order, JSON-ready: a matrix's rows come from one
     tolist() (30 column views, 30 tolist() calls and a transpose cost a 64-row request ~80 us
@@ -234,9 +241,7 @@ class RequestLogger:
 
     def sampled(self, request_id: str) -> bool:
         """Whether this request is logged: the same answer on every server for the same id."""
-        if self.rate >= 1:
-            return True
-        return self.rate > 0 and zlib.crc32(request_id.encode()) < self.rate * 2**32
+        return sampled(request_id, self.rate)
 
     def add(self, request_id: str, columns: Columns, predictions: Sequence[Any],
             scores: Sequence[float]) -> None:

@@ -7,12 +7,18 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from bench.bench_serve import Point, measurements
 from bench.serve.cpu import cpu_seconds, descendants
 from bench.serve.load import LoadResult
+from bench.serve.tail import report, served, spacings
 from bench.serve.workloads import workloads
+from mlops.serving.logs import access
+from mlops.serving.request_log import sampled
 
 
 def test_cpu_seconds_count_a_busy_child() -> None:
@@ -97,3 +103,20 @@ def test_a_binary_v2_body_reaches_the_server_as_the_same_columns_as_json(tmp_pat
         if json_column.dtype.kind == "f":
             json_column = json_column.astype(np.float32)
         np.testing.assert_array_equal(binary_column, json_column)
+
+
+def test_the_tail_report_splits_sampled_requests_and_spaces_the_slow_ones(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    for index in range(130):
+        seconds = 0.005 if index % 64 == 63 else 0.001
+        access("m", "POST", "/v2/models/m/infer", 200, seconds, f"req-{index}", "127.0.0.1", 64)
+    log = capfd.readouterr().out.encode() + b'{"level": "info", "message": "access"}\n'
+    requests = served(log)
+    assert len(requests) == 130
+    assert [request.ms for request in requests[62:65]] == [1.0, 5.0, 1.0]
+    assert spacings(requests, 2.0) == Counter({64: 1})
+    logged = sum(sampled(f"req-{index}", 0.1) for index in range(130))
+    text = report(next(iter(workloads(["example"]))), requests, 0.1, 2.0)
+    assert f"sampled by the request log (10%): n={logged} " in text
+    assert f"not sampled: n={130 - logged} " in text
+    assert "requests over 2.0 ms: 2; most common spacing between them: 64 x1" in text
