@@ -30,7 +30,7 @@ import numpy as np
 
 from bench.common import Measurement
 from bench.serve import servers
-from bench.serve.cpu import cpu_seconds
+from bench.serve.cpu import cpu_seconds, load_average
 from bench.serve.load import LoadResult, locust, wrk
 from bench.serve.onnx_feeds import feeds, open_session
 from bench.serve.servers import Server, free_port
@@ -145,7 +145,7 @@ def _stack_variants(workload: Workload, workdir: Path, infer: str, v2: Path,
 def run() -> list[Measurement]:
     selected = os.environ.get("BENCH_SERVE_WORKLOADS")
     out = [Measurement(BENCH, "load average before (1, 5, 15 min)", os.getloadavg()[0], "",
-                       notes=" / ".join(f"{v:.2f}" for v in os.getloadavg()))]
+                       notes=load_average())]
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as folder:
         workdir = Path(folder)
         for workload in workloads(selected.split(",") if selected else None):
@@ -163,7 +163,7 @@ def run() -> list[Measurement]:
             if workload.name in MODEL_DOMINATED:
                 out += _model_bound(workload, runs)
     out.append(Measurement(BENCH, "load average after (1, 5, 15 min)", os.getloadavg()[0], "",
-                           notes=" / ".join(f"{v:.2f}" for v in os.getloadavg())))
+                           notes=load_average()))
     return out
 
 

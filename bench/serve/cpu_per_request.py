@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bench.serve import servers
-from bench.serve.cpu import cpu_seconds
+from bench.serve.cpu import cpu_seconds, load_average
 from bench.serve.load import wrk
 from bench.serve.workloads import Workload, workloads, write_json
 
@@ -74,7 +74,7 @@ def main() -> None:
     trees = args.tree or [("here", None)]
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    print(f"load average before: {' / '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    print(f"load average before: {load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-cpu-") as folder:
         for workload in workloads(args.workloads):
             for round_ in range(args.rounds):
@@ -86,7 +86,7 @@ def main() -> None:
                     print(f"{workload.name} c={args.connections} round {round_} {label}: "
                           f"{cpu:.3f} CPU s/1k req, {rps:,.0f} req/s ({requests} requests), "
                           f"load {os.getloadavg()[0]:.2f}", flush=True)
-    print(f"load average after: {' / '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    print(f"load average after: {load_average()}", flush=True)
 
 
 if __name__ == "__main__":

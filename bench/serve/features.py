@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.bench_serve import in_process
 from bench.serve import servers
-from bench.serve.cpu import cpu_seconds
+from bench.serve.cpu import cpu_seconds, load_average
 from bench.serve.load import wrk
 from bench.serve.workloads import Workload, workloads, write_json
 
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=8)
     args = parser.parse_args()
-    print(f"load average before: {' / '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    print(f"load average before: {load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-features-") as folder:
         for workload in workloads(args.workloads):
             floor = in_process(workload, workload.rows)
@@ -104,7 +104,7 @@ def main() -> None:
                               f"p99 {p99:.2f} ms | load {os.getloadavg()[0]:.2f}", flush=True)
             finally:
                 bare.unlink()
-    print(f"load average after: {' / '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    print(f"load average after: {load_average()}", flush=True)
 
 
 if __name__ == "__main__":

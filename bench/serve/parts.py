@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench.serve.cpu import load_average
 from bench.serve.workloads import Workload, workloads
 
 ROUNDS = 15
@@ -109,11 +110,11 @@ def main() -> None:
     stdout = os.dup(1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the access log's lines
     out = os.fdopen(stdout, "w")
-    print(f"load average before: {' / '.join(f'{v:.2f}' for v in os.getloadavg())}", file=out)
+    print(f"load average before: {load_average()}", file=out)
     for workload in workloads(sys.argv[1:] or ["churn-64", "forest-64"]):
         for name, micros in parts(workload).items():
             print(f"{workload.name}: {micros:8.1f} us  {name}", file=out, flush=True)
-    print(f"load average after: {' / '.join(f'{v:.2f}' for v in os.getloadavg())}", file=out)
+    print(f"load average after: {load_average()}", file=out)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ at work done every N requests (a window of metrics added up, a buffer flushed).
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from pathlib import Path
 import orjson
 
 from bench.serve import servers
+from bench.serve.cpu import load_average
 from bench.serve.load import wrk
 from bench.serve.workloads import Workload, workloads, write_json
 
@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--slow-ms", type=float, default=2.0)
     args = parser.parse_args()
-    print(f"load average before: {' / '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    print(f"load average before: {load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-tail-") as folder:
         workdir = Path(folder)
         for workload in workloads(args.workloads):
@@ -107,7 +107,7 @@ def main() -> None:
                   f"p99 {client.p99_ms:.2f} ms", flush=True)
             print(report(workload, requests, sample_rate(workload.spec), args.slow_ms),
                   flush=True)
-    print(f"load average after: {' / '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    print(f"load average after: {load_average()}", flush=True)
 
 
 if __name__ == "__main__":
