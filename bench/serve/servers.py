@@ -103,6 +103,15 @@ def mlops_serve(spec: Path, model: Path, port: int, log: Path, *flags: str,
                     spec.parent, log, env)
 
 
+def floor(model: Path, name: str, port: int, log: Path) -> AbstractContextManager[Server]:
+    """bench/serve/floor_app.py under uvicorn (httptools, uvloop, no access log), this venv."""
+    return _running([str(VENV_BIN / "python"), "-m", "uvicorn", "bench.serve.floor_app:app",
+                     "--host", "127.0.0.1", "--port", str(port), "--http", "httptools",
+                     "--loop", "uvloop", "--no-access-log", "--log-level", "warning"], port,
+                    f"/v2/models/{name}/ready", ROOT, log,
+                    {"BENCH_MODEL": str(model.resolve()), "BENCH_NAME": name})
+
+
 @contextmanager
 def granian(config_json: str, port: int, workers: int, log: Path) -> Iterator[Server]:
     """The same app (mlops.serving.app:create_app, access log on, shared metrics) under granian.

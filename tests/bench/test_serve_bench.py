@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import json
 import os
 import subprocess
@@ -14,6 +16,7 @@ import pytest
 
 from bench.bench_serve import Point, measurements
 from bench.serve.cpu import cpu_seconds, descendants
+from bench.serve.floor import Run, summary
 from bench.serve.load import LoadResult
 from bench.serve.tail import report, served, spacings
 from bench.serve.workloads import workloads
@@ -120,3 +123,47 @@ def test_the_tail_report_splits_sampled_requests_and_spaces_the_slow_ones(
     assert f"sampled by the request log (10%): n={logged} " in text
     assert f"not sampled: n={130 - logged} " in text
     assert "requests over 2.0 ms: 2; most common spacing between them: 64 x1" in text
+
+
+def test_the_floor_answers_what_the_model_answers_in_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The floor is a measuring stick: fast only because it skips checks, never because it
+    computes less (strings, integers and floats in one 64-row request)."""
+    import numpy as np
+
+    from bench.serve.onnx_feeds import feeds, open_session
+
+    (churn,) = workloads(["churn-64"])
+    monkeypatch.setenv("BENCH_MODEL", str(churn.model))
+    monkeypatch.setenv("BENCH_NAME", churn.served_name)
+    sys.modules.pop("bench.serve.floor_app", None)
+    floor_app = importlib.import_module("bench.serve.floor_app")
+    sent: list[dict[str, object]] = []
+    body = json.dumps(churn.v2_body()).encode()
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(floor_app.app({"type": "http", "method": "POST", "path": "/infer"}, receive,
+                              send))
+    assert sent[0]["status"] == 200
+    (output,) = json.loads(sent[1]["body"])["outputs"]  # type: ignore[arg-type]
+    session = open_session(str(churn.model))
+    tensors = {name: np.array(value, dtype=object) for name, value in churn.tensors().items()}
+    expected = session.run(["probabilities"], feeds(session, tensors))[0]
+    assert output["shape"] == [64, 2]
+    np.testing.assert_allclose(np.array(output["data"]).reshape(64, 2), expected, rtol=1e-6)
+
+
+def test_the_floor_summary_takes_medians_over_rounds_then_ratios() -> None:
+    def run(rps: float) -> dict[int, Run]:
+        return {1: Run(rps, 1.0, 2.0, 0.5)}
+
+    runs = {"floor": [run(1500), run(900), run(1600)], "mlops": [run(1200), run(1300), run(600)],
+            "mlserver": [run(800), run(900), run(1000)]}
+    text = summary("forest-64", runs, [1])
+    assert "floor 1,500 req/s (p99 2 ms, 0.50 CPU s/1k; rounds 1,500, 900, 1,600)" in text
+    assert "medians: mlops / mlserver 1.33x, floor / mlserver 1.67x; mlops / floor 0.80x" in text
