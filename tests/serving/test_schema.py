@@ -10,7 +10,7 @@ import pytest
 from mlops.core.columns import text_array
 from mlops.core.contract import ColumnRule
 from mlops.serving.errors import ClientError
-from mlops.serving.schema import SchemaRules
+from mlops.serving.schema import SchemaRules, Violation
 
 NAN = math.nan
 RULES = (
@@ -78,22 +78,62 @@ def test_a_value_the_model_cannot_take_is_refused_at_once(changed: dict[str, lis
     assert raised.value.message == message
 
 
-def test_the_prefilter_flags_every_value_the_cell_by_cell_judge_would() -> None:
-    """Random rows (nulls, bounds, allowed values, integers and bools, in and out of their rules)
-    through the vectorised check and through the JSON path's judge: the same violations."""
+@pytest.mark.parametrize("nulls", [True, False])
+def test_the_prefilter_flags_every_value_the_cell_by_cell_judge_would(nulls: bool) -> None:
+    """Random rows (bounds, allowed values, integers and bools, in and out of their rules; with
+    and without nulls) through the vectorised check and through the JSON path's judge: the same
+    violations for the whole table and for each row alone, so clean requests (the one-pass path)
+    and broken ones (value by value) are both compared."""
     numeric = [rule for rule in RULES if not rule.text]
     rules = SchemaRules(numeric, allow_non_finite=False)
-    pool: dict[str, list[object]] = {"amount": [None, -1.0, 0.0, 100.0, 100.5, 42.5],
-                                     "count": [None, -2, 0, 3, 10**6], "flag": [None, 0, 1],
-                                     "level": [None, 0, 1, 3, 4]}
+    pool: dict[str, list[object]] = {"amount": [-1.0, 0.0, 100.0, 100.5, 42.5],
+                                     "count": [-2, 0, 3, 10**6], "flag": [0, 1],
+                                     "level": [0, 1, 3, 4]}
+    if nulls:
+        pool = {name: [None, *values] for name, values in pool.items()}
     random = np.random.default_rng(7)
     table = [[pool[rule.name][random.integers(len(pool[rule.name]))] for rule in numeric]
              for _ in range(200)]
-    _, judged = rules.read_rows(table, "row {row}, ")
-    columns = {rule.name: np.array([np.nan if row[i] is None else row[i] for row in table],
-                                   dtype=np.float64) for i, rule in enumerate(numeric)}
+
+    def both(rows: list[list[object]]) -> tuple[list[Violation], list[Violation]]:
+        _, judged = rules.read_rows(rows, "row {row}, ")
+        columns = {rule.name: np.array([np.nan if row[i] is None else row[i] for row in rows],
+                                       dtype=np.float64) for i, rule in enumerate(numeric)}
+        return rules.check_columns(columns, "row {row}, "), judged
+
+    found, judged = both(table)
     assert judged
-    assert rules.check_columns(columns, "row {row}, ") == judged
+    assert found == judged
+    alone = [both([row]) for row in table]
+    assert sum(not judged for _, judged in alone) >= 20  # enough clean rows to take the fast path
+    assert all(found == judged for found, judged in alone)
+
+
+@pytest.mark.parametrize(("changed", "message"), [
+    ({"count": [0, 2.5]}, "row 1, feature 'count' must be an integer (dtype int), got the number "
+                          "2.5"),
+    ({"flag": [2, 1]}, "row 0, feature 'flag' must be true or false (dtype bool), got the number "
+                       "2.0"),
+])
+def test_a_request_without_nulls_is_held_to_every_rule_too(changed: dict[str, list[object]],
+                                                           message: str) -> None:
+    """Within bounds, no NaN: only the integer and boolean checks can catch these."""
+    rules = SchemaRules([rule for rule in RULES if not rule.text], allow_non_finite=False)
+    clean = {"amount": [5.0, 6.0], "count": [0, 1], "flag": [0, 1], "level": [1, 3]}
+    values = {name: np.array(cells, dtype=np.float64) for name, cells in (clean | changed).items()}
+    assert rules.check_columns({name: np.array(cells, dtype=np.float64)
+                                for name, cells in clean.items()}, "row {row}, ") == []
+    with pytest.raises(ClientError) as raised:
+        rules.check_columns(values, "row {row}, ")
+    assert raised.value.message == message
+
+
+def test_a_request_without_nulls_is_held_to_its_allowed_values() -> None:
+    rules = SchemaRules([rule for rule in RULES if not rule.text], allow_non_finite=False)
+    values = {"amount": [5.0, 6.0], "count": [0, 1], "flag": [0, 1], "level": [1, 4]}
+    (found,) = rules.check_columns({name: np.array(cells, dtype=np.float64)
+                                    for name, cells in values.items()}, "row {row}, ")
+    assert (found.row, found.feature, found.rule) == (1, "level", "allowed")
 
 
 def test_each_set_of_columns_a_request_carries_is_checked_against_its_own_rules() -> None:
