@@ -95,9 +95,8 @@ class OnnxModel:
             return self._numeric(binding, stacked(columns, binding.columns).T, binding.columns[0])
         name = binding.columns[0]
         values = columns[name]
-        rule = self.contract.rule(name)
         if binding.element == "string":
-            tensor = _text(values, rule)
+            tensor = _text(values, self.contract.rule(name))
         else:
             tensor = self._numeric(binding, np.asarray(values, dtype=np.float64), name)
         return tensor.reshape(-1, 1) if binding.rank == 2 else tensor
@@ -173,7 +172,7 @@ def _text(values: npt.NDArray[Any], rule: ColumnRule) -> npt.NDArray[np.object_]
     """
     column = np.asarray(values, dtype=object)
     cells = column.tolist()
-    if all(type(cell) is str for cell in cells):
+    if set(map(type, cells)) == {str}:
         return column
     placeholder = rule.null_value
     tensor = np.empty(len(cells), dtype=object)
