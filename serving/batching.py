@@ -5,9 +5,7 @@ waits up to `max_batch_delay_ms` for more rows only while other requests are sti
 a lone request (concurrency 1) never waits.
 
 A batch the model runs fast (its rows at the last run's seconds per row under `INLINE_SECONDS`)
-runs on the event loop itself (a request of `max_batch_size` rows or more, with no batch queued
-or running, in its own handler: under load the future and the task of a hand-off cost a 64-row
-request tens of microseconds); a slower one runs on a worker thread (onnxruntime releases the
+runs on the event loop itself; a slower one runs on a worker thread (onnxruntime releases the
 GIL), so the loop keeps reading requests and answering health checks meanwhile. Handing a run to
 the thread and back costs two thread wake-ups and the GIL changing hands twice; on two cores
 shared with the load generator that cost more than the overlap saved: 0.6-0.8 ms of server CPU
@@ -62,13 +60,6 @@ class MicroBatcher:
 
     async def predict(self, columns: Columns, rows: int) -> Outputs:
         """Outputs for these rows (raw columns), computed in whichever batch they land in."""
-        if (rows >= self.max_rows and (self.worker is None or self.worker.done())
-                and self.seconds_per_row * rows < self.inline_seconds):
-            # A batch of its own, nothing ahead of it (the worker runs while anything is queued):
-            # run it here, no future, no task.
-            outputs = self._timed(columns, rows)
-            self.on_batch(columns, rows, outputs)
-            return outputs
         future: asyncio.Future[Outputs] = asyncio.get_running_loop().create_future()
         self.queue.append(_Job(columns, rows, future))
         self.arrived.set()
