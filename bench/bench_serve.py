@@ -77,9 +77,10 @@ def in_process(workload: Workload, rows: int, seconds: float = 2.0) -> float:
     return runs * rows / (time.perf_counter() - start)
 
 
-def _point(server: Server, path: str, body: Path, connections: int) -> Point:
+def point(server: Server, path: str, body: Path, connections: int, seconds: int) -> Point:
+    """One wrk run at `connections` and the server's CPU over it."""
     before = cpu_seconds(server.pid)
-    result = wrk(server.url + path, body, connections, _seconds())
+    result = wrk(server.url + path, body, connections, seconds)
     used = cpu_seconds(server.pid) - before
     return Point(result, 1000 * used / max(result.requests, 1))
 
@@ -88,7 +89,7 @@ def _sweep(plan: Plan, workdir: Path) -> Iterator[tuple[int | str, Point]]:
     with plan.start() as server:
         wrk(server.url + plan.path, plan.body, 8, 1)  # warm-up
         for connections in CONCURRENCY:
-            yield connections, _point(server, plan.path, plan.body, connections)
+            yield connections, point(server, plan.path, plan.body, connections, _seconds())
         before = cpu_seconds(server.pid)
         result = locust(server.url, plan.path, plan.body, LOCUST_USERS, max(_seconds(), 5),
                         workdir)

@@ -18,24 +18,18 @@ import statistics
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.bench_serve import Point, point
 from bench.serve import servers
-from bench.serve.cpu import cpu_seconds, load_average
+from bench.serve.cpu import load_average
 from bench.serve.load import wrk
 from bench.serve.servers import Server, free_port
 from bench.serve.workloads import Workload, workloads, write_json
 
 Start = Callable[[], AbstractContextManager[Server]]
-
-
-@dataclass(frozen=True)
-class Run:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    cpu_per_1000: float
+Rounds = list[dict[int, Point]]
+"""One server's rounds: each a {connections: point}."""
 
 
 def starters(workload: Workload, peers: list[str], workdir: Path) -> dict[str, Start]:
@@ -57,37 +51,31 @@ def starters(workload: Workload, peers: list[str], workdir: Path) -> dict[str, S
 
 
 def measure(start: Start, url_path: str, body: Path, levels: list[int],
-            seconds: int) -> dict[int, Run]:
+            seconds: int) -> dict[int, Point]:
     """One server start: a warm-up, then one wrk run per connection count."""
-    found = {}
     with start() as server:
         wrk(server.url + url_path, body, 8, 2)
-        for connections in levels:
-            before = cpu_seconds(server.pid)
-            result = wrk(server.url + url_path, body, connections, seconds)
-            used = cpu_seconds(server.pid) - before
-            found[connections] = Run(result.rps, result.p50_ms, result.p99_ms,
-                                     1000 * used / max(result.requests, 1))
-    return found
+        return {connections: point(server, url_path, body, connections, seconds)
+                for connections in levels}
 
 
-def summary(workload: str, runs: dict[str, list[dict[int, Run]]], levels: list[int]) -> str:
+def summary(workload: str, runs: dict[str, Rounds], levels: list[int]) -> str:
     """Per connection count: each server's median req/s, p99 and CPU, then the ratios."""
     lines = []
     for level in levels:
-        median = {label: Run(*(statistics.median(getattr(r[level], field) for r in rounds)
-                               for field in ("rps", "p50_ms", "p99_ms", "cpu_per_1000")))
-                  for label, rounds in runs.items()}
-        each = "; ".join(f"{label} {m.rps:,.0f} req/s (p99 {m.p99_ms:.3g} ms, "
-                         f"{m.cpu_per_1000:.2f} CPU s/1k; rounds "
-                         f"{', '.join(f'{r[level].rps:,.0f}' for r in runs[label])})"
-                         for label, m in median.items())
-        peers = [label for label in median if label not in ("floor", "mlops")]
-        ratios = ", ".join(
-            f"{label} / {peer} {median[label].rps / median[peer].rps:.2f}x"
-            for peer in peers for label in ("mlops", "floor"))
+        rps = {label: statistics.median(r[level].load.rps for r in rounds)
+               for label, rounds in runs.items()}
+        each = "; ".join(
+            f"{label} {rps[label]:,.0f} req/s "
+            f"(p99 {statistics.median(r[level].load.p99_ms for r in rounds):.3g} ms, "
+            f"{statistics.median(r[level].cpu_per_1000 for r in rounds):.2f} CPU s/1k; rounds "
+            f"{', '.join(f'{r[level].load.rps:,.0f}' for r in rounds)})"
+            for label, rounds in runs.items())
+        peers = [label for label in rps if label not in ("floor", "mlops")]
+        ratios = ", ".join(f"{label} / {peer} {rps[label] / rps[peer]:.2f}x"
+                           for peer in peers for label in ("mlops", "floor"))
         lines.append(f"{workload} c={level}: {each}\n  medians: {ratios}; mlops / floor "
-                     f"{median['mlops'].rps / median['floor'].rps:.2f}x")
+                     f"{rps['mlops'] / rps['floor']:.2f}x")
     return "\n".join(lines)
 
 
@@ -106,7 +94,7 @@ def main() -> None:
             body = write_json(workdir / f"{workload.name}-v2.json", workload.v2_body())
             url_path = f"/v2/models/{workload.served_name}/infer"
             starts = starters(workload, args.peers.split(","), workdir)
-            runs: dict[str, list[dict[int, Run]]] = {label: [] for label in starts}
+            runs: dict[str, Rounds] = {label: [] for label in starts}
             for round_ in range(args.rounds):
                 for label, start in starts.items():
                     runs[label].append(measure(start, url_path, body, args.connections,

@@ -16,7 +16,7 @@ import pytest
 
 from bench.bench_serve import Point, measurements
 from bench.serve.cpu import cpu_seconds, descendants
-from bench.serve.floor import Run, summary
+from bench.serve.floor import summary
 from bench.serve.load import LoadResult
 from bench.serve.tail import report, served, spacings
 from bench.serve.workloads import workloads
@@ -159,8 +159,8 @@ def test_the_floor_answers_what_the_model_answers_in_process(
 
 
 def test_the_floor_summary_takes_medians_over_rounds_then_ratios() -> None:
-    def run(rps: float) -> dict[int, Run]:
-        return {1: Run(rps, 1.0, 2.0, 0.5)}
+    def run(rps: float) -> dict[int, Point]:
+        return {1: Point(LoadResult(rps, 1.0, 2.0, 0, int(rps * 6)), 0.5)}
 
     runs = {"floor": [run(1500), run(900), run(1600)], "mlops": [run(1200), run(1300), run(600)],
             "mlserver": [run(800), run(900), run(1000)]}
