@@ -137,7 +137,13 @@ class InferenceApp:
     def _observe(self, columns: Columns, rows: int, outputs: Outputs) -> None:
         self.metrics.batch(columns, rows, self.model.scores(outputs, rows))
 
+    def _log_outputs(self, request_id: str, columns: Columns, outputs: Outputs,
+                     rows: int) -> None:
+        self._log_sample(request_id, columns, self.model.scores(outputs, rows))
+
     def _log_sample(self, request_id: str, columns: Columns, scores: np.ndarray) -> None:
+        """A sampled request's rows into the request log: called at the loop's step after its
+        response went out (0.2-0.6 ms for 64 rows that no client should wait for)."""
         assert self.request_log is not None
         if self.config.task == "regression":
             values = scores.tolist()
@@ -290,8 +296,8 @@ class InferenceApp:
             self.batcher.reading -= 1
         outputs = await self.batcher.predict(parsed.columns, parsed.rows)
         if self.request_log is not None and self.request_log.sampled(request.request_id):
-            self._log_sample(request.request_id, parsed.columns,
-                             self.model.scores(outputs, parsed.rows))
+            asyncio.get_running_loop().call_soon(self._log_outputs, request.request_id,
+                                                 parsed.columns, outputs, parsed.rows)
         body, header_length = infer_response(self.name, self.version, parsed, outputs)
         if header_length is None:
             return Response(200, body, rows=parsed.rows)
@@ -309,7 +315,8 @@ class InferenceApp:
             self.batcher.reading -= 1
         scores = self.model.scores(await self.batcher.predict(columns, rows), rows)
         if self.request_log is not None and self.request_log.sampled(request.request_id):
-            self._log_sample(request.request_id, columns, scores)
+            asyncio.get_running_loop().call_soon(self._log_sample, request.request_id, columns,
+                                                 scores)
         return Response(200, predict_response(self.name, request.request_id, self.config.task,
                                               self.model.labels, scores), rows=rows)
 

@@ -11,6 +11,10 @@ the thread and back costs two thread wake-ups and the GIL changing hands twice; 
 shared with the load generator that cost more than the overlap saved: 0.6-0.8 ms of server CPU
 per 64-row forest request at 8 and 32 connections, and 10-30% of one-row throughput at 32
 (bench/serve/NOTES.md, session 30). A host with cores to spare gets them with `serving.workers`.
+
+A batch's bookkeeping (`on_batch`: its metrics) runs at the loop's next step, after the requests it
+answered have sent their responses: at one connection that work then overlaps the client's turn
+instead of adding to every request's latency.
 """
 
 from __future__ import annotations
@@ -84,13 +88,13 @@ class MicroBatcher:
                     if not job.future.done():
                         job.future.set_exception(error)
                 continue
-            self.on_batch(batch, rows, outputs)
             start = 0
             for job in jobs:
                 end = start + job.rows
                 if not job.future.done():  # the client may have gone away
                     job.future.set_result({k: v[start:end] for k, v in outputs.items()})
                 start = end
+            loop.call_soon(self.on_batch, batch, rows, outputs)
             if inline and self.queue:
                 await asyncio.sleep(0)  # answer this batch (and read new requests) before the next
 

@@ -149,3 +149,19 @@ def test_the_loop_gets_a_turn_before_requests_that_fill_a_batch_run() -> None:
 
     asyncio.run(big_requests_and_other_work())
     assert seen == [1]
+
+
+def test_a_batch_is_counted_after_its_requests_have_their_answers() -> None:
+    """The batch's metrics wait for the loop's next step: answers go out first."""
+    events: list[str] = []
+
+    async def one_request() -> None:
+        running = MicroBatcher(Model(), lambda columns, rows, outputs: events.append("counted"),
+                               max_rows=32, max_delay_ms=50, inline_seconds=10.0)
+        await running.predict({"x": np.array([1.0])}, 1)
+        events.append("answered")
+        await asyncio.sleep(0)
+        running.close()
+
+    asyncio.run(one_request())
+    assert events == ["answered", "counted"]
