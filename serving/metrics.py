@@ -140,9 +140,14 @@ class ServerMetrics:
             return
         if self.features:
             block = stacked(concat([columns for columns, _ in pending]), self.features)
-            missing = np.isnan(block)
-            self.feature_sums += np.where(missing, 0.0, block).sum(axis=1)
-            self.feature_counts += block.shape[1] - missing.sum(axis=1)
+            sums = block.sum(axis=1)
+            if np.isnan(sums).any():  # only runs with a missing value pay for the mask
+                missing = np.isnan(block)
+                self.feature_sums += np.where(missing, 0.0, block).sum(axis=1)
+                self.feature_counts += block.shape[1] - missing.sum(axis=1)
+            else:
+                self.feature_sums += sums
+                self.feature_counts += block.shape[1]
         scores = np.concatenate([batch_scores for _, batch_scores in pending])
         if not self.labels:
             self.values.observe_many(scores)

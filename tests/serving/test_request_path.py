@@ -137,6 +137,29 @@ def test_a_batch_counts_labels_and_sums_only_present_feature_values() -> None:
     assert columns["age"][1] != columns["age"][1]  # the request's own values are left alone
 
 
+def test_feature_sums_add_up_over_complete_runs_and_runs_with_missing_values() -> None:
+    """A fold without a missing value takes the plain sums; one with them, the masked ones."""
+    metrics = ServerMetrics("m", ["age", "calls"], (0.5,), labels=("no", "yes"))
+    scores = np.array([[0.8, 0.2], [0.3, 0.7]])
+
+    def sums() -> dict[tuple[str, str], float]:
+        return {(name, labels[-1][1]): value for name, labels, value in metrics.samples()
+                if name.startswith("mlops_feature_value")}
+
+    metrics.batch(Matrix(np.array([[1.0, 3.0], [2.0, 4.0]]), ("age", "calls")), 2, scores)
+    assert sums() == {("mlops_feature_value_sum", "age"): 3.0,
+                      ("mlops_feature_value_count", "age"): 2.0,
+                      ("mlops_feature_value_sum", "calls"): 7.0,
+                      ("mlops_feature_value_count", "calls"): 2.0}
+    metrics.batch({"age": np.array([math.nan, 5.0]), "calls": np.array([6.0, math.nan])}, 2,
+                  scores)
+    metrics.batch({"age": np.array([10.0, 20.0]), "calls": np.array([1.0, 1.0])}, 2, scores)
+    assert sums() == {("mlops_feature_value_sum", "age"): 38.0,
+                      ("mlops_feature_value_count", "age"): 5.0,
+                      ("mlops_feature_value_sum", "calls"): 15.0,
+                      ("mlops_feature_value_count", "calls"): 5.0}
+
+
 def test_request_log_rows_keep_the_field_order_text_and_nulls(tmp_path: Path) -> None:
     logger = RequestLogger(RequestLogConfig(str(tmp_path), 1.0, "jsonl", 1), "churn",
                            ["plan", "age", "calls"], "sha256:ab", "challenger")
