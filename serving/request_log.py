@@ -11,9 +11,10 @@ labels on `request_id` + `row`, and a challenger's rows to the champion's the sa
 Sampling is decided by the request id (a hash, not a coin toss), so the champion and a challenger
 that see the same request (mirrored, with its x-request-id) log it both or neither.
 
-A sampled request's rows are encoded on the event loop (JSONL bytes or an Arrow table: ~0.1-0.3 ms
-for 64 rows) and written by a background thread once a second or every FLUSH_BYTES, so a slow
-disk never blocks a request. Encoding in that thread instead held the GIL for tens of
+A sampled request's rows are encoded on the event loop, column by column (JSONL lines from a
+template filled with each column's JSON cells, or an Arrow table), after its response went out,
+and written by a background thread once a second or every FLUSH_BYTES, so a slow disk never
+blocks a request. Encoding in that thread instead held the GIL for tens of
 milliseconds at each flush, and the event loop waited out Python's 5 ms switch interval behind
 it: the p99 of 64-row requests at concurrency 1 went from ~2 to 6-17 ms (bench/serve/NOTES.md).
 Files rotate at `rotate_mb` and carry the pid, so several workers never share a file. With
@@ -26,7 +27,8 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,8 +41,7 @@ from mlops.core.columns import Columns, Matrix
 from .config import RequestLogConfig
 from .log_upload import Uploader
 
-Row = dict[str, Any]
-_JSONL = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
 FLUSH_SECONDS = 1.0
 """The writer thread's longest sleep: how far the files may lag the requests."""
 FLUSH_BYTES = 256 * 1024
@@ -51,13 +52,35 @@ Closed = Callable[[Path], None]
 """Told each file a sink has closed (the uploader's queue)."""
 
 
+@dataclass(frozen=True)
+class Fields:
+    """What every row of one server's log says beside the request's own values."""
+
+    model: str
+    digest: str
+    variant: str
+    features: tuple[str, ...]
+    """The feature columns, in spec order."""
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """One sampled request: its raw columns and its answers, one per row."""
+
+    timestamp: float
+    request_id: str
+    columns: Columns
+    predictions: Sequence[Any]
+    scores: Sequence[float]
+
+
 class Sink(Protocol):
     """A rotating file of rows in one format."""
 
     opened: float | None
     """time.monotonic() when the current file opened; None when none is open."""
 
-    def encode(self, rows: list[Row]) -> Any:
+    def encode(self, request: Sampled) -> Any:
         """One request's rows in the file's format (on the event loop)."""
 
     def nbytes(self, chunk: Any) -> int:
@@ -84,18 +107,26 @@ def sampled(request_id: str, rate: float) -> bool:
     return rate > 0 and zlib.crc32(request_id.encode()) < rate * 2**32
 
 
-def _feature_rows(columns: Columns, features: tuple[str, ...], rows: int) -> Iterable[Sequence[Any]]:
-    """Each row's feature cells in spec order, JSON-ready: a matrix's rows come from one
-    tolist() (30 column views, 30 tolist() calls and a transpose cost a 64-row request ~80 us
-    more), other columns' cells are zipped."""
-    if isinstance(columns, Matrix) and columns.names == features:
-        block = columns.block
-        if np.isnan(block).any():
-            return [[None if cell != cell else cell for cell in row] for row in block.tolist()]
-        return block.tolist()  # type: ignore[no-any-return]
-    if not features:
-        return [()] * rows
-    return zip(*[_cells(columns[name]) for name in features], strict=True)
+def _json_cells(values: npt.NDArray[Any]) -> list[bytes]:
+    """A raw column as the JSON text of each cell: numbers in one orjson call, split at the
+    commas (a number has none; NaN is written null), text cell by cell."""
+    if values.dtype.kind in "biuf":
+        return orjson.dumps(np.ascontiguousarray(values), option=_NUMPY)[1:-1].split(b",")
+    return [orjson.dumps(cell) for cell in values.tolist()]
+
+
+def _json_feature_cells(columns: Columns, features: tuple[str, ...]) -> list[list[bytes]]:
+    """Each feature's cells as JSON text, spec order; a matrix in spec order in one call."""
+    if isinstance(columns, Matrix) and columns.names == features and features:
+        flat = orjson.dumps(np.ascontiguousarray(columns.block).ravel(),
+                            option=_NUMPY)[1:-1].split(b",")
+        return [flat[position::len(features)] for position in range(len(features))]
+    return [_json_cells(columns[name]) for name in features]
+
+
+def _escaped(value: str) -> bytes:
+    """A JSON string, as literal text of a %-template."""
+    return orjson.dumps(value).replace(b"%", b"%%")
 
 
 def _file_name(model: str, suffix: str) -> str:
@@ -110,17 +141,35 @@ def file_stem(model: str, variant: str) -> str:
 
 
 class JsonlSink:
-    def __init__(self, folder: Path, model: str, rotate_bytes: int,
+    """One JSON object per line. A line is a template of the fixed fields filled with the
+    request's head and the row's cells, the same bytes as a dict per row dumped one by one and
+    a sixth less CPU for 64 rows of 30 numbers (bench/serve/NOTES.md, session 32)."""
+
+    def __init__(self, folder: Path, model: str, rotate_bytes: int, fields: Fields,
                  closed: Closed | None = None) -> None:
         self.folder, self.model, self.rotate_bytes = folder, model, rotate_bytes
+        self.fields = fields
         self.closed = closed
         self.handle: Any = None
         self.path = folder
         self.opened: float | None = None
         self.size = 0
+        self.line = (b'%b,"row":%d,'
+                     + b"".join(_escaped(name) + b":%b," for name in fields.features)
+                     + b'"prediction":%b,"score":%b,"variant":' + _escaped(fields.variant)
+                     + b"}\n")
+        """A row: the request's head (timestamp to model_digest), the row's index and cells."""
 
-    def encode(self, rows: list[Row]) -> bytes:
-        return b"".join([orjson.dumps(row, option=_JSONL) for row in rows])
+    def encode(self, request: Sampled) -> bytes:
+        fields = self.fields
+        head = orjson.dumps({"timestamp": request.timestamp, "request_id": request.request_id,
+                             "model": fields.model, "model_digest": fields.digest})[:-1]
+        cells = _json_feature_cells(request.columns, fields.features)
+        cells.append([orjson.dumps(prediction) for prediction in request.predictions])
+        cells.append(orjson.dumps(list(request.scores))[1:-1].split(b","))
+        line = self.line
+        return b"".join([line % (head, index, *row)
+                         for index, row in enumerate(zip(*cells, strict=True))])
 
     def nbytes(self, chunk: bytes) -> int:
         return len(chunk)
@@ -152,21 +201,29 @@ class ParquetSink:
     Parquet buffers and compresses, so the size checked for rotation is the Arrow (uncompressed)
     size of the rows written: files end up at most `rotate_mb`, usually well under."""
 
-    def __init__(self, folder: Path, model: str, rotate_bytes: int,
+    def __init__(self, folder: Path, model: str, rotate_bytes: int, fields: Fields,
                  closed: Closed | None = None) -> None:
         import pyarrow  # noqa: F401  (fail at start-up, not at the first flush)
 
         self.folder, self.model, self.rotate_bytes = folder, model, rotate_bytes
+        self.fields = fields
         self.closed = closed
         self.writer: Any = None
         self.path = folder
         self.opened: float | None = None
         self.size = 0
 
-    def encode(self, rows: list[Row]) -> Any:
+    def encode(self, request: Sampled) -> Any:
         import pyarrow as pa
 
-        return pa.Table.from_pylist(rows)
+        fields, rows = self.fields, len(request.scores)
+        return pa.Table.from_pydict({
+            "timestamp": [request.timestamp] * rows, "request_id": [request.request_id] * rows,
+            "model": [fields.model] * rows, "model_digest": [fields.digest] * rows,
+            "row": list(range(rows)),
+            **{name: _cells(request.columns[name]) for name in fields.features},
+            "prediction": list(request.predictions), "score": list(request.scores),
+            "variant": [fields.variant] * rows})
 
     def nbytes(self, chunk: Any) -> int:
         return int(chunk.nbytes)
@@ -204,13 +261,7 @@ class RequestLogger:
     def __init__(self, config: RequestLogConfig, model: str, features: Sequence[str],
                  digest: str, variant: str = "champion") -> None:
         self.rate = config.sample_rate
-        self.model = model
-        self.digest = digest
-        self.variant = variant
-        self.features = tuple(features)
-        self.names = ("timestamp", "request_id", "model", "model_digest", "row", *self.features,
-                      "prediction", "score", "variant")
-        """A record's fields in order (see the module's row schema)."""
+        fields = Fields(model, digest, variant, tuple(features))
         folder = Path(config.path)
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -224,12 +275,12 @@ class RequestLogger:
         closed = self.uploader.add if self.uploader is not None else None
         if config.format == "parquet":
             try:
-                self.sink: Sink = ParquetSink(folder, stem, rotate, closed)
+                self.sink: Sink = ParquetSink(folder, stem, rotate, fields, closed)
             except ImportError:
                 raise OSError("request_log.format parquet needs pyarrow in the server's "
                               "environment (pip install pyarrow)") from None
         else:
-            self.sink = JsonlSink(folder, stem, rotate, closed)
+            self.sink = JsonlSink(folder, stem, rotate, fields, closed)
         self.pending: list[Any] = []
         """Encoded requests (the sink's chunks) waiting for the writer thread."""
         self.pending_bytes = 0
@@ -245,17 +296,9 @@ class RequestLogger:
 
     def add(self, request_id: str, columns: Columns, predictions: Sequence[Any],
             scores: Sequence[float]) -> None:
-        """The request's rows as they came (strings as text, nulls as null) and the answers:
-        one dict per row built from whole columns' lists, encoded here (see the module's
-        docstring for why not in the writer thread)."""
-        head = (time.time(), request_id, self.model, self.digest)
-        names, variant = self.names, self.variant
-        records = [dict(zip(names, (*head, index, *inputs, prediction, score, variant),
-                            strict=True))
-                   for index, (inputs, prediction, score) in enumerate(
-                       zip(_feature_rows(columns, self.features, len(predictions)),
-                           predictions, scores, strict=True))]
-        chunk = self.sink.encode(records)
+        """The request's rows as they came (strings as text, nulls as null) and the answers,
+        encoded here (see the module's docstring for why not in the writer thread)."""
+        chunk = self.sink.encode(Sampled(time.time(), request_id, columns, predictions, scores))
         with self.lock:
             self.pending.append(chunk)
             self.pending_bytes += self.sink.nbytes(chunk)

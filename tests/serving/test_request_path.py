@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from mlops.core.columns import Matrix, text_array
@@ -180,6 +181,60 @@ def test_request_log_rows_keep_the_field_order_text_and_nulls(tmp_path: Path) ->
          "plan": None, "age": None, "calls": 8.0, "prediction": "yes", "score": 0.75,
          "variant": "challenger"}]
     assert rows[0]["timestamp"] == rows[1]["timestamp"]
+
+
+TRICKY_NUMBERS = [0.1, math.nan, -0.0, 1e300, 5e-324, 3.0, math.inf, -2.5e-7]
+
+
+def tricky_columns(kind: str) -> Any:
+    """Columns named and filled to trip a text template: %, quotes, commas, braces, unicode."""
+    numbers = np.array(TRICKY_NUMBERS)
+    if kind == "matrix":
+        return Matrix(np.stack([numbers, numbers[::-1]], axis=1), ("a%d", 'b"q'))
+    if kind == "fortran-matrix":
+        return Matrix(np.asfortranarray(np.stack([numbers, numbers[::-1]], axis=1)),
+                      ("a%d", 'b"q'))
+    pairs = np.stack([numbers, numbers[::-1]], axis=1).ravel()
+    text = ["x,y", None, '{"},{"}', "%s%%", "é ☃", "", "n/a", "\n"]
+    return {"a%d": pairs[0::2], 'b"q': pairs[1::2], "plan": text_array(text)}
+
+
+@pytest.mark.parametrize("kind", ["matrix", "fortran-matrix", "columns"])
+@pytest.mark.parametrize("task", ["classifier", "regression"])
+def test_jsonl_lines_are_each_rows_dict_as_orjson_writes_it(tmp_path: Path, kind: str,
+                                                            task: str) -> None:
+    """The template encoder writes, byte for byte, what dumping a dict per row writes."""
+    columns = tricky_columns(kind)
+    features = tuple(columns)
+    rows = len(TRICKY_NUMBERS)
+    predictions: list[Any] = ([f"l%{i}\"" for i in range(rows)] if task == "classifier"
+                              else TRICKY_NUMBERS)
+    scores = [0.25, math.nan, 1.0, 0.0, 1e-9, 0.5, 0.75, 1 / 3]
+    sink = request_log.JsonlSink(tmp_path, "m", 1 << 20,
+                                 request_log.Fields("m%s", "sha256:%d", "v%", features))
+    written = sink.encode(request_log.Sampled(1764658800.125, "id%s,1", columns, predictions,
+                                              scores))
+    cells = {name: [None if isinstance(v, float) and v != v else v
+                    for v in np.asarray(columns[name]).tolist()] for name in features}
+    expected = b"".join(orjson.dumps(
+        {"timestamp": 1764658800.125, "request_id": "id%s,1", "model": "m%s",
+         "model_digest": "sha256:%d", "row": row, **{name: cells[name][row] for name in features},
+         "prediction": predictions[row], "score": scores[row], "variant": "v%"},
+        option=orjson.OPT_APPEND_NEWLINE) for row in range(rows))
+    assert written == expected
+
+
+def test_parquet_rows_are_the_jsonl_rows(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    columns = tricky_columns("columns")
+    fields = request_log.Fields("m", "sha256:ab", "champion", tuple(columns))
+    sampled = request_log.Sampled(1764658800.125, "r1", columns, ["no"] * 8, [0.5] * 8)
+    table = request_log.ParquetSink(tmp_path, "m", 1 << 20, fields).encode(sampled)
+    lines = request_log.JsonlSink(tmp_path, "m", 1 << 20, fields).encode(sampled).splitlines()
+    parsed = [json.loads(line) for line in lines]
+    assert table.column_names == list(parsed[0])
+    assert [{k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in row.items()}
+            for row in table.to_pylist()] == parsed
 
 
 @pytest.mark.parametrize("missing", [False, True])
