@@ -27,7 +27,7 @@ import pytest
 from mlops.cli.main import main
 from mlops.harness.monitor.requestlog import log_files, read_window
 from mlops.serving.log_upload import Uploader, leftovers
-from mlops.serving.request_log import ParquetSink
+from mlops.serving.request_log import Fields, ParquetSink, Sampled
 from tests.harness.conftest import BUCKET, HINT
 from tests.serving.serve_helpers import FEATURES, Server, free_port, make_project
 from tests.specs import edit_spec
@@ -274,11 +274,11 @@ def test_parquet_logs_are_read_from_the_bucket_as_from_the_disk(
     and sends nothing) reads the same from the bucket, row batch by row batch, as from the disk."""
     local = tmp_path / "logs"
     local.mkdir()
-    sink = ParquetSink(local, "tiny", rotate_bytes=1 << 20)
+    sink = ParquetSink(local, "tiny", 1 << 20, Fields("tiny", "sha256:ab", "champion", FEATURES))
     now = time.time()
-    sink.write([sink.encode([{"timestamp": now, "request_id": f"p-{number}", "model": "tiny",
-                              "row": 0, **dict.fromkeys(FEATURES, float(number)),
-                              "prediction": "yes", "score": 0.75, "variant": "champion"}])
+    sink.write([sink.encode(Sampled(now, f"p-{number}",
+                                    {feature: np.array([float(number)]) for feature in FEATURES},
+                                    ["yes"], [0.75]))
                 for number in range(50)])
     sink.close()
     (path,) = local.iterdir()
