@@ -112,7 +112,7 @@ def _json_cells(values: npt.NDArray[Any]) -> list[bytes]:
     commas (a number has none; NaN is written null), text cell by cell."""
     if values.dtype.kind in "biuf":
         return orjson.dumps(np.ascontiguousarray(values), option=_NUMPY)[1:-1].split(b",")
-    return [orjson.dumps(cell) for cell in values.tolist()]
+    return [orjson.dumps(cell, option=_NUMPY) for cell in values.tolist()]
 
 
 def _json_feature_cells(columns: Columns, features: tuple[str, ...]) -> list[list[bytes]]:
@@ -165,8 +165,9 @@ class JsonlSink:
         head = orjson.dumps({"timestamp": request.timestamp, "request_id": request.request_id,
                              "model": fields.model, "model_digest": fields.digest})[:-1]
         cells = _json_feature_cells(request.columns, fields.features)
-        cells.append([orjson.dumps(prediction) for prediction in request.predictions])
-        cells.append(orjson.dumps(list(request.scores))[1:-1].split(b","))
+        cells.append([orjson.dumps(prediction, option=_NUMPY)
+                      for prediction in request.predictions])
+        cells.append(orjson.dumps(list(request.scores), option=_NUMPY)[1:-1].split(b","))
         line = self.line
         return b"".join([line % (head, index, *row)
                          for index, row in enumerate(zip(*cells, strict=True))])
