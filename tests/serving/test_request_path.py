@@ -224,6 +224,16 @@ def test_jsonl_lines_are_each_rows_dict_as_orjson_writes_it(tmp_path: Path, kind
     assert written == expected
 
 
+def test_numpy_scalars_among_the_answers_are_written_as_the_numbers_they_are(
+        tmp_path: Path) -> None:
+    sink = request_log.JsonlSink(tmp_path, "m", 1 << 20,
+                                 request_log.Fields("m", "sha256:ab", "champion", ("a",)))
+    columns = {"a": np.array([1.5, 2.0])}
+    plain = sink.encode(request_log.Sampled(1.0, "r", columns, [0.5, 0.25], [0.5, 0.25]))
+    scalars = list(np.array([0.5, 0.25]))
+    assert sink.encode(request_log.Sampled(1.0, "r", columns, scalars, scalars)) == plain
+
+
 def test_parquet_rows_are_the_jsonl_rows(tmp_path: Path) -> None:
     pytest.importorskip("pyarrow")
     columns = tricky_columns("columns")
