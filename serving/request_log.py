@@ -118,8 +118,7 @@ def _json_cells(values: npt.NDArray[Any]) -> list[bytes]:
 def _json_feature_cells(columns: Columns, features: tuple[str, ...]) -> list[list[bytes]]:
     """Each feature's cells as JSON text, spec order; a matrix in spec order in one call."""
     if isinstance(columns, Matrix) and columns.names == features and features:
-        flat = orjson.dumps(np.ascontiguousarray(columns.block).ravel(),
-                            option=_NUMPY)[1:-1].split(b",")
+        flat = _json_cells(columns.block.ravel())
         return [flat[position::len(features)] for position in range(len(features))]
     return [_json_cells(columns[name]) for name in features]
 
