@@ -289,11 +289,12 @@ class InferenceApp:
         try:
             body = await self.read_body(request, binary=length is not None)
             header_length = _header_length(length)
+            await self.batcher.admit()
             parsed = parse_infer(body, header_length, self.inputs, self.model.outputs,
                                  self.rules)
             self._enforce(self.rules.check_columns(parsed.columns, "row {row}, "), "row {row}, ")
         finally:
-            self.batcher.reading -= 1
+            self.batcher.done_reading()
         outputs = await self.batcher.predict(parsed.columns, parsed.rows)
         if self.request_log is not None and self.request_log.sampled(request.request_id):
             asyncio.get_running_loop().call_soon(self._log_outputs, request.request_id,
@@ -308,11 +309,12 @@ class InferenceApp:
     async def predict(self, request: Request) -> Response:
         self.batcher.reading += 1
         try:
-            columns, rows, violations = parse_instances(
-                await self.read_body(request, binary=False), self.rules)
+            body = await self.read_body(request, binary=False)
+            await self.batcher.admit()
+            columns, rows, violations = parse_instances(body, self.rules)
             self._enforce(violations, "instances[{row}]: ")
         finally:
-            self.batcher.reading -= 1
+            self.batcher.done_reading()
         scores = self.model.scores(await self.batcher.predict(columns, rows), rows)
         if self.request_log is not None and self.request_log.sampled(request.request_id):
             asyncio.get_running_loop().call_soon(self._log_sample, request.request_id, columns,

@@ -15,6 +15,13 @@ per 64-row forest request at 8 and 32 connections, and 10-30% of one-row through
 A batch's bookkeeping (`on_batch`: its metrics) runs at the loop's next step, after the requests it
 answered have sent their responses: at one connection that work then overlaps the client's turn
 instead of adding to every request's latency.
+
+A request whose body has arrived waits (`admit`) while a full batch is already queued. When the
+worker takes a batch, waiting requests go on to be parsed and queued, in arrival order, up to a
+batch's worth of rows (each counted as one row until it is parsed). Parsing every request as soon
+as it arrived cost 64-row requests 6-19% of their req/s at 8 to 128 connections; one-row requests
+are unchanged, and a tighter gate (one waiting request at a time) gained nothing
+(bench/serve/NOTES.md, session 33).
 """
 
 from __future__ import annotations
@@ -54,6 +61,9 @@ class MicroBatcher:
         self.max_delay = max_delay_ms / 1000
         self.queue: deque[_Job] = deque()
         self.reading = 0  # requests whose body is being read or parsed: rows that may join soon
+        self.queued_rows = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
+        self.let_in = 0  # waiters told there is room that have not resumed yet
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnxruntime")
         self.worker: asyncio.Task[None] | None = None
         self.arrived = asyncio.Event()
@@ -62,10 +72,37 @@ class MicroBatcher:
         """The last run's time per row; unknown until measured, so the first run goes to the
         thread. Per row, so a batch larger than the last one is not taken for as fast."""
 
+    async def admit(self) -> None:
+        """Return once the queue has room for another request's rows (at once, mostly)."""
+        if not self.waiting and self.queued_rows + self.let_in < self.max_rows:
+            return
+        ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append(ticket)
+        try:
+            await ticket
+        finally:
+            if ticket.done() and not ticket.cancelled():
+                self.let_in -= 1
+
+    def done_reading(self) -> None:
+        """A request left the reading stage (rejected, gone, or about to queue its rows): room
+        may be left, counted once its rows are in the queue (the loop's next step)."""
+        self.reading -= 1
+        if self.waiting:
+            asyncio.get_running_loop().call_soon(self._let_in)
+
+    def _let_in(self) -> None:
+        while self.waiting and self.queued_rows + self.let_in < self.max_rows:
+            ticket = self.waiting.popleft()
+            if not ticket.done():  # its client may have gone away
+                ticket.set_result(None)
+                self.let_in += 1
+
     async def predict(self, columns: Columns, rows: int) -> Outputs:
         """Outputs for these rows (raw columns), computed in whichever batch they land in."""
         future: asyncio.Future[Outputs] = asyncio.get_running_loop().create_future()
         self.queue.append(_Job(columns, rows, future))
+        self.queued_rows += rows
         self.arrived.set()
         if self.worker is None or self.worker.done():
             self.worker = asyncio.create_task(self._work())
@@ -126,6 +163,8 @@ class MicroBatcher:
             job = self.queue.popleft()
             jobs.append(job)
             rows += job.rows
+            self.queued_rows -= job.rows
+        self._let_in()
         return jobs, rows
 
     def close(self) -> None:
