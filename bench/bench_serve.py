@@ -63,18 +63,24 @@ def _seconds() -> int:
     return int(os.environ.get("BENCH_SERVE_SECONDS", "6"))
 
 
-def in_process(workload: Workload, rows: int, seconds: float = 2.0) -> float:
-    """Rows/s of session.run on `rows` copies of the request row, one thread, in this process."""
+def in_process(workload: Workload, rows: int, windows: int = 5,
+               seconds: float = 0.5) -> float:
+    """Rows/s of session.run on `rows` copies of the request row, one thread, in this process:
+    the best of several short windows, since other work on the machine only slows a window down
+    (one 2 s window once came out 23% under the same model's figure minutes later)."""
     session = open_session(str(workload.model))
     tensors = {name: np.array(value, dtype=object) for name, value in workload.tensors(rows).items()}
     data = feeds(session, tensors)
     for _ in range(20):
         session.run(["probabilities"], data)
-    runs, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        session.run(["probabilities"], data)
-        runs += 1
-    return runs * rows / (time.perf_counter() - start)
+    best = 0.0
+    for _ in range(windows):
+        runs, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            session.run(["probabilities"], data)
+            runs += 1
+        best = max(best, runs * rows / (time.perf_counter() - start))
+    return best
 
 
 def point(server: Server, path: str, body: Path, connections: int, seconds: int) -> Point:
